@@ -1,0 +1,77 @@
+// Composes the feature plugins into one app, with request ids, the body-size limit and the single error shape.
+import { Elysia } from 'elysia'
+import { swagger } from '@elysiajs/swagger'
+import type { Config } from './config'
+import { PayloadTooLargeError, errorResponse, InternalError } from './errors'
+import { frameworkError } from './lib/framework-errors'
+import type { Logger } from './lib/logger'
+import type { UsageSink } from './metering/usage-record'
+import type { Catalog } from './pricing/catalog'
+import type { ProviderRegistry } from './providers/registry'
+import type { Authenticator } from './modules/auth/service'
+import { chatPlugin } from './modules/chat'
+import { healthPlugin, type ReadinessCheck } from './modules/health'
+import { modelsPlugin } from './modules/models'
+
+export interface AppDeps {
+  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheck'>
+  catalog: Catalog
+  providers: ProviderRegistry
+  authenticate: Authenticator
+  recordUsage: UsageSink
+  readiness: Record<string, ReadinessCheck>
+  logger: Logger
+}
+
+const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`
+
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps
+  return new Elysia({ name: 'meterway' })
+    .onRequest(({ request, set }) => {
+      set.headers['x-request-id'] = newRequestId()
+      const length = request.headers.get('content-length')
+      if (length !== null && Number(length) > config.maxBodyBytes) {
+        return errorResponse(new PayloadTooLargeError(config.maxBodyBytes), { 'x-request-id': set.headers['x-request-id'] as string })
+      }
+    })
+    .onError(({ code, error, request, path, set }) => {
+      const gatewayError = frameworkError(code, error, request.method, path)
+      if (gatewayError instanceof InternalError) {
+        logger.error('unhandled error', { requestId: set.headers['x-request-id'], path, code: String(code), error: String((error as Error)?.stack ?? error) })
+      }
+      return errorResponse(gatewayError, { 'x-request-id': set.headers['x-request-id'] as string })
+    })
+    .use(
+      swagger({
+        path: '/swagger',
+        documentation: {
+          info: { title: 'Meterway', version: '0.1.0', description: 'OpenAI-compatible LLM gateway that meters and bills every token.' },
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer' },
+              apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+            },
+          },
+        },
+      }),
+    )
+    .use(healthPlugin(deps.readiness))
+    .use(modelsPlugin(deps.catalog))
+    .use(
+      chatPlugin(
+        {
+          catalog: deps.catalog,
+          providers: deps.providers,
+          recordUsage: deps.recordUsage,
+          upstream: config.upstream,
+          meterCrosscheck: config.meterCrosscheck,
+          logger,
+        },
+        deps.authenticate,
+        config.maxBodyBytes,
+      ),
+    )
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,85 @@
+// The environment, validated once at boot against a TypeBox schema and frozen; nothing else reads process.env.
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const HttpUrl = (def: string) => Type.String({ pattern: '^https?://[^\\s]+$', default: def, description: 'an http(s) URL' })
+const Millis = (def: number) => Type.Integer({ minimum: 1, maximum: 86_400_000, default: def, description: 'milliseconds' })
+
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' }),
+  GATEWAY_API_KEYS: Type.String({ default: '', description: 'comma-separated static API keys' }),
+  OPENAI_BASE_URL: HttpUrl('https://api.openai.com/v1'),
+  OPENAI_API_KEY: Type.String({ default: '' }),
+  ANTHROPIC_BASE_URL: HttpUrl('https://api.anthropic.com'),
+  ANTHROPIC_API_KEY: Type.String({ default: '' }),
+  GEMINI_BASE_URL: HttpUrl('https://generativelanguage.googleapis.com'),
+  GEMINI_API_KEY: Type.String({ default: '' }),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: Millis(60_000),
+  UPSTREAM_TIMEOUT_MS: Millis(600_000),
+  MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 10 * 1024 * 1024 }),
+  METER_CROSSCHECK: Type.Boolean({ default: true, description: 'also count tokens when the provider reports usage' }),
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  SHUTDOWN_GRACE_MS: Millis(30_000),
+})
+
+type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: Env['LOG_LEVEL']
+  staticApiKeys: readonly string[]
+  providers: {
+    openai: { baseUrl: string; apiKey: string }
+    anthropic: { baseUrl: string; apiKey: string }
+    google: { baseUrl: string; apiKey: string }
+  }
+  upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number }
+  maxBodyBytes: number
+  meterCrosscheck: boolean
+  databaseUrl: string
+  redisUrl: string
+  shutdownGraceMs: number
+}
+
+export class ConfigError extends Error {}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '')
+
+/** Parses an environment (process.env by default) into a frozen Config; throws ConfigError naming the first bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw))
+  const firstError = Value.Errors(EnvSchema, env).First()
+  if (firstError) {
+    const name = firstError.path.replace(/^\//, '')
+    const schema = firstError.schema as { description?: string }
+    const expected = schema.description ? `${firstError.message} (${schema.description})` : firstError.message
+    throw new ConfigError(`${name}: ${expected}; got ${JSON.stringify(source[name] ?? null)}`)
+  }
+  const e = env as Env
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    staticApiKeys: Object.freeze(e.GATEWAY_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean)),
+    providers: Object.freeze({
+      openai: { baseUrl: trimSlash(e.OPENAI_BASE_URL), apiKey: e.OPENAI_API_KEY },
+      anthropic: { baseUrl: trimSlash(e.ANTHROPIC_BASE_URL), apiKey: e.ANTHROPIC_API_KEY },
+      google: { baseUrl: trimSlash(e.GEMINI_BASE_URL), apiKey: e.GEMINI_API_KEY },
+    }),
+    upstream: Object.freeze({ firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, totalTimeoutMs: e.UPSTREAM_TIMEOUT_MS }),
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    meterCrosscheck: e.METER_CROSSCHECK,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  })
+}

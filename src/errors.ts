@@ -1,0 +1,94 @@
+// Typed gateway errors, one class per meaning, and the single OpenAI-shaped JSON body every client error uses.
+
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+
+  toBody(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+  }
+}
+
+export class InvalidRequestError extends GatewayError {
+  constructor(message: string, param: string | null = null, code: string | null = 'invalid_request') {
+    super(400, 'invalid_request_error', message, code, param)
+  }
+}
+
+export class AuthenticationError extends GatewayError {
+  constructor(message = 'Missing or invalid API key. Pass it as "Authorization: Bearer <key>" or "X-API-Key: <key>".') {
+    super(401, 'authentication_error', message, 'invalid_api_key')
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  constructor(message: string, code = 'not_found', param: string | null = null) {
+    super(404, 'invalid_request_error', message, code, param)
+  }
+}
+
+export class ModelNotFoundError extends NotFoundError {
+  constructor(model: string) {
+    super(`The model '${model}' does not exist. GET /v1/models lists the available models.`, 'model_not_found', 'model')
+  }
+}
+
+export class PayloadTooLargeError extends GatewayError {
+  constructor(limitBytes: number) {
+    super(413, 'invalid_request_error', `Request body is larger than the ${limitBytes}-byte limit.`, 'request_too_large')
+  }
+}
+
+/** An upstream answered with a client error (4xx, 429): relayed with its status and a scrubbed message. */
+export class UpstreamClientError extends GatewayError {
+  constructor(status: number, type: string, message: string, code: string | null, param: string | null, headers: Record<string, string> = {}) {
+    super(status, type, message, code, param, headers)
+  }
+}
+
+/** The upstream failed, could not be reached, or answered something we cannot read. */
+export class UpstreamError extends GatewayError {
+  constructor(message: string, code = 'upstream_error') {
+    super(502, 'upstream_error', message, code)
+  }
+}
+
+export class UpstreamTimeoutError extends GatewayError {
+  constructor(message: string) {
+    super(504, 'timeout_error', message, 'upstream_timeout')
+  }
+}
+
+export class ServiceUnavailableError extends GatewayError {
+  constructor(message: string, code = 'service_unavailable') {
+    super(503, 'service_unavailable', message, code)
+  }
+}
+
+export class InternalError extends GatewayError {
+  constructor(message = 'The gateway hit an internal error. The request id identifies it in our logs.') {
+    super(500, 'server_error', message, 'internal_error')
+  }
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const
+
+/** Serialises any GatewayError as the one error shape, merging its extra headers with the given ones. */
+export function errorResponse(error: GatewayError, headers: Record<string, string | number> = {}): Response {
+  return new Response(JSON.stringify(error.toBody()), {
+    status: error.status,
+    headers: { ...headers, ...error.headers, ...JSON_HEADERS } as Record<string, string>,
+  })
+}

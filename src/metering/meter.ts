@@ -1,0 +1,97 @@
+// Watches one request as it runs (text deltas, provider usage, first byte) and emits its single usage record at the end.
+import type { CatalogModel } from '../pricing/catalog'
+import type { ProviderUsage } from '../providers/types'
+import { countTextTokens } from './tokenizer'
+import type { UsageRecord, UsageSink, UsageStatus } from './usage-record'
+
+export interface MeterStart {
+  requestId: string
+  keyId: string
+  accountId: string
+  model: CatalogModel
+  stream: boolean
+  /** Our tiktoken count of the prompt, made before the call. */
+  promptTokens: number
+  /** performance.now() when the request arrived. */
+  startedAt: number
+}
+
+export class RequestMeter {
+  private readonly texts: string[] = []
+  private providerUsage: ProviderUsage | null = null
+  private firstByteAt: number | null = null
+  private finished = false
+  private readonly startedAtIso = new Date().toISOString()
+
+  constructor(
+    private readonly start: MeterStart,
+    private readonly sink: UsageSink,
+    /** Count output even when the provider reports usage, to record the difference. */
+    private readonly crosscheck: boolean,
+  ) {}
+
+  addText(delta: string): void {
+    this.texts.push(delta)
+  }
+
+  setProviderUsage(usage: ProviderUsage): void {
+    this.providerUsage = usage
+  }
+
+  markFirstByte(): void {
+    if (this.firstByteAt === null) this.firstByteAt = performance.now()
+  }
+
+  get isFinished(): boolean {
+    return this.finished
+  }
+
+  /**
+   * Emits the record once; later calls are ignored. Provider usage is authoritative, except that a stream which did
+   * not complete is billed for at least what we saw delivered (a provider's partial count can lag behind its text).
+   */
+  finish(status: UsageStatus, httpStatus: number, errorCode: string | null = null): void {
+    if (this.finished) return
+    this.finished = true
+    const { start } = this
+    const provider = this.providerUsage
+    const needCount = this.crosscheck || provider === null || status !== 'ok'
+    const countedOutput = needCount ? countTextTokens(this.texts.join('')) : 0
+    const countedInput = start.promptTokens
+    let inputTokens = countedInput
+    let outputTokens = countedOutput
+    if (provider) {
+      inputTokens = provider.inputTokens
+      outputTokens = status === 'ok' ? provider.outputTokens : Math.max(provider.outputTokens, countedOutput)
+    }
+    const now = performance.now()
+    const record: UsageRecord = {
+      requestId: start.requestId,
+      keyId: start.keyId,
+      accountId: start.accountId,
+      model: start.model.id,
+      provider: start.model.provider,
+      upstreamModel: start.model.upstreamModel,
+      stream: start.stream,
+      status,
+      httpStatus,
+      inputTokens,
+      outputTokens,
+      cachedInputTokens: provider?.cachedInputTokens ?? 0,
+      cacheWriteTokens: provider?.cacheWriteTokens ?? 0,
+      reasoningTokens: provider?.reasoningTokens ?? 0,
+      source: provider ? (needCount ? 'both' : 'provider') : 'counted',
+      countedInputTokens: countedInput,
+      countedOutputTokens: needCount ? countedOutput : 0,
+      inputTokensDiff: provider && needCount ? provider.inputTokens - countedInput : null,
+      outputTokensDiff: provider && needCount ? provider.outputTokens - countedOutput : null,
+      ttfbMs: this.firstByteAt === null ? null : round2(this.firstByteAt - start.startedAt),
+      totalMs: round2(now - start.startedAt),
+      startedAt: this.startedAtIso,
+      errorCode,
+    }
+    this.sink(record)
+  }
+}
+
+const round2 = (ms: number) => Math.round(ms * 100) / 100

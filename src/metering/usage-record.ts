@@ -1,0 +1,39 @@
+// The usage record: exactly one per request, whatever way it ended, built from the meter's observations.
+import type { ProviderId } from '../pricing/catalog'
+
+export type UsageStatus = 'ok' | 'client_aborted' | 'upstream_error' | 'timeout'
+/** provider: the provider's numbers only; counted: ours only (no provider usage); both: provider's, with our count beside. */
+export type UsageSource = 'provider' | 'counted' | 'both'
+
+export interface UsageRecord {
+  requestId: string
+  /** Id of the key used (never the key itself). */
+  keyId: string
+  accountId: string
+  model: string
+  provider: ProviderId
+  upstreamModel: string
+  stream: boolean
+  status: UsageStatus
+  /** HTTP status the client got (200 for streams that started, even if they broke later). */
+  httpStatus: number
+  inputTokens: number
+  outputTokens: number
+  cachedInputTokens: number
+  cacheWriteTokens: number
+  reasoningTokens: number
+  source: UsageSource
+  /** Our own count, kept beside the provider's so drift is visible. */
+  countedInputTokens: number
+  countedOutputTokens: number
+  /** provider − counted, when both exist. */
+  inputTokensDiff: number | null
+  outputTokensDiff: number | null
+  /** Milliseconds from request arrival to the first byte sent to the client; null if none was sent. */
+  ttfbMs: number | null
+  totalMs: number
+  startedAt: string
+  errorCode: string | null
+}
+
+export type UsageSink = (record: UsageRecord) => void

@@ -1,0 +1,43 @@
+// The auth plugin: derives `principal` for the routes of the plugin that uses it; JSON routes authenticate before parsing.
+import { Elysia } from 'elysia'
+import { AuthenticationError, InvalidRequestError, PayloadTooLargeError } from '../../errors'
+import { extractApiKey, type Authenticator, type Principal } from './service'
+
+/** Principals found while parsing a body, so the derive step does not hash the key twice. */
+const principalsByRequest = new WeakMap<Request, Principal>()
+const utf8 = new TextDecoder()
+
+function requirePrincipal(authenticate: Authenticator, headers: Record<string, string | undefined>): Principal {
+  const apiKey = extractApiKey(headers)
+  const principal = apiKey === undefined ? null : authenticate(apiKey)
+  if (!principal) throw new AuthenticationError()
+  return principal
+}
+
+export function authPlugin(authenticate: Authenticator) {
+  return new Elysia({ name: 'auth' }).derive({ as: 'scoped' }, ({ headers, request }) => ({
+    principal: principalsByRequest.get(request) ?? requirePrincipal(authenticate, headers),
+  }))
+}
+
+/**
+ * Body parser for authenticated JSON routes. The key is checked before the body is read, so an unauthenticated
+ * caller can neither make us parse megabytes nor learn our schema; bodies sent without Content-Length are held to
+ * the same byte limit; any Content-Type is read as JSON, as OpenAI does.
+ */
+export function authenticatedJson(authenticate: Authenticator, maxBodyBytes: number) {
+  return async ({ request, headers }: { request: Request; headers: Record<string, string | undefined> }) => {
+    principalsByRequest.set(request, requirePrincipal(authenticate, headers))
+    const bytes = await request.arrayBuffer()
+    if (bytes.byteLength > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
+    try {
+      return JSON.parse(utf8.decode(bytes)) as unknown
+    } catch {
+      throw new InvalidRequestError(
+        'We could not parse the JSON body of your request. Send valid JSON with "Content-Type: application/json".',
+        null,
+        'invalid_json',
+      )
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// One chat completion end to end: resolve the model, estimate, call the provider, relay or translate, and meter it.
+import { GatewayError, InvalidRequestError, ModelNotFoundError, UpstreamError } from '../../errors'
+import type { Logger } from '../../lib/logger'
+import { RequestMeter } from '../../metering/meter'
+import { countPromptTokens } from '../../metering/tokenizer'
+import type { UsageSink } from '../../metering/usage-record'
+import type { Catalog, CatalogModel } from '../../pricing/catalog'
+import type { ProviderRegistry } from '../../providers/registry'
+import type { ProviderAdapter, ResponseIdentity } from '../../providers/types'
+import type { Principal } from '../auth/service'
+import { UpstreamDeadline, type AbortReason } from './deadline'
+import type { ChatRequest } from './model'
+import { StreamRelay, timeoutError } from './relay'
+
+export interface ChatDeps {
+  catalog: Catalog
+  providers: ProviderRegistry
+  recordUsage: UsageSink
+  upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number }
+  meterCrosscheck: boolean
+  logger: Logger
+}
+
+export interface ChatCall {
+  requestId: string
+  principal: Principal
+  request: ChatRequest
+  /** Aborts when the client goes away. */
+  clientSignal: AbortSignal | undefined
+  /** performance.now() at arrival. */
+  startedAt: number
+}
+
+/** An upstream error body is read for its message only; a huge one is not worth holding. */
+const MAX_ERROR_BODY_CHARS = 64 * 1024
+
+/** The client left before we could answer; nothing is sent, the meter already recorded it. */
+export class ClientGoneError extends GatewayError {
+  constructor() {
+    super(499, 'client_closed_request', 'The client closed the request.', 'client_closed_request')
+  }
+}
+
+export function resolveModel(catalog: Catalog, id: string): CatalogModel {
+  const model = catalog.find(id)
+  if (!model) throw new ModelNotFoundError(id)
+  return model
+}
+
+/** Output cap: the client's max_completion_tokens / max_tokens, else the catalog default; never above the model's max. */
+export function resolveMaxTokens(request: ChatRequest, model: CatalogModel): { maxTokens: number; clientSet: boolean } {
+  const asked = request.max_completion_tokens ?? request.max_tokens
+  if (asked == null) return { maxTokens: model.defaultMaxTokens, clientSet: false }
+  return { maxTokens: Math.min(asked, model.maxOutputTokens), clientSet: true }
+}
+
+function failureStatus(reason: AbortReason | null) {
+  if (reason === 'client_gone') return 'client_aborted' as const
+  return reason ? ('timeout' as const) : ('upstream_error' as const)
+}
+
+export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeaders: Record<string, string>): Promise<Response> {
+  const { request } = call
+  const model = resolveModel(deps.catalog, request.model)
+  const adapter: ProviderAdapter = deps.providers[model.provider]
+  adapter.validate?.(request)
+  const stream = request.stream === true
+  const { maxTokens, clientSet } = resolveMaxTokens(request, model)
+  const promptTokens = countPromptTokens(request)
+
+  const meter = new RequestMeter(
+    {
+      requestId: call.requestId,
+      keyId: call.principal.keyId,
+      accountId: call.principal.accountId,
+      model,
+      stream,
+      promptTokens,
+      startedAt: call.startedAt,
+    },
+    deps.recordUsage,
+    deps.meterCrosscheck,
+  )
+  const deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, call.clientSignal)
+  const identity: ResponseIdentity = {
+    id: `chatcmpl-${call.requestId.slice(4)}`,
+    created: Math.floor(Date.now() / 1000),
+    model: model.upstreamModel,
+    includeUsage: request.stream_options?.include_usage === true,
+  }
+
+  const fail = (error: GatewayError): never => {
+    const status = failureStatus(deadline.reason)
+    deadline.release()
+    meter.finish(status, status === 'client_aborted' ? 499 : error.status, error.code)
+    if (status === 'client_aborted') throw new ClientGoneError()
+    throw error
+  }
+
+  let upstream: Response
+  try {
+    upstream = await adapter.send({ request, model, stream, maxTokens, clientSetMaxTokens: clientSet, promptTokens, signal: deadline.signal })
+  } catch (error) {
+    if (error instanceof InvalidRequestError) {
+      // The adapter refused to translate the request: nothing reached the upstream, so there is nothing to meter.
+      deadline.release()
+      throw error
+    }
+    if (error instanceof GatewayError) return fail(error)
+    if (deadline.timedOut) return fail(timeoutError(deadline))
+    deps.logger.warn('upstream unreachable', { requestId: call.requestId, provider: model.provider, error: (error as Error).message })
+    return fail(new UpstreamError(`The ${model.provider} upstream could not be reached.`, 'upstream_unreachable'))
+  }
+
+  if (!upstream.ok) {
+    const body = await upstream.text().catch(() => '')
+    return fail(adapter.readError(upstream.status, body.slice(0, MAX_ERROR_BODY_CHARS), upstream.headers))
+  }
+
+  if (stream) {
+    let relay: StreamRelay
+    try {
+      relay = new StreamRelay(upstream, adapter, identity, meter, deadline)
+    } catch (error) {
+      return fail(error as GatewayError)
+    }
+    // prime() finishes the meter itself on every path.
+    if (!(await relay.prime())) throw new ClientGoneError()
+    return relay.toResponse(responseHeaders)
+  }
+
+  deadline.firstByte()
+  let body: string
+  try {
+    body = await upstream.text()
+  } catch (error) {
+    if (deadline.timedOut) return fail(timeoutError(deadline))
+    return fail(new UpstreamError(`The ${model.provider} upstream connection broke: ${(error as Error).message}`, 'upstream_disconnected'))
+  }
+  let result: ReturnType<ProviderAdapter['readCompletion']>
+  try {
+    result = adapter.readCompletion(body, identity)
+  } catch (error) {
+    return fail(error instanceof GatewayError ? error : new UpstreamError(`The ${model.provider} upstream answer could not be read.`, 'upstream_bad_response'))
+  }
+  meter.addText(result.text)
+  if (result.usage) meter.setProviderUsage(result.usage)
+  meter.markFirstByte()
+  deadline.release()
+  meter.finish('ok', 200)
+  return new Response(result.body, { status: 200, headers: { ...responseHeaders, 'content-type': 'application/json' } })
+}

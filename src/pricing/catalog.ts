@@ -1,0 +1,74 @@
+// The catalog loaded once: entries with integer nano-USD prices, looked up by id (or an unambiguous bare model name).
+import { CATALOG_DATA, CATALOG_VERSION, type CatalogEntryData } from './catalog-data'
+import { parseUsdToNano } from './money'
+
+export type ProviderId = 'openai' | 'anthropic' | 'google' | 'mock'
+const PROVIDERS: readonly ProviderId[] = ['openai', 'anthropic', 'google', 'mock']
+
+/** Integer nano-USD per 1M tokens. */
+export interface ModelPrices {
+  input: bigint
+  cachedInput: bigint
+  cacheWrite: bigint
+  output: bigint
+}
+
+export interface CatalogModel {
+  id: string
+  provider: ProviderId
+  upstreamModel: string
+  contextWindow: number
+  maxOutputTokens: number
+  defaultMaxTokens: number
+  prices: ModelPrices
+  /** USD per 1M tokens as written in the catalog, for display. */
+  displayPrices: CatalogEntryData['usdPer1M']
+  free: boolean
+}
+
+export interface Catalog {
+  version: string
+  models: readonly CatalogModel[]
+  find(id: string): CatalogModel | undefined
+}
+
+function toModel(entry: CatalogEntryData): CatalogModel {
+  const provider = entry.id.slice(0, entry.id.indexOf('/')) as ProviderId
+  if (!PROVIDERS.includes(provider)) throw new Error(`catalog entry ${entry.id}: unknown provider`)
+  const input = parseUsdToNano(entry.usdPer1M.input)
+  const prices: ModelPrices = {
+    input,
+    output: parseUsdToNano(entry.usdPer1M.output),
+    cachedInput: entry.usdPer1M.cachedInput === undefined ? input : parseUsdToNano(entry.usdPer1M.cachedInput),
+    cacheWrite: entry.usdPer1M.cacheWrite === undefined ? input : parseUsdToNano(entry.usdPer1M.cacheWrite),
+  }
+  return Object.freeze({
+    id: entry.id,
+    provider,
+    upstreamModel: entry.upstreamModel,
+    contextWindow: entry.contextWindow,
+    maxOutputTokens: entry.maxOutputTokens,
+    defaultMaxTokens: Math.min(entry.defaultMaxTokens, entry.maxOutputTokens),
+    prices: Object.freeze(prices),
+    displayPrices: entry.usdPer1M,
+    free: prices.input === 0n && prices.output === 0n,
+  })
+}
+
+export function buildCatalog(data: readonly CatalogEntryData[] = CATALOG_DATA, version = CATALOG_VERSION): Catalog {
+  const models = data.map(toModel)
+  const byId = new Map<string, CatalogModel>()
+  const bareNames = new Map<string, CatalogModel | null>()
+  for (const model of models) {
+    if (byId.has(model.id)) throw new Error(`catalog: duplicate id ${model.id}`)
+    byId.set(model.id, model)
+    const bare = model.id.slice(model.provider.length + 1)
+    // A bare name that two providers share is ambiguous and resolves to nothing.
+    bareNames.set(bare, bareNames.has(bare) ? null : model)
+  }
+  return {
+    version,
+    models,
+    find: (id) => byId.get(id) ?? bareNames.get(id) ?? undefined,
+  }
+}

@@ -1,0 +1,133 @@
+// Translates Messages API stream events into OpenAI chat.completion.chunk JSON, one event at a time.
+import { UpstreamError } from '../../errors'
+import { chunkHead, deltaChunk, usageChunk } from '../openai-format'
+import type { ProviderUsage, ResponseIdentity, StreamSink, StreamTranslator } from '../types'
+import { anthropicStreamError } from './errors'
+import { finishReasonOf } from './usage'
+import type { AnthropicStreamEvent, AnthropicUsage } from './wire'
+
+export function createAnthropicStreamTranslator(
+  sink: StreamSink,
+  identity: ResponseIdentity,
+  secrets: readonly string[],
+): StreamTranslator {
+  let head = chunkHead(identity)
+  // Anthropic's raw counts; input excludes cache reads and writes until report time.
+  let input = 0
+  let output = 0
+  let cacheRead = 0
+  let cacheWrite = 0
+  let usageSeen = false
+  let usageReported = false
+  let finishSent = false
+  let failed = false
+  let toolCount = 0
+  // OpenAI numbers tool calls from 0; Anthropic numbers every content block, text included.
+  const toolIndexOfBlock: number[] = []
+
+  function takeUsage(usage: AnthropicUsage | null | undefined): void {
+    if (!usage) return
+    // Every count Anthropic reports is cumulative for the message, so the latest one wins.
+    if (typeof usage.input_tokens === 'number') input = usage.input_tokens
+    if (typeof usage.output_tokens === 'number') output = usage.output_tokens
+    if (typeof usage.cache_read_input_tokens === 'number') cacheRead = usage.cache_read_input_tokens
+    if (typeof usage.cache_creation_input_tokens === 'number') cacheWrite = usage.cache_creation_input_tokens
+    usageSeen = true
+  }
+
+  function reportUsage(): void {
+    if (usageReported || !usageSeen) return
+    usageReported = true
+    const usage: ProviderUsage = {
+      inputTokens: input + cacheRead + cacheWrite,
+      outputTokens: output,
+      cachedInputTokens: cacheRead,
+      cacheWriteTokens: cacheWrite,
+      reasoningTokens: 0,
+    }
+    sink.usage(usage, usageChunk(head, usage))
+  }
+
+  function fail(error: Parameters<StreamSink['fail']>[0]): void {
+    failed = true
+    sink.fail(error)
+  }
+
+  return {
+    onEvent(event, data) {
+      if (failed || event === 'ping') return
+      let parsed: AnthropicStreamEvent | null
+      try {
+        parsed = JSON.parse(data)
+      } catch {
+        fail(new UpstreamError('The anthropic upstream sent a stream event that is not JSON.', 'upstream_bad_response'))
+        return
+      }
+      if (parsed === null || typeof parsed !== 'object') {
+        fail(new UpstreamError('The anthropic upstream sent a stream event that is not an object.', 'upstream_bad_response'))
+        return
+      }
+      switch (parsed.type ?? event) {
+        case 'content_block_delta': {
+          const delta = parsed.delta
+          if (!delta) return
+          if (delta.type === 'text_delta') {
+            const text = delta.text
+            if (!text) return
+            sink.chunk(deltaChunk(head, { content: text }))
+            sink.text(text)
+          } else if (delta.type === 'input_json_delta') {
+            const json = delta.partial_json
+            const index = toolIndexOfBlock[parsed.index ?? -1]
+            if (!json || index === undefined) return
+            sink.chunk(deltaChunk(head, { tool_calls: [{ index, function: { arguments: json } }] }))
+            sink.text(json)
+          }
+          // thinking_delta and signature_delta have no OpenAI counterpart.
+          return
+        }
+        case 'content_block_start': {
+          const block = parsed.content_block
+          if (block?.type !== 'tool_use' || typeof parsed.index !== 'number') return
+          const index = toolCount++
+          toolIndexOfBlock[parsed.index] = index
+          sink.chunk(
+            deltaChunk(head, { tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] }),
+          )
+          return
+        }
+        case 'message_start': {
+          const message = parsed.message
+          // The upstream names its exact model version here; every later chunk carries it.
+          if (typeof message?.model === 'string' && message.model !== '' && message.model !== identity.model) {
+            head = chunkHead({ ...identity, model: message.model })
+          }
+          takeUsage(message?.usage)
+          sink.chunk(deltaChunk(head, { role: 'assistant', content: '' }))
+          return
+        }
+        case 'message_delta':
+          takeUsage(parsed.usage)
+          if (!finishSent) {
+            finishSent = true
+            sink.chunk(deltaChunk(head, {}, finishReasonOf(parsed.delta?.stop_reason)))
+          }
+          return
+        case 'message_stop':
+          reportUsage()
+          sink.complete()
+          return
+        case 'error':
+          fail(anthropicStreamError(parsed.error, secrets))
+          return
+        default:
+          // content_block_stop, ping sent as data, and event types newer than this adapter.
+          return
+      }
+    },
+    onEnd() {
+      // A stream cut short still consumed the tokens message_start and message_delta reported.
+      reportUsage()
+    },
+  }
+}

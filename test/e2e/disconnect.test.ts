@@ -1,0 +1,60 @@
+// A client that leaves mid-stream: the upstream request is cancelled at once and the usage record bills what was streamed.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { countTextTokens } from '../../src/metering/tokenizer'
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
+import { startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
+
+let upstream: FakeUpstream
+let gateway: TestGateway
+
+beforeAll(async () => {
+  upstream = startFakeUpstream()
+  gateway = await startGateway(upstreamEnv(upstream.url))
+})
+afterAll(async () => {
+  await gateway.stop()
+  upstream.stop()
+})
+
+async function until(condition: () => boolean, limitMs = 2_000): Promise<void> {
+  const stopAt = Date.now() + limitMs
+  while (!condition()) {
+    if (Date.now() > stopAt) throw new Error('condition not met in time')
+    await Bun.sleep(5)
+  }
+}
+
+describe.each(['openai/gpt-4o', 'anthropic/claude-sonnet-4', 'google/gemini-2.0-flash'])('%s', (model) => {
+  test('disconnecting mid-stream cancels the upstream request and records client_aborted with the tokens streamed so far', async () => {
+    const streamsBefore = upstream.streams.length
+    // The fake sends the fixture's events 40 ms apart, so the stream is still running when the client leaves.
+    const { data: stream, response } = await gateway
+      .client()
+      .chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'Hello scenario:slow' }] })
+      .withResponse()
+    let received = ''
+    let abortedAt = 0
+    for await (const chunk of stream) {
+      received += chunk.choices[0]?.delta.content ?? ''
+      if (received.length > 0) {
+        abortedAt = performance.now()
+        stream.controller.abort()
+        break
+      }
+    }
+    const record = await gateway.usageFor(response.headers.get('x-request-id')!)
+    const life = upstream.streams[streamsBefore]!
+    await until(() => life.closedAt !== null)
+
+    // The upstream was cancelled, not run to its end: it never sent its remaining events.
+    expect(life.cancelled).toBe(true)
+    const latencyMs = life.closedAt! - abortedAt
+    console.log(`${model}: upstream cancelled ${latencyMs.toFixed(1)} ms after the client disconnected`)
+
+    expect(record.status).toBe('client_aborted')
+    expect(record.stream).toBe(true)
+    // Billed for what was generated up to the disconnect: at least what the client received, never the whole answer.
+    expect(record.outputTokens).toBeGreaterThanOrEqual(countTextTokens(received))
+    expect(record.outputTokens).toBeLessThan(countTextTokens('Hello! How can I help you today?'))
+  })
+})

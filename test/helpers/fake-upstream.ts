@@ -1,0 +1,153 @@
+// A local fake of OpenAI, Anthropic and Gemini replaying the fixtures byte for byte; scenarios picked by a marker in the prompt.
+import type { Server } from 'bun'
+import { readFixture } from './fixtures'
+
+/**
+ * Put one of these in a user message to steer the fake:
+ * scenario:tools      the provider's tool-call stream fixture
+ * scenario:error-429  the provider's 429 error body (with Retry-After)
+ * scenario:error-401  an authentication error naming our key
+ * scenario:garbage    200 with a body that is not the provider's format
+ * scenario:stall      accept the request and never answer
+ * scenario:stall-mid  start the stream, send one chunk, then stall
+ * scenario:slow       stream the fixture's events 40 ms apart (long enough to disconnect mid-stream)
+ * scenario:midstream-error  Anthropic's stream that breaks with `event: error`
+ */
+export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'default'
+
+export interface RecordedRequest {
+  path: string
+  headers: Record<string, string>
+  body: Record<string, unknown>
+}
+
+export interface StreamLifecycle {
+  path: string
+  startedAt: number
+  /** performance.now() when the gateway's connection for this stream went away or the stream ended. */
+  closedAt: number | null
+  cancelled: boolean
+}
+
+export interface FakeUpstream {
+  url: string
+  requests: RecordedRequest[]
+  streams: StreamLifecycle[]
+  stop(): void
+}
+
+const encoder = new TextEncoder()
+
+function scenarioOf(body: unknown): Scenario {
+  const match = /scenario:([a-z0-9-]+)/.exec(JSON.stringify(body))
+  return (match?.[1] as Scenario | undefined) ?? 'default'
+}
+
+/** Splits a fixture into its SSE events, keeping each event's own bytes (and line endings) intact. */
+function sseEvents(fixture: string): string[] {
+  const separator = fixture.includes('\r\n\r\n') ? '\r\n\r\n' : '\n\n'
+  return fixture
+    .split(separator)
+    .filter((event) => event.trim() !== '')
+    .map((event) => event + separator)
+}
+
+export function startFakeUpstream(): FakeUpstream {
+  const requests: RecordedRequest[] = []
+  const streams: StreamLifecycle[] = []
+
+  function streamResponse(path: string, events: string[], options: { gapMs?: number; stallAfter?: number } = {}): Response {
+    const life: StreamLifecycle = { path, startedAt: performance.now(), closedAt: null, cancelled: false }
+    streams.push(life)
+    let index = 0
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (options.stallAfter !== undefined && index >= options.stallAfter) {
+          await new Promise(() => {}) // never answers; the gateway must time out or give up
+        }
+        if (index >= events.length) {
+          life.closedAt = performance.now()
+          controller.close()
+          return
+        }
+        if (options.gapMs && index > 0) await Bun.sleep(options.gapMs)
+        controller.enqueue(encoder.encode(events[index++]!))
+      },
+      cancel() {
+        life.cancelled = true
+        life.closedAt = performance.now()
+      },
+    })
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+  }
+
+  const json = (text: string, status = 200, headers: Record<string, string> = {}) =>
+    new Response(text, { status, headers: { 'content-type': 'application/json', ...headers } })
+
+  function answer(provider: 'openai' | 'anthropic' | 'gemini', path: string, stream: boolean, scenario: Scenario): Response | Promise<Response> {
+    switch (scenario) {
+      case 'stall':
+        return new Promise<Response>(() => {})
+      case 'garbage':
+        return stream
+          ? new Response('this is not an event stream at all {{{', { headers: { 'content-type': 'text/event-stream' } })
+          : json('<html>502 Bad Gateway</html>')
+      case 'error-429':
+        return json(readFixture(`${provider}.error.429.json`), 429, { 'retry-after': '7' })
+      case 'error-401':
+        return provider === 'gemini'
+          ? json(readFixture('gemini.error.400.json'), 400)
+          : json(provider === 'openai' ? readFixture('openai.error.401.json') : '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}', 401)
+    }
+    if (!stream) {
+      const file = { openai: 'openai.chat.json', anthropic: 'anthropic.messages.json', gemini: 'gemini.generateContent.json' }[provider]
+      return json(readFixture(file))
+    }
+    const files = {
+      openai: { default: 'openai.chat.stream.include_usage.sse', tools: 'openai.chat.tools.stream.include_usage.sse' },
+      anthropic: { default: 'anthropic.messages.stream.sse', tools: 'anthropic.messages.tools.stream.sse' },
+      gemini: { default: 'gemini.streamGenerateContent.sse', tools: 'gemini.streamGenerateContent.tools.sse' },
+    }[provider]
+    let file = scenario === 'tools' ? files.tools : files.default
+    if (scenario === 'midstream-error' && provider === 'anthropic') file = 'anthropic.messages.stream.error.sse'
+    const events = sseEvents(readFixture(file))
+    if (scenario === 'slow') return streamResponse(path, events, { gapMs: 40 })
+    if (scenario === 'stall-mid') return streamResponse(path, events, { stallAfter: 2 })
+    return streamResponse(path, events)
+  }
+
+  const server: Server<undefined> = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    idleTimeout: 0,
+    async fetch(request) {
+      const url = new URL(request.url)
+      const body = (await request.json().catch(() => ({}))) as Record<string, unknown>
+      const headers: Record<string, string> = {}
+      request.headers.forEach((value, key) => (headers[key] = value))
+      const path = url.pathname + url.search
+      requests.push({ path, headers, body })
+      const scenario = scenarioOf(body)
+      if (url.pathname === '/v1/chat/completions') return answer('openai', path, body.stream === true, scenario)
+      if (url.pathname === '/v1/messages') return answer('anthropic', path, body.stream === true, scenario)
+      const gemini = /^\/v1beta\/models\/[^/:]+:(generateContent|streamGenerateContent)$/.exec(url.pathname)
+      if (gemini) return answer('gemini', path, gemini[1] === 'streamGenerateContent', scenario)
+      return json('{"error":{"message":"no such route in the fake"}}', 404)
+    },
+  })
+
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    requests,
+    streams,
+    stop: () => server.stop(true),
+  }
+}
+
+/** A port nothing listens on: for "upstream down". */
+export async function closedPortUrl(): Promise<string> {
+  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('') })
+  const port = probe.port
+  probe.stop(true)
+  return `http://127.0.0.1:${port}`
+}
