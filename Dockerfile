@@ -1,0 +1,17 @@
+# Meterway gateway image on the official Bun image: locked production dependencies, runs as the unprivileged bun user.
+FROM oven/bun:1.4-slim
+WORKDIR /app
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
+
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+
+COPY src ./src
+COPY workers ./workers
+
+USER bun
+EXPOSE 8080
+# The gateway drains in-flight streams on SIGTERM; give it the same grace as SHUTDOWN_GRACE_MS.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s CMD bun -e "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["bun", "src/index.ts"]

@@ -1,0 +1,146 @@
+// Bench child processes: spawning the mock and the gateway, waiting for them, reading their CPU time, and always killing them.
+import { readFileSync } from 'node:fs'
+import type { Subprocess } from 'bun'
+
+const ROOT = new URL('..', import.meta.url).pathname
+const children = new Set<Subprocess>()
+
+/** Kills every child still running; safe to call more than once and from signal handlers. */
+export function killChildren(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  children.clear()
+}
+
+let cleanupInstalled = false
+/** A crashed or interrupted bench must not leave a gateway or mock holding ports and CPU behind. */
+export function installCleanup(): void {
+  if (cleanupInstalled) return
+  cleanupInstalled = true
+  process.on('exit', killChildren)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      killChildren()
+      process.exit(130)
+    })
+  }
+  process.on('uncaughtException', (error) => {
+    killChildren()
+    console.error(error)
+    process.exit(1)
+  })
+  process.on('unhandledRejection', (error) => {
+    killChildren()
+    console.error(error)
+    process.exit(1)
+  })
+}
+
+/** The kernel picks a free port; the tiny race before the child binds it is acceptable for a local bench. */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = listener.port
+  listener.stop(true)
+  return port
+}
+
+export async function stopChild(child: Subprocess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+  const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(3000).then(() => false)])
+  if (!exited) child.kill('SIGKILL')
+  children.delete(child)
+}
+
+export interface Mock {
+  child: Subprocess<'ignore', 'pipe', 'inherit'>
+  port: number
+}
+
+/** Starts the mock upstream and reads its `READY <port>` line. */
+export async function startMock(): Promise<Mock> {
+  const child = Bun.spawn(['bun', 'bench/mock-upstream.ts', '0'], { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'inherit' })
+  children.add(child)
+  const reader = child.stdout.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  const deadline = Date.now() + 10_000
+  while (!text.includes('\n')) {
+    if (Date.now() > deadline) throw new Error('mock upstream did not print READY within 10 s')
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`mock upstream exited before READY (exit ${child.exitCode})`)
+    text += decoder.decode(value, { stream: true })
+  }
+  const match = /^READY (\d+)/.exec(text)
+  if (!match) throw new Error(`mock upstream printed ${JSON.stringify(text)} instead of READY <port>`)
+  // Keep draining so a chatty mock can never block on a full pipe.
+  void (async () => {
+    while (!(await reader.read()).done) {}
+  })().catch(() => {})
+  return { child, port: Number(match[1]) }
+}
+
+export interface Gateway {
+  child: Subprocess<'ignore', 'ignore', 'inherit'>
+  port: number
+  logLevel: string
+}
+
+/**
+ * Starts `bun src/index.ts` as its own process. Its stdout (where the JSON-line logger writes, including the
+ * per-request usage line at info) goes to /dev/null: the gateway still pays for formatting and the write syscall,
+ * but the bench process does not pay for draining a pipe.
+ */
+export async function startGateway(mockPort: number, logLevel: string): Promise<Gateway> {
+  const port = freePort()
+  const child = Bun.spawn(['bun', 'src/index.ts'], {
+    cwd: ROOT,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'inherit',
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GATEWAY_API_KEYS: 'bench-key',
+      OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`,
+      OPENAI_API_KEY: 'sk-bench',
+      LOG_LEVEL: logLevel,
+    },
+  })
+  children.add(child)
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited during startup (exit ${child.exitCode}); see stderr above`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
+      await res.arrayBuffer()
+      if (res.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('gateway did not answer /healthz within 15 s')
+    await Bun.sleep(100)
+  }
+  return { child, port, logLevel }
+}
+
+let ticksPerSecond: number | null = null
+export function clockTicksPerSecond(): number {
+  if (ticksPerSecond === null) {
+    const out = Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim()
+    const value = Number(out)
+    ticksPerSecond = Number.isFinite(value) && value > 0 ? value : 100
+  }
+  return ticksPerSecond
+}
+
+/** utime+stime of a process in seconds (fields 14 and 15 of /proc/<pid>/stat). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Field 2 (comm) may contain spaces; everything after its closing parenthesis starts at field 3.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(rest[14 - 3])
+  const stime = Number(rest[15 - 3])
+  return (utime + stime) / clockTicksPerSecond()
+}

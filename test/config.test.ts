@@ -1,0 +1,55 @@
+// Configuration: defaults, conversions, and a bad value stopping the boot with one line naming the variable.
+import { describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { ConfigError, loadConfig } from '../src/config'
+
+describe('loadConfig', () => {
+  test('defaults give a runnable single-machine config', () => {
+    const config = loadConfig({})
+    expect(config.port).toBe(8080)
+    expect(config.staticApiKeys).toEqual([])
+    expect(config.providers.openai.baseUrl).toBe('https://api.openai.com/v1')
+    expect(config.providers.anthropic.baseUrl).toBe('https://api.anthropic.com')
+    expect(config.providers.google.baseUrl).toBe('https://generativelanguage.googleapis.com')
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  test('strings are converted and lists split', () => {
+    const config = loadConfig({ PORT: '9000', GATEWAY_API_KEYS: ' a, b ,,c ', METER_CROSSCHECK: 'false', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1/' })
+    expect(config.port).toBe(9000)
+    expect(config.staticApiKeys).toEqual(['a', 'b', 'c'])
+    expect(config.meterCrosscheck).toBe(false)
+    expect(config.providers.openai.baseUrl).toBe('http://127.0.0.1:1/v1')
+  })
+
+  test.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['UPSTREAM_TIMEOUT_MS', '-5'],
+    ['OPENAI_BASE_URL', 'ftp://nope'],
+    ['LOG_LEVEL', 'loud'],
+    ['METER_CROSSCHECK', 'perhaps'],
+    ['REDIS_URL', 'localhost:6379'],
+  ])('%s=%s is refused, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
+    try {
+      loadConfig({ [name]: value })
+    } catch (error) {
+      expect((error as Error).message.startsWith(`${name}:`)).toBe(true)
+      expect((error as Error).message).toContain(JSON.stringify(value))
+    }
+  })
+
+  test('the process refuses to boot with one line on stderr and exit code 1', async () => {
+    const child = Bun.spawn(['bun', join(import.meta.dir, '..', 'src', 'index.ts')], {
+      env: { ...process.env, PORT: 'not-a-port' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()])
+    expect(code).toBe(1)
+    const lines = stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('PORT')
+  })
+})
