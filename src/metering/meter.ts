@@ -1,5 +1,6 @@
 // Watches one request as it runs (text deltas, provider usage, first byte) and emits its single usage record at the end.
 import type { CatalogModel } from '../pricing/catalog'
+import { usageCost } from '../pricing/cost'
 import type { ProviderUsage } from '../providers/types'
 import { countTextTokens } from './tokenizer'
 import type { UsageRecord, UsageSink, UsageStatus } from './usage-record'
@@ -14,6 +15,7 @@ export interface MeterStart {
   promptTokens: number
   /** performance.now() when the request arrived. */
   startedAt: number
+  catalogVersion: string
 }
 
 export class RequestMeter {
@@ -64,6 +66,9 @@ export class RequestMeter {
       inputTokens = provider.inputTokens
       outputTokens = status === 'ok' ? provider.outputTokens : Math.max(provider.outputTokens, countedOutput)
     }
+    const cachedInputTokens = provider?.cachedInputTokens ?? 0
+    const cacheWriteTokens = provider?.cacheWriteTokens ?? 0
+    const cost = usageCost({ inputTokens, outputTokens, cachedInputTokens, cacheWriteTokens }, start.model.prices)
     const now = performance.now()
     const record: UsageRecord = {
       requestId: start.requestId,
@@ -77,9 +82,11 @@ export class RequestMeter {
       httpStatus,
       inputTokens,
       outputTokens,
-      cachedInputTokens: provider?.cachedInputTokens ?? 0,
-      cacheWriteTokens: provider?.cacheWriteTokens ?? 0,
+      cachedInputTokens,
+      cacheWriteTokens,
       reasoningTokens: provider?.reasoningTokens ?? 0,
+      costNano: Number(cost),
+      catalogVersion: start.catalogVersion,
       source: provider ? (needCount ? 'both' : 'provider') : 'counted',
       countedInputTokens: countedInput,
       countedOutputTokens: needCount ? countedOutput : 0,

@@ -22,6 +22,9 @@ export interface UsageRecord {
   cachedInputTokens: number
   cacheWriteTokens: number
   reasoningTokens: number
+  /** Cost in nano-USD at the catalog version below (a number: exact for any single request below $9M). */
+  costNano: number
+  catalogVersion: string
   source: UsageSource
   /** Our own count, kept beside the provider's so drift is visible. */
   countedInputTokens: number

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type OpenAI from 'openai'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
+import { buildCatalog } from '../../src/pricing/catalog'
+import { usageCost } from '../../src/pricing/cost'
 
 let upstream: FakeUpstream
 let gateway: TestGateway
@@ -70,6 +72,10 @@ describe.each(cases)('$model through the openai SDK', ({ model, text, usage, too
     expect(data.usage?.completion_tokens).toBe(usage[1])
     const record = await gateway.usageFor(response.headers.get('x-request-id')!)
     expect(record).toMatchObject({ model, status: 'ok', stream: false, inputTokens: usage[0], outputTokens: usage[1], source: 'both' })
+    const prices = buildCatalog().find(model)!.prices
+    const expected = usageCost({ inputTokens: usage[0], outputTokens: usage[1], cachedInputTokens: 0, cacheWriteTokens: 0 }, prices)
+    expect(record.costNano).toBe(Number(expected))
+    expect(record.costNano).toBeGreaterThan(0)
   })
 
   test('streaming yields the same text as non-streaming, with the usage chunk when asked', async () => {

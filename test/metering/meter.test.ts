@@ -10,7 +10,7 @@ const model = buildCatalog().find('openai/gpt-4o')!
 function meter(crosscheck = true) {
   const records: UsageRecord[] = []
   const m = new RequestMeter(
-    { requestId: 'req_1', keyId: 'key_1', accountId: 'acct_1', model, stream: true, promptTokens: 20, startedAt: performance.now() },
+    { requestId: 'req_1', keyId: 'key_1', accountId: 'acct_1', model, stream: true, promptTokens: 20, startedAt: performance.now(), catalogVersion: 'test-1' },
     (record) => records.push(record),
     crosscheck,
   )
@@ -25,6 +25,8 @@ describe('RequestMeter', () => {
     m.addText(' world')
     m.setProviderUsage(usage(19, 4))
     m.finish('ok', 200)
+    // 16 uncached × $2.50 + 3 cached × $1.25 + 4 out × $10 per 1M, each class rounded up.
+    expect(records[0]).toMatchObject({ costNano: 40_000 + 3_750 + 40_000, catalogVersion: 'test-1' })
     expect(records[0]).toMatchObject({ source: 'both', inputTokens: 19, outputTokens: 4, countedInputTokens: 20, countedOutputTokens: 2, inputTokensDiff: -1, outputTokensDiff: 2, cachedInputTokens: 3, reasoningTokens: 1 })
   })
 

@@ -77,6 +77,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
       stream,
       promptTokens,
       startedAt: call.startedAt,
+      catalogVersion: deps.catalog.version,
     },
     deps.recordUsage,
     deps.meterCrosscheck,
