@@ -1,33 +1,44 @@
 // Composes the feature plugins into one app, with request ids, the body-size limit and the single error shape.
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { Config } from './config'
 import { PayloadTooLargeError, errorResponse, InternalError } from './errors'
+import type { Sql } from './lib/db'
 import { frameworkError } from './lib/framework-errors'
 import type { Logger } from './lib/logger'
 import type { UsageSink } from './metering/usage-record'
 import type { Catalog } from './pricing/catalog'
 import type { ProviderRegistry } from './providers/registry'
 import type { Authenticator } from './modules/auth/service'
+import { adminPlugin } from './modules/admin'
+import type { AdminDeps } from './modules/admin/service'
+import { agentsPlugin } from './modules/agents'
 import { chatPlugin } from './modules/chat'
+import type { MonthSpend } from './modules/chat/access'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { modelsPlugin } from './modules/models'
+import { usagePlugin } from './modules/usage'
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheck'>
+  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheck' | 'requireSubscription' | 'adminToken'>
   catalog: Catalog
   providers: ProviderRegistry
   authenticate: Authenticator
   recordUsage: UsageSink
   readiness: Record<string, ReadinessCheck>
   logger: Logger
+  /** Accounts, usage and admin routes need Postgres; without it only the proxy is served. */
+  accounts: { sql: Sql; monthSpend: MonthSpend; admin: AdminDeps } | null
+  /** Extra feature plugins (billing), composed after the core ones. */
+  plugins?: AnyElysia[]
 }
 
 const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`
 
-export function createApp(deps: AppDeps) {
-  const { config, logger } = deps
-  return new Elysia({ name: 'meterway' })
+export function createApp(deps: AppDeps): AnyElysia {
+  const { config, logger, accounts } = deps
+  // Typed loosely: features are added conditionally, and nothing consumes the route types.
+  let app: AnyElysia = new Elysia({ name: 'meterway' })
     .onRequest(({ request, set }) => {
       set.headers['x-request-id'] = newRequestId()
       const length = request.headers.get('content-length')
@@ -67,11 +78,18 @@ export function createApp(deps: AppDeps) {
           upstream: config.upstream,
           meterCrosscheck: config.meterCrosscheck,
           logger,
+          requireSubscription: config.requireSubscription,
+          monthSpend: accounts?.monthSpend ?? null,
         },
         deps.authenticate,
         config.maxBodyBytes,
       ),
     )
+  if (accounts) {
+    app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
+    if (config.adminToken) app = app.use(adminPlugin(config.adminToken, accounts.admin))
+  }
+  for (const plugin of deps.plugins ?? []) app = app.use(plugin)
+  return app
 }
 
-export type App = ReturnType<typeof createApp>

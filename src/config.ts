@@ -23,6 +23,18 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   SHUTDOWN_GRACE_MS: Millis(30_000),
+  ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
+  ADMIN_TOKEN: Type.String({ default: '', description: 'bearer token of the admin API; empty disables it' }),
+  PUBLIC_BASE_URL: HttpUrl('http://localhost:8080'),
+  REQUIRE_SUBSCRIPTION: Type.Boolean({ default: true }),
+  PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+  STRIPE_SECRET_KEY: Type.String({ default: '' }),
+  STRIPE_API_BASE: Type.String({ pattern: '^(https?://[^\\s]+)?$', default: '', description: 'an http(s) URL, or empty for the real Stripe' }),
+  STRIPE_WEBHOOK_SECRET: Type.String({ default: '' }),
+  STRIPE_PRO_PRICE_ID: Type.String({ default: '' }),
+  USAGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  USAGE_FLUSH_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 200 }),
+  WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -43,6 +55,16 @@ export interface Config {
   databaseUrl: string
   redisUrl: string
   shutdownGraceMs: number
+  role: Env['ROLE']
+  /** Empty: the admin API is off. */
+  adminToken: string
+  publicBaseUrl: string
+  requireSubscription: boolean
+  principalCacheTtlMs: number
+  stripe: { secretKey: string; apiBase: string; webhookSecret: string; proPriceId: string }
+  usage: { batchSize: number; flushMs: number }
+  /** A worker that dies holds its active jobs this long before another worker takes them again. */
+  workerLockMs: number
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +103,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    role: e.ROLE,
+    adminToken: e.ADMIN_TOKEN,
+    publicBaseUrl: trimSlash(e.PUBLIC_BASE_URL),
+    requireSubscription: e.REQUIRE_SUBSCRIPTION,
+    principalCacheTtlMs: e.PRINCIPAL_CACHE_TTL_MS,
+    stripe: Object.freeze({ secretKey: e.STRIPE_SECRET_KEY, apiBase: trimSlash(e.STRIPE_API_BASE), webhookSecret: e.STRIPE_WEBHOOK_SECRET, proPriceId: e.STRIPE_PRO_PRICE_ID }),
+    usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS }),
+    workerLockMs: e.WORKER_LOCK_MS,
   })
 }

@@ -51,6 +51,13 @@ export class PayloadTooLargeError extends GatewayError {
   }
 }
 
+/** 402: the account must pay before this request can run (no subscription, cap reached, wallet empty). */
+export class PaymentRequiredError extends GatewayError {
+  constructor(message: string, code: 'subscription_required' | 'spending_cap_reached' | 'insufficient_balance') {
+    super(402, 'billing_error', message, code)
+  }
+}
+
 /** An upstream answered with a client error (4xx, 429): relayed with its status and a scrubbed message. */
 export class UpstreamClientError extends GatewayError {
   constructor(status: number, type: string, message: string, code: string | null, param: string | null, headers: Record<string, string> = {}) {

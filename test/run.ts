@@ -8,7 +8,7 @@ const reportFile = join(reportDir, 'junit.xml')
 rmSync(reportFile, { force: true })
 mkdirSync(reportDir, { recursive: true })
 
-const child = Bun.spawn(['bun', 'test', '--reporter=junit', `--reporter-outfile=${reportFile}`, ...process.argv.slice(2)], {
+const child = Bun.spawn(['bun', 'test', '--timeout=30000', '--reporter=junit', `--reporter-outfile=${reportFile}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: ['inherit', 'inherit', 'inherit'],
 })

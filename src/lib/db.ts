@@ -2,6 +2,8 @@
 import postgres from 'postgres'
 
 export type Sql = ReturnType<typeof postgres>
+/** A pool or an open transaction: what query functions take, so they compose inside `sql.begin`. */
+export type Queryable = Sql | postgres.TransactionSql
 
 export function createDb(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {

@@ -1,18 +1,18 @@
-// Starts a real gateway in process on a free port, with a usage sink the test can read and wait on.
+// Starts the real server (Postgres, Redis, usage queue and workers) in process on a free port; usage records are tapped for assertions.
 import OpenAI from 'openai'
-import { createApp } from '../../src/app'
-import { loadConfig } from '../../src/config'
-import { serverBodyLimit } from '../../src/lib/framework-errors'
+import { loadConfig, type Config } from '../../src/config'
 import { createLogger } from '../../src/lib/logger'
 import type { UsageRecord } from '../../src/metering/usage-record'
-import { createStaticKeyAuthenticator } from '../../src/modules/auth/service'
-import { buildCatalog } from '../../src/pricing/catalog'
-import { buildProviders } from '../../src/providers/registry'
+import { startServer, type RunningServer } from '../../src/server'
+import { prepareTestDatabase, TEST_DATABASE_URL } from './db'
 
 export const TEST_KEY = 'mw_test_key_0123456789'
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789'
 
 export interface TestGateway {
   url: string
+  config: Readonly<Config>
+  server: RunningServer
   usage: UsageRecord[]
   /** Resolves with the record of that request id once it was emitted. */
   usageFor(requestId: string, timeoutMs?: number): Promise<UsageRecord>
@@ -21,25 +21,32 @@ export interface TestGateway {
 }
 
 export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const config = loadConfig({ GATEWAY_API_KEYS: TEST_KEY, LOG_LEVEL: 'silent', ...env })
+  await prepareTestDatabase()
+  const config = loadConfig({
+    GATEWAY_API_KEYS: TEST_KEY,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: TEST_DATABASE_URL,
+    SHUTDOWN_GRACE_MS: '2000',
+    ...env,
+  })
   const usage: UsageRecord[] = []
   const waiters = new Map<string, (record: UsageRecord) => void>()
-  const app = createApp({
-    config,
-    catalog: buildCatalog(),
-    providers: buildProviders(config),
-    authenticate: createStaticKeyAuthenticator(config.staticApiKeys),
-    recordUsage: (record) => {
+  const server = await startServer(config, {
+    logger: createLogger(config.logLevel),
+    tapUsage: (record) => {
       usage.push(record)
       waiters.get(record.requestId)?.(record)
     },
-    readiness: { postgres: async () => {}, redis: async () => {} },
-    logger: createLogger(config.logLevel),
-  }).listen({ port: 0, hostname: '127.0.0.1', maxRequestBodySize: serverBodyLimit(config.maxBodyBytes) })
-  const url = `http://127.0.0.1:${app.server!.port}`
+  })
+  const url = server.url!
 
   return {
     url,
+    config,
+    server,
     usage,
     usageFor(requestId, timeoutMs = 2_000) {
       const existing = usage.find((r) => r.requestId === requestId)
@@ -53,9 +60,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
       })
     },
     client: ({ apiKey = TEST_KEY, prefix = '/v1' } = {}) => new OpenAI({ apiKey, baseURL: `${url}${prefix}`, maxRetries: 0, timeout: 10_000 }),
-    stop: async () => {
-      await app.stop(true)
-    },
+    stop: () => server.stop(),
   }
 }
 

@@ -26,6 +26,7 @@ function appWith(readiness: Parameters<typeof createApp>[0]['readiness']) {
     recordUsage: () => {},
     readiness,
     logger: createLogger('silent'),
+    accounts: null,
   })
 }
 

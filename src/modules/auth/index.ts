@@ -7,16 +7,23 @@ import { extractApiKey, type Authenticator, type Principal } from './service'
 const principalsByRequest = new WeakMap<Request, Principal>()
 const utf8 = new TextDecoder()
 
-function requirePrincipal(authenticate: Authenticator, headers: Record<string, string | undefined>): Principal {
-  const apiKey = extractApiKey(headers)
-  const principal = apiKey === undefined ? null : authenticate(apiKey)
+function orFail(principal: Principal | null): Principal {
   if (!principal) throw new AuthenticationError()
   return principal
 }
 
+/** The principal of the request's key; synchronous on a cache hit, a promise when the key must be looked up. */
+function requirePrincipal(authenticate: Authenticator, headers: Record<string, string | undefined>): Principal | Promise<Principal> {
+  const apiKey = extractApiKey(headers)
+  if (apiKey === undefined) throw new AuthenticationError()
+  const found = authenticate(apiKey)
+  return found instanceof Promise ? found.then(orFail) : orFail(found)
+}
+
 export function authPlugin(authenticate: Authenticator) {
-  return new Elysia({ name: 'auth' }).derive({ as: 'scoped' }, ({ headers, request }) => ({
-    principal: principalsByRequest.get(request) ?? requirePrincipal(authenticate, headers),
+  // Unnamed on purpose: Elysia de-duplicates named plugins, and every feature that uses this needs its own derive.
+  return new Elysia().derive({ as: 'scoped' }, async ({ headers, request }) => ({
+    principal: principalsByRequest.get(request) ?? (await requirePrincipal(authenticate, headers)),
   }))
 }
 
@@ -27,7 +34,7 @@ export function authPlugin(authenticate: Authenticator) {
  */
 export function authenticatedJson(authenticate: Authenticator, maxBodyBytes: number) {
   return async ({ request, headers }: { request: Request; headers: Record<string, string | undefined> }) => {
-    principalsByRequest.set(request, requirePrincipal(authenticate, headers))
+    principalsByRequest.set(request, await requirePrincipal(authenticate, headers))
     const bytes = await request.arrayBuffer()
     if (bytes.byteLength > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
     try {

@@ -5,9 +5,16 @@ export interface Principal {
   /** Stable id of the key (not the key): what usage records and logs name. */
   keyId: string
   mode: 'live' | 'test'
+  /** static: a GATEWAY_API_KEYS key (single tenant, no subscription); agent: a registered account's key. */
+  kind: 'static' | 'agent'
+  subscriptionStatus: string
+  /** Monthly spending cap in nano-USD; null means none. */
+  spendCapNano: bigint | null
+  limits: { rpm: number | null; tpm: number | null }
 }
 
-export type Authenticator = (apiKey: string) => Principal | null
+/** Resolves a presented key; synchronous when the answer is cached, so the hot path stays off Postgres. */
+export type Authenticator = (apiKey: string) => Principal | null | Promise<Principal | null>
 
 export function hashApiKey(apiKey: string): string {
   return new Bun.CryptoHasher('sha256').update(apiKey).digest('hex')
@@ -24,15 +31,31 @@ export function extractApiKey(headers: Record<string, string | undefined>): stri
   return apiKey || undefined
 }
 
-/**
- * Static keys from GATEWAY_API_KEYS (single-tenant use). Lookup is by hash, so the comparison never runs
- * over the secret itself and its timing says nothing about how much of a guess was right.
- */
-export function createStaticKeyAuthenticator(keys: readonly string[]): Authenticator {
+export const STATIC_ACCOUNT_ID = 'static'
+
+/** The principals of GATEWAY_API_KEYS, by key hash. */
+export function staticPrincipals(keys: readonly string[]): Map<string, Principal> {
   const byHash = new Map<string, Principal>()
   for (const key of keys) {
     const hash = hashApiKey(key)
-    byHash.set(hash, { accountId: 'static', keyId: `key_static_${hash.slice(0, 12)}`, mode: 'live' })
+    byHash.set(hash, {
+      accountId: STATIC_ACCOUNT_ID,
+      keyId: `key_static_${hash.slice(0, 12)}`,
+      mode: 'live',
+      kind: 'static',
+      subscriptionStatus: 'active',
+      spendCapNano: null,
+      limits: { rpm: null, tpm: null },
+    })
   }
+  return byHash
+}
+
+/**
+ * Static keys only (single-tenant use). Lookup is by hash, so the comparison never runs over the secret itself
+ * and its timing says nothing about how much of a guess was right.
+ */
+export function createStaticKeyAuthenticator(keys: readonly string[]): Authenticator {
+  const byHash = staticPrincipals(keys)
   return (apiKey) => byHash.get(hashApiKey(apiKey)) ?? null
 }

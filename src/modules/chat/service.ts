@@ -8,6 +8,7 @@ import type { Catalog, CatalogModel } from '../../pricing/catalog'
 import type { ProviderRegistry } from '../../providers/registry'
 import type { ProviderAdapter, ResponseIdentity } from '../../providers/types'
 import type { Principal } from '../auth/service'
+import { assertSubscribed, type MonthSpend } from './access'
 import { UpstreamDeadline, type AbortReason } from './deadline'
 import type { ChatRequest } from './model'
 import { StreamRelay, timeoutError } from './relay'
@@ -19,6 +20,10 @@ export interface ChatDeps {
   upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number }
   meterCrosscheck: boolean
   logger: Logger
+  /** Agent keys need an active subscription (REQUIRE_SUBSCRIPTION). */
+  requireSubscription: boolean
+  /** Spending caps; null where no account can have one (static keys only). */
+  monthSpend: MonthSpend | null
 }
 
 export interface ChatCall {
@@ -61,6 +66,8 @@ function failureStatus(reason: AbortReason | null) {
 
 export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
+  assertSubscribed(call.principal, deps.requireSubscription)
+  if (deps.monthSpend && call.principal.spendCapNano !== null) await deps.monthSpend.assertUnderCap(call.principal)
   const model = resolveModel(deps.catalog, request.model)
   const adapter: ProviderAdapter = deps.providers[model.provider]
   adapter.validate?.(request)

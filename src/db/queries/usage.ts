@@ -1,0 +1,58 @@
+// Usage event writes: a batch of usage records in one multi-row INSERT, idempotent by request id.
+import type { Queryable } from '../../lib/db'
+import type { UsageRecord } from '../../metering/usage-record'
+
+const COLUMNS = [
+  'request_id', 'account_id', 'key_id', 'model', 'provider', 'upstream_model', 'stream', 'status', 'http_status',
+  'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'source',
+  'counted_input_tokens', 'counted_output_tokens', 'cost_nano', 'catalog_version', 'ttfb_ms', 'total_ms', 'error_code',
+  'started_at',
+] as const
+
+type UsageRow = Record<(typeof COLUMNS)[number], string | number | boolean | null>
+
+/** Postgres binds at most 65,535 parameters in one statement; USAGE_BATCH_SIZE may go above the rows that fit. */
+const MAX_ROWS = Math.floor(65_535 / COLUMNS.length)
+
+function toRow(r: UsageRecord): UsageRow {
+  return {
+    request_id: r.requestId,
+    account_id: r.accountId,
+    key_id: r.keyId,
+    model: r.model,
+    provider: r.provider,
+    upstream_model: r.upstreamModel,
+    stream: r.stream,
+    status: r.status,
+    http_status: r.httpStatus,
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    cached_input_tokens: r.cachedInputTokens,
+    cache_write_tokens: r.cacheWriteTokens,
+    reasoning_tokens: r.reasoningTokens,
+    source: r.source,
+    counted_input_tokens: r.countedInputTokens,
+    counted_output_tokens: r.countedOutputTokens,
+    cost_nano: r.costNano,
+    catalog_version: r.catalogVersion,
+    ttfb_ms: r.ttfbMs,
+    total_ms: r.totalMs,
+    error_code: r.errorCode,
+    started_at: r.startedAt,
+  }
+}
+
+/**
+ * Inserts the records, skipping request ids already stored (a retried job, a replayed batch); returns how many rows
+ * were new. Batches above MAX_ROWS go in several statements: harmless without a transaction, since a failure is
+ * retried whole and the rows already in are skipped.
+ */
+export async function insertUsageEvents(sql: Queryable, records: readonly UsageRecord[]): Promise<number> {
+  let inserted = 0
+  for (let start = 0; start < records.length; start += MAX_ROWS) {
+    const rows = records.slice(start, start + MAX_ROWS).map(toRow)
+    const result = await sql`INSERT INTO usage_events ${sql(rows, ...COLUMNS)} ON CONFLICT (request_id) DO NOTHING`
+    inserted += result.count
+  }
+  return inserted
+}

@@ -1,0 +1,48 @@
+// BullMQ queue names, the key prefix, and the two kinds of Redis connection: fail-fast for producers, patient for workers.
+import type { ConnectionOptions } from 'bullmq'
+import Redis from 'ioredis'
+
+export const USAGE_QUEUE = 'usage'
+
+/**
+ * Every BullMQ key starts with this prefix. The braces are a Redis Cluster hash tag: all keys of a queue must live in
+ * one slot because BullMQ's Lua scripts touch several of them at once.
+ */
+export const QUEUE_PREFIX = '{mw}'
+
+/** Reconnect quickly at first, then every few seconds; never give up (a producer outlives any Redis outage). */
+const reconnectDelay = (attempt: number) => Math.min(attempt * 200, 5_000)
+
+/**
+ * A connection for code on the request path that adds jobs. Without an offline queue a command fails at once while
+ * Redis is down, and the timeouts bound a command to a hung server, so a producer never waits on Redis: it keeps what
+ * it could not send and retries later. The caller owns (and closes) it; BullMQ leaves caller-owned clients open.
+ */
+export function createProducerConnection(redisUrl: string): Redis {
+  return new Redis(redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 2_000,
+    retryStrategy: reconnectDelay,
+  })
+}
+
+/**
+ * Connection options for a BullMQ Worker. Workers block on Redis and must ride out disconnects, so BullMQ requires
+ * `maxRetriesPerRequest: null`. Options rather than a client: the Worker then creates, duplicates and closes its own
+ * connections (a caller-supplied client would be duplicated and left open).
+ */
+export function workerConnection(redisUrl: string): ConnectionOptions {
+  return {
+    url: redisUrl,
+    maxRetriesPerRequest: null,
+    connectTimeout: 5_000,
+    retryStrategy: reconnectDelay,
+  }
+}
+
+/** A BullMQ jobId must not be an integer nor contain ':'; one bad id would make a whole addBulk fail forever. */
+export function isValidJobId(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && !id.includes(':') && !/^\d+$/.test(id)
+}

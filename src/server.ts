@@ -1,0 +1,123 @@
+// Builds a running Meterway from a config: connections, migrations, the API (ROLE all|api), workers (all|worker), and an ordered stop.
+import Redis from 'ioredis'
+import { createApp } from './app'
+import type { Config } from './config'
+import { migrate } from './db/migrate'
+import { createDb } from './lib/db'
+import { serverBodyLimit } from './lib/framework-errors'
+import { createLogger, type Logger } from './lib/logger'
+import { createRedis } from './lib/redis'
+import { createUsageQueueSink } from './metering/usage-queue'
+import type { UsageSink } from './metering/usage-record'
+import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
+import { staticPrincipals } from './modules/auth/service'
+import { billingPlugin } from './modules/billing'
+import { MonthSpend } from './modules/chat/access'
+import { createStripeClient } from './lib/stripe'
+import { buildCatalog } from './pricing/catalog'
+import { buildProviders } from './providers/registry'
+import { startWorkers } from '../workers'
+
+export interface ServerOptions {
+  logger?: Logger
+  /** Sees every usage record as it is emitted (tests read them; production passes nothing). */
+  tapUsage?: UsageSink
+}
+
+export interface RunningServer {
+  /** http://host:port of the API; null for ROLE=worker. */
+  url: string | null
+  port: number | null
+  principals: PrincipalCache
+  /** Stops accepting, lets in-flight requests finish (up to the grace time), drains usage, closes workers and connections. */
+  stop(): Promise<void>
+}
+
+export async function startServer(config: Readonly<Config>, options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const sql = createDb(config.databaseUrl)
+  await migrate(sql)
+
+  const redis = createRedis(config.redisUrl)
+  await redis.connect().catch((error: Error) => logger.warn('redis not reachable yet', { error: error.message }))
+  // Pub/sub needs a connection of its own; ioredis re-subscribes after a reconnect.
+  const subscriber = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null })
+
+  const principals = new PrincipalCache({
+    sql,
+    statics: staticPrincipals(config.staticApiKeys),
+    ttlMs: config.principalCacheTtlMs,
+    publish: (message) => redis.publish(PRINCIPAL_CHANNEL, message),
+    logger,
+  })
+  subscriber.on('message', (_channel: string, message: string) => principals.handleMessage(message))
+  await subscriber
+    .connect()
+    .then(() => subscriber.subscribe(PRINCIPAL_CHANNEL))
+    .catch((error: Error) => logger.warn('principal evictions not subscribed yet', { error: error.message }))
+
+  const workers = config.role === 'api' ? null : await startWorkers({ config, sql, logger })
+
+  let server: ReturnType<ReturnType<typeof createApp>['listen']>['server'] = null
+  let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
+  if (config.role !== 'worker') {
+    usageQueue = createUsageQueueSink(config.redisUrl, logger)
+    const monthSpend = new MonthSpend(sql)
+    const tap = options.tapUsage
+    const queueSink = usageQueue.record
+    const recordUsage = monthSpend.counting(tap ? (record) => (tap(record), queueSink(record)) : queueSink)
+    const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
+    const billing = billingPlugin({
+      sql,
+      stripe: createStripeClient(config.stripe),
+      config: { proPriceId: config.stripe.proPriceId, webhookSecret: config.stripe.webhookSecret, publicBaseUrl: config.publicBaseUrl },
+      authenticate: principals.authenticate,
+      onAccountChanged,
+      logger,
+    })
+    const app = createApp({
+      config,
+      catalog: buildCatalog(),
+      providers: buildProviders(config),
+      authenticate: principals.authenticate,
+      recordUsage,
+      readiness: { postgres: () => sql`select 1`, redis: () => redis.ping() },
+      logger,
+      accounts: {
+        sql,
+        monthSpend,
+        admin: {
+          sql,
+          onAccountChanged,
+          onKeyRevoked: (hash) => principals.invalidateKey(hash),
+        },
+      },
+      plugins: [billing],
+    })
+    server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: serverBodyLimit(config.maxBodyBytes), idleTimeout: 255 }).server
+  }
+
+  const url = server ? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}` : null
+  logger.info('meterway started', { role: config.role, url, staticKeys: config.staticApiKeys.length })
+
+  let stopping: Promise<void> | null = null
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (server) {
+        server.stop(false)
+        const deadline = Date.now() + config.shutdownGraceMs
+        while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(25)
+        server.stop(true)
+      }
+      // Usage emitted by the last requests reaches the queue before the workers stop taking it.
+      if (usageQueue) {
+        await usageQueue.drain(config.shutdownGraceMs)
+        await usageQueue.close()
+      }
+      if (workers) await workers.close()
+      subscriber.disconnect()
+      await Promise.allSettled([sql.end({ timeout: 5 }), redis.quit()])
+    })())
+
+  return { url, port: server?.port ?? null, principals, stop }
+}

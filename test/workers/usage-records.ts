@@ -1,0 +1,42 @@
+// Synthetic usage records for the usage pipeline's tests.
+import type { UsageRecord } from '../../src/metering/usage-record'
+
+export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    requestId: `req_${crypto.randomUUID().replaceAll('-', '')}`,
+    keyId: 'key_test',
+    accountId: 'acct_test',
+    model: 'openai/gpt-4o-mini',
+    provider: 'openai',
+    upstreamModel: 'gpt-4o-mini',
+    stream: true,
+    status: 'ok',
+    httpStatus: 200,
+    inputTokens: 120,
+    outputTokens: 48,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    costNano: 46_800,
+    catalogVersion: 'test-1',
+    source: 'both',
+    countedInputTokens: 121,
+    countedOutputTokens: 48,
+    inputTokensDiff: -1,
+    outputTokensDiff: 0,
+    ttfbMs: 12.5,
+    totalMs: 340.25,
+    startedAt: new Date().toISOString(),
+    errorCode: null,
+    ...overrides,
+  }
+}
+
+/** Polls until check() is true; throws after limitMs (a generous bound, not a timing assertion). */
+export async function waitFor(check: () => boolean | Promise<boolean>, limitMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + limitMs
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(20)
+  }
+}

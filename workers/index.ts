@@ -1,0 +1,59 @@
+// Starts this process's background workers (ROLE all or worker) and closes them together.
+import type { Config } from '../src/config'
+import type { Sql } from '../src/lib/db'
+import type { Logger } from '../src/lib/logger'
+import { startUsageWorker } from './usage'
+
+export interface WorkerDeps {
+  config: Readonly<Config>
+  sql: Sql
+  logger: Logger
+}
+
+/** Knobs that are not configuration: tests use their own key prefix and shorter lock/stall timings. */
+export interface WorkerOverrides {
+  prefix?: string
+  lockDurationMs?: number
+  stalledIntervalMs?: number
+}
+
+export interface RunningWorkers {
+  /** Stops fetching jobs, lets active ones finish (their batches are flushed), then closes the connections. */
+  close(): Promise<void>
+}
+
+/** How long boot waits for Redis before going on; the workers keep reconnecting in the background either way. */
+const READY_WAIT_MS = 2_000
+
+export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides = {}): Promise<RunningWorkers> {
+  const { config, sql, logger } = deps
+  const usage = startUsageWorker({
+    redisUrl: config.redisUrl,
+    sql,
+    logger,
+    batchSize: config.usage.batchSize,
+    flushMs: config.usage.flushMs,
+    // A lock this long is also how long a killed worker's jobs wait before another worker runs them again.
+    lockDurationMs: config.workerLockMs,
+    stalledIntervalMs: config.workerLockMs,
+    ...overrides,
+  })
+
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const ready = await Promise.race([
+    usage.worker.waitUntilReady().then(
+      () => true,
+      (error: Error) => (logger.error('usage worker could not start', { error: error.message }), false),
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(resolve, READY_WAIT_MS, false))),
+  ])
+  clearTimeout(timer)
+  if (ready) logger.info('workers started', { queues: ['usage'], batchSize: config.usage.batchSize, flushMs: config.usage.flushMs })
+  else logger.warn('workers started without Redis yet; they will connect when it is reachable')
+
+  return {
+    async close() {
+      await usage.close()
+    },
+  }
+}

@@ -1,0 +1,84 @@
+// Wiring of the usage worker: BullMQ jobs of queue `usage` → UsageBatcher → insertUsageEvents; a job completes after its commit.
+import { Worker } from 'bullmq'
+import { insertUsageEvents } from '../../src/db/queries/usage'
+import type { Sql } from '../../src/lib/db'
+import type { Logger } from '../../src/lib/logger'
+import { QUEUE_PREFIX, USAGE_QUEUE, workerConnection } from '../../src/lib/queues'
+import type { UsageRecord } from '../../src/metering/usage-record'
+import { UsageBatcher } from './processor'
+
+export interface UsageWorkerOptions {
+  redisUrl: string
+  sql: Sql
+  logger: Logger
+  batchSize: number
+  flushMs: number
+  /** BullMQ key prefix; must match the producer's. */
+  prefix?: string
+  /** How long a job's lock lasts without renewal: after a crash its jobs are retried once it has expired. */
+  lockDurationMs?: number
+  /** How often this worker looks for jobs whose worker died. */
+  stalledIntervalMs?: number
+}
+
+export interface UsageWorker {
+  worker: Worker<UsageRecord>
+  close(): Promise<void>
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the record is at fault, not the database. */
+const isRecordError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ''))
+
+export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
+  const { logger } = o
+  const batcher = new UsageBatcher({
+    batchSize: o.batchSize,
+    flushMs: o.flushMs,
+    insert: (records) => insertUsageEvents(o.sql, records),
+    isRecordError,
+    onBatch: ({ records, inserted, ms, error }) => {
+      if (error) logger.warn('usage batch not written; its jobs will be retried', { records, error: String(error) })
+      else logger.debug('usage batch written', { records, inserted, ms: Math.round(ms) })
+    },
+  })
+
+  const worker = new Worker<UsageRecord>(USAGE_QUEUE, (job) => batcher.add(job.data), {
+    connection: workerConnection(o.redisUrl),
+    prefix: o.prefix ?? QUEUE_PREFIX,
+    // Room for one batch filling while the previous one commits; a job holds its slot until its batch is committed.
+    concurrency: 2 * o.batchSize,
+    // Jobs are idempotent (one row per request id), so a job may survive several worker crashes.
+    maxStalledCount: 10,
+    // For jobs added without the producer's options: a committed record needs nothing kept in Redis.
+    removeOnComplete: { count: 0 },
+    ...(o.lockDurationMs ? { lockDuration: o.lockDurationMs } : {}),
+    ...(o.stalledIntervalMs ? { stalledInterval: o.stalledIntervalMs } : {}),
+  })
+
+  let lastError = ''
+  worker.on('error', (error) => {
+    // A Redis outage repeats the same error on every reconnect attempt; log each distinct one.
+    if (error.message === lastError) return
+    lastError = error.message
+    logger.error('usage worker error', { error: error.message })
+  })
+  worker.on('ready', () => {
+    lastError = ''
+  })
+  worker.on('failed', (job, error) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      logger.error('usage record failed for good; left in the failed set', { requestId: job.id, attempts: job.attemptsMade, error: error.message })
+    }
+  })
+
+  return {
+    worker,
+    async close() {
+      // worker.close() waits for active jobs, and they wait for their batch: send it now rather than after flushMs.
+      const closing = worker.close()
+      await batcher.flush()
+      await closing
+      await batcher.flush()
+    },
+  }
+}
