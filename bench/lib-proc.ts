@@ -47,7 +47,8 @@ export function freePort(): number {
 
 export async function stopChild(child: Subprocess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-  const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(3000).then(() => false)])
+  // The gateway drains its usage buffer on SIGTERM; give it a moment before forcing it.
+  const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)])
   if (!exited) child.kill('SIGKILL')
   children.delete(child)
 }
@@ -91,7 +92,7 @@ export interface Gateway {
  * per-request usage line at info) goes to /dev/null: the gateway still pays for formatting and the write syscall,
  * but the bench process does not pay for draining a pipe.
  */
-export async function startGateway(mockPort: number, logLevel: string): Promise<Gateway> {
+export async function startGateway(mockPort: number, logLevel: string, extraEnv: Record<string, string>): Promise<Gateway> {
   const port = freePort()
   const child = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: ROOT,
@@ -106,10 +107,11 @@ export async function startGateway(mockPort: number, logLevel: string): Promise<
       OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`,
       OPENAI_API_KEY: 'sk-bench',
       LOG_LEVEL: logLevel,
+      ...extraEnv,
     },
   })
   children.add(child)
-  const deadline = Date.now() + 15_000
+  const deadline = Date.now() + 30_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited during startup (exit ${child.exitCode}); see stderr above`)
     try {
@@ -119,7 +121,7 @@ export async function startGateway(mockPort: number, logLevel: string): Promise<
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('gateway did not answer /healthz within 15 s')
+    if (Date.now() > deadline) throw new Error('gateway did not answer /healthz within 30 s')
     await Bun.sleep(100)
   }
   return { child, port, logLevel }
@@ -143,4 +145,15 @@ export function cpuSeconds(pid: number): number {
   const utime = Number(rest[14 - 3])
   const stime = Number(rest[15 - 3])
   return (utime + stime) / clockTicksPerSecond()
+}
+
+/**
+ * Busy CPU seconds of the whole machine (first line of /proc/stat), so a scenario can tell how much CPU went to
+ * processes other than ours — another job on a shared 2-core box skews a run, and this makes that visible.
+ */
+export function machineBusySeconds(): { busy: number; steal: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+  const tick = clockTicksPerSecond()
+  return { busy: (user + nice + system + irq + softirq + steal) / tick, steal: steal / tick }
 }

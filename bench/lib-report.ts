@@ -11,7 +11,11 @@ export interface ScenarioResult {
   baseline: string | null
   load: LoadResult
   /** CPU time (user+system) per completed request, in microseconds; null when the process was not involved. */
-  cpuUsPerRequest: { gateway: number | null; mock: number; loadGenerator: number }
+  cpuUsPerRequest: { gateway: number | null; redis: number; postgres: number; mock: number; loadGenerator: number }
+  /** Seconds waited after the load for the gateway and Redis to go idle (inside the CPU window). */
+  settleS: number
+  /** Cores' worth of CPU the rest of the machine used meanwhile (steal = taken by the hypervisor). */
+  otherLoad: { otherCores: number; stealCores: number }
 }
 
 export interface TtfbRow {
@@ -23,7 +27,7 @@ export interface TtfbRow {
 export interface Report {
   startedAt: string
   machine: { cpus: number; bun: string; platform: string; clockTicksPerSecond: number }
-  settings: { connections: number; durationS: number; warmupS: number; ttfbRequests: number; logLevels: string[]; pipelining: 1 }
+  settings: { connections: number; durationS: number; warmupS: number; ttfbRequests: number; logLevels: string[]; role: string; pipelining: 1; databaseUrl: string; redisUrl: string }
   scenarios: ScenarioResult[]
   ttfb: TtfbRow[]
   notes: string[]
@@ -50,15 +54,17 @@ export function formatScenarios(scenarios: ScenarioResult[]): string {
       base ? fixed(s.load.rps / base.load.rps, 2) : '',
       base ? fixed(s.load.p50Ms / base.load.p50Ms, 2) : '',
       fixed(s.cpuUsPerRequest.gateway, 0),
+      `${fixed(s.cpuUsPerRequest.redis, 0)}/${fixed(s.cpuUsPerRequest.postgres, 0)}`,
       fixed(s.cpuUsPerRequest.mock, 0),
       fixed(s.cpuUsPerRequest.loadGenerator, 0),
+      `${fixed(s.otherLoad.otherCores, 2)}/${fixed(s.otherLoad.stealCores, 2)}`,
       String(s.load.requests),
       String(s.load.non2xx),
       String(s.load.errors),
     ]
   })
   return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'gw/dir req/s', 'gw/dir p50', 'gw CPU µs/req', 'mock CPU µs/req', 'loadgen CPU µs/req', 'requests', 'non2xx', 'errors'],
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'gw/dir req/s', 'gw/dir p50', 'gw CPU µs/req', 'redis/pg µs/req', 'mock µs/req', 'loadgen µs/req', 'other/steal cores', 'requests', 'non2xx', 'errors'],
     rows,
   )
 }

@@ -2,10 +2,11 @@
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { measureTtfb, runLoad, verifyCompletion, verifyStream, type Target } from './lib-load'
-import { clockTicksPerSecond, cpuSeconds, installCleanup, killChildren, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
+import { clockTicksPerSecond, cpuSeconds, installCleanup, killChildren, machineBusySeconds, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
+import { benchStores, clearQueues, cpuSecondsByName, POSTGRES_PROCESSES, prepareStores, REDIS_PROCESSES } from './lib-stores'
 import { formatScenarios, formatTtfb, writeReport, type Report, type ScenarioResult, type TtfbRow } from './lib-report'
 
-const USAGE = `usage: bun bench/run.ts [--connections 32] [--duration 10] [--warmup 2] [--ttfb-requests 300] [--log-levels warn,info]`
+const USAGE = `usage: bun bench/run.ts [--connections 32] [--duration 10] [--warmup 2] [--ttfb-requests 300] [--log-levels warn,info] [--role api|all]`
 
 const { values: args } = parseArgs({
   options: {
@@ -14,6 +15,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     'ttfb-requests': { type: 'string', default: '300' },
     'log-levels': { type: 'string', default: 'warn,info' },
+    role: { type: 'string', default: 'api' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -41,6 +43,13 @@ if (logLevels.length === 0 || logLevels.some((l) => !['debug', 'info', 'warn', '
   process.exit(2)
 }
 
+const role = args.role
+if (role !== 'api' && role !== 'all') {
+  console.error(`--role takes api (the request path only) or all (also the usage workers)\n${USAGE}`)
+  process.exit(2)
+}
+const stores = benchStores()
+
 const MESSAGES = [
   { role: 'system', content: 'You are a concise assistant.' },
   { role: 'user', content: 'In one sentence: what does a metering gateway do?' },
@@ -63,26 +72,61 @@ function targets(mockPort: number, gatewayPort: number | null) {
 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
-const benchCpuUs = () => {
+
+interface Snapshot {
+  at: number
+  mock: number
+  gateway: number
+  benchUs: number
+  redis: number
+  postgres: number
+  busy: number
+  steal: number
+}
+
+function snapshot(mockPid: number, gateway: Gateway | null): Snapshot {
   const usage = process.cpuUsage()
-  return usage.user + usage.system
+  const machine = machineBusySeconds()
+  return {
+    at: performance.now(),
+    mock: cpuSeconds(mockPid),
+    gateway: gateway ? cpuSeconds(gateway.child.pid) : 0,
+    benchUs: usage.user + usage.system,
+    redis: cpuSecondsByName(REDIS_PROCESSES),
+    postgres: cpuSecondsByName(POSTGRES_PROCESSES),
+    busy: machine.busy,
+    steal: machine.steal,
+  }
+}
+
+/**
+ * Waits until the gateway and Redis go quiet. Work the gateway defers (usage batches to Redis; with ROLE=all the
+ * workers' inserts) belongs to the scenario that caused it, and must not leak into the next one.
+ */
+async function settle(gateway: Gateway): Promise<number> {
+  const started = performance.now()
+  for (;;) {
+    const before = cpuSeconds(gateway.child.pid) + cpuSecondsByName(REDIS_PROCESSES)
+    await Bun.sleep(250)
+    const used = cpuSeconds(gateway.child.pid) + cpuSecondsByName(REDIS_PROCESSES) - before
+    if (used < 0.025 || performance.now() - started > 60_000) return (performance.now() - started) / 1000
+  }
 }
 
 async function measure(
-  spec: Omit<ScenarioResult, 'load' | 'cpuUsPerRequest'>,
+  spec: Omit<ScenarioResult, 'load' | 'cpuUsPerRequest' | 'otherLoad' | 'settleS'>,
   target: Target,
   mockPid: number,
   gateway: Gateway | null,
 ): Promise<ScenarioResult> {
   log(`(${spec.key}) ${spec.name}: ${connections} connections, ${durationS} s`)
-  const mock0 = cpuSeconds(mockPid)
-  const gw0 = gateway ? cpuSeconds(gateway.child.pid) : 0
-  const bench0 = benchCpuUs()
+  const s0 = snapshot(mockPid, gateway)
   const load = await runLoad(target, connections, durationS)
-  const benchUs = benchCpuUs() - bench0
-  const mockS = cpuSeconds(mockPid) - mock0
-  const gwS = gateway ? cpuSeconds(gateway.child.pid) - gw0 : 0
-  const per = (total: number) => (load.requests > 0 ? total / load.requests : Number.NaN)
+  const settleS = gateway ? await settle(gateway) : 0
+  const s1 = snapshot(mockPid, gateway)
+  const per = (seconds: number) => (load.requests > 0 ? (seconds * 1e6) / load.requests : Number.NaN)
+  const ours = s1.mock - s0.mock + (s1.gateway - s0.gateway) + (s1.benchUs - s0.benchUs) / 1e6 + (s1.redis - s0.redis) + (s1.postgres - s0.postgres)
+  const wallS = (s1.at - s0.at) / 1000
   if (load.non2xx > 0 || load.errors > 0 || load.timeouts > 0) {
     log(`  !! non2xx=${load.non2xx} errors=${load.errors} timeouts=${load.timeouts} statusCodes=${JSON.stringify(load.statusCodes)}`)
     for (const message of load.sampleErrors) log(`  !! error: ${message}`)
@@ -90,25 +134,44 @@ async function measure(
   return {
     ...spec,
     load,
-    cpuUsPerRequest: { gateway: gateway ? per(gwS * 1e6) : null, mock: per(mockS * 1e6), loadGenerator: per(benchUs) },
+    settleS,
+    cpuUsPerRequest: {
+      gateway: gateway ? per(s1.gateway - s0.gateway) : null,
+      redis: per(s1.redis - s0.redis),
+      postgres: per(s1.postgres - s0.postgres),
+      mock: per(s1.mock - s0.mock),
+      loadGenerator: per((s1.benchUs - s0.benchUs) / 1e6),
+    },
+    // Clamped: tick rounding can dip below zero.
+    otherLoad: { otherCores: Math.max(0, (s1.busy - s0.busy - ours) / wallS), stealCores: (s1.steal - s0.steal) / wallS },
   }
 }
 
-async function warm(list: Target[]): Promise<void> {
-  if (!(warmupS > 0)) return
-  for (const target of list) await runLoad(target, connections, warmupS)
+async function warm(list: Target[], gateway: Gateway): Promise<void> {
+  if (warmupS > 0) for (const target of list) await runLoad(target, connections, warmupS)
+  await settle(gateway)
+  await clearQueues(stores)
+}
+
+/** Usage jobs of a finished scenario are dropped (ROLE=api never consumes them) so Redis does not grow all run. */
+async function afterGatewayScenario(result: ScenarioResult): Promise<ScenarioResult> {
+  await clearQueues(stores)
+  return result
 }
 
 async function main(): Promise<void> {
   installCleanup()
   const startedAt = new Date().toISOString()
+  await prepareStores(stores)
+  log(`stores: ${stores.databaseUrl}, ${stores.redisUrl}${stores.owned ? ' (bench-owned, emptied)' : ''}; gateway ROLE=${role}`)
+  const gatewayEnv = { ROLE: role, DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl }
   const mock = await startMock()
   log(`mock upstream pid ${mock.child.pid} on :${mock.port}`)
   const scenarios: ScenarioResult[] = []
   const ttfb: TtfbRow[] = []
 
   for (const [index, logLevel] of logLevels.entries()) {
-    const gateway = await startGateway(mock.port, logLevel)
+    const gateway = await startGateway(mock.port, logLevel, gatewayEnv)
     log(`gateway pid ${gateway.child.pid} on :${gateway.port} (LOG_LEVEL=${logLevel})`)
     const t = targets(mock.port, gateway.port)
     const first = index === 0
@@ -119,44 +182,47 @@ async function main(): Promise<void> {
     await verifyStream(t.directStream, 'direct stream')
     await verifyStream(t.gatewayStream, 'gateway stream')
     log('responses verified (gateway stream: 20 content chunks, usage chunk, [DONE])')
-    await warm(first ? [t.directPlain, t.gatewayPlain, t.directStream, t.gatewayStream] : [t.gatewayPlain, t.gatewayStream])
+    await warm(first ? [t.directPlain, t.gatewayPlain, t.directStream, t.gatewayStream] : [t.gatewayPlain, t.gatewayStream], gateway)
     await measureTtfb(t.directStream, 50)
     await measureTtfb(t.gatewayStream, 50)
 
     const pid = mock.child.pid
     if (first) scenarios.push(await measure({ key: 'a', name: 'non-stream direct', via: 'direct', stream: false, logLevel: null, baseline: null }, t.directPlain, pid, null))
     const kb = first ? 'b' : `b-${logLevel}`
-    scenarios.push(await measure({ key: kb, name: `non-stream via gateway${suffix}`, via: 'gateway', stream: false, logLevel, baseline: 'a' }, t.gatewayPlain, pid, gateway))
+    scenarios.push(await afterGatewayScenario(await measure({ key: kb, name: `non-stream via gateway${suffix}`, via: 'gateway', stream: false, logLevel, baseline: 'a' }, t.gatewayPlain, pid, gateway)))
     if (first) scenarios.push(await measure({ key: 'c', name: 'stream 20 chunks direct', via: 'direct', stream: true, logLevel: null, baseline: null }, t.directStream, pid, null))
     const kd = first ? 'd' : `d-${logLevel}`
-    scenarios.push(await measure({ key: kd, name: `stream 20 chunks via gateway${suffix}`, via: 'gateway', stream: true, logLevel, baseline: 'c' }, t.gatewayStream, pid, gateway))
+    scenarios.push(await afterGatewayScenario(await measure({ key: kd, name: `stream 20 chunks via gateway${suffix}`, via: 'gateway', stream: true, logLevel, baseline: 'c' }, t.gatewayStream, pid, gateway)))
 
     log(`(e) time to first byte, ${ttfbRequests} sequential streaming requests each`)
     const direct = await measureTtfb(t.directStream, ttfbRequests)
     const through = await measureTtfb(t.gatewayStream, ttfbRequests)
     ttfb.push({ logLevel, direct, gateway: through })
     await stopChild(gateway.child)
+    await clearQueues(stores)
   }
   await stopChild(mock.child)
 
   const notes = [
-    `The load generator (autocannon, pipelining 1) runs inside this bench process and shares the machine's ${cpus().length} cores with the gateway and the mock; absolute req/s are a lower bound and the gateway/direct ratio understates the gateway's cost when the cores are saturated.`,
+    `The load generator (autocannon, pipelining 1) runs inside this bench process and shares the machine's ${cpus().length} cores with the gateway and the mock: req/s and latency describe the whole box (load generator + mock + gateway), not the gateway alone. CPU µs/req is the figure that carries over to other machines.`,
     'Latency percentiles are exact (from per-response float times), not autocannon\'s whole-millisecond histogram.',
     `CPU per request = (utime+stime from /proc/<pid>/stat, ${clockTicksPerSecond()} ticks/s) over the scenario / completed requests; the load generator's comes from process.cpuUsage().`,
-    'The gateway\'s usage sink logs one line per request at info: LOG_LEVEL=warn keeps that I/O out; its stdout goes to /dev/null (formatting and the write syscall still count).',
-    'The gateway runs with its default METER_CROSSCHECK=true (tiktoken counts the output of every request).',
+    'The LOG_LEVEL=info rows add whatever the gateway logs per request at info (warn keeps it out); they match the warn rows within noise when the chat path logs nothing per request. The gateway\'s stdout goes to /dev/null: formatting and the write syscall still count.',
+    '"other/steal cores": machine-wide busy CPU (/proc/stat) not spent by the gateway, the mock, this process, Redis or Postgres, and CPU stolen by the hypervisor, averaged over the scenario; well above ~0.05 means something else ran meanwhile and that row is suspect.',
+    `Gateway ROLE=${role}${role === 'api' ? ' (usage jobs are queued in Redis, not consumed)' : ' (its usage workers write to Postgres in the same process)'}; the gateway CPU of a scenario includes the wait until it and Redis are idle again, so deferred usage work counts. It uses its own stores (${stores.databaseUrl}, ${stores.redisUrl}), not the dev ones.`,
+    `Settings the bench does not set come from the environment: METER_CROSSCHECK=${process.env.METER_CROSSCHECK ?? '(default)'}.`,
   ]
   const report: Report = {
     startedAt,
     machine: { cpus: cpus().length, bun: Bun.version, platform: `${process.platform}-${process.arch}`, clockTicksPerSecond: clockTicksPerSecond() },
-    settings: { connections, durationS, warmupS, ttfbRequests, logLevels, pipelining: 1 },
+    settings: { connections, durationS, warmupS, ttfbRequests, logLevels, role, pipelining: 1, databaseUrl: stores.databaseUrl, redisUrl: stores.redisUrl },
     scenarios,
     ttfb,
     notes,
   }
 
   console.log(`\nMeterway bench: bun ${Bun.version}, ${cpus().length} CPUs, ${connections} connections, ${durationS} s per scenario, pipelining 1`)
-  console.log(`gateway LOG_LEVEL=${logLevels[0]} unless the scenario says otherwise\n`)
+  console.log(`gateway ROLE=${role}, LOG_LEVEL=${logLevels[0]} unless the scenario says otherwise\n`)
   console.log(formatScenarios(scenarios))
   console.log('')
   console.log(formatTtfb(ttfb))
