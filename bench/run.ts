@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     'The LOG_LEVEL=info rows add whatever the gateway logs per request at info (warn keeps it out); they match the warn rows within noise when the chat path logs nothing per request. The gateway\'s stdout goes to /dev/null: formatting and the write syscall still count.',
     '"other/steal cores": machine-wide busy CPU (/proc/stat) not spent by the gateway, the mock, this process, Redis or Postgres, and CPU stolen by the hypervisor, averaged over the scenario; well above ~0.05 means something else ran meanwhile and that row is suspect.',
     `Gateway ROLE=${role}${role === 'api' ? ' (usage jobs are queued in Redis, not consumed)' : ' (its usage workers write to Postgres in the same process)'}; the gateway CPU of a scenario includes the wait until it and Redis are idle again, so deferred usage work counts. It uses its own stores (${stores.databaseUrl}, ${stores.redisUrl}), not the dev ones.`,
-    `Settings the bench does not set come from the environment: METER_CROSSCHECK=${process.env.METER_CROSSCHECK ?? '(default)'}.`,
+    `Settings the bench does not set come from the environment: METER_CROSSCHECK_RATE=${process.env.METER_CROSSCHECK_RATE ?? '(default)'}.`,
   ]
   const report: Report = {
     startedAt,

@@ -20,7 +20,7 @@ import { modelsPlugin } from './modules/models'
 import { usagePlugin } from './modules/usage'
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheck' | 'requireSubscription' | 'adminToken'>
+  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken'>
   catalog: Catalog
   providers: ProviderRegistry
   authenticate: Authenticator
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): AnyElysia {
           providers: deps.providers,
           recordUsage: deps.recordUsage,
           upstream: config.upstream,
-          meterCrosscheck: config.meterCrosscheck,
+          meterCrosscheckRate: config.meterCrosscheckRate,
           logger,
           requireSubscription: config.requireSubscription,
           monthSpend: accounts?.monthSpend ?? null,

@@ -15,10 +15,10 @@ describe('loadConfig', () => {
   })
 
   test('strings are converted and lists split', () => {
-    const config = loadConfig({ PORT: '9000', GATEWAY_API_KEYS: ' a, b ,,c ', METER_CROSSCHECK: 'false', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1/' })
+    const config = loadConfig({ PORT: '9000', GATEWAY_API_KEYS: ' a, b ,,c ', METER_CROSSCHECK_RATE: '0.25', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1/' })
     expect(config.port).toBe(9000)
     expect(config.staticApiKeys).toEqual(['a', 'b', 'c'])
-    expect(config.meterCrosscheck).toBe(false)
+    expect(config.meterCrosscheckRate).toBe(0.25)
     expect(config.providers.openai.baseUrl).toBe('http://127.0.0.1:1/v1')
   })
 
@@ -28,7 +28,8 @@ describe('loadConfig', () => {
     ['UPSTREAM_TIMEOUT_MS', '-5'],
     ['OPENAI_BASE_URL', 'ftp://nope'],
     ['LOG_LEVEL', 'loud'],
-    ['METER_CROSSCHECK', 'perhaps'],
+    ['METER_CROSSCHECK_RATE', 'perhaps'],
+    ['METER_CROSSCHECK_RATE', '1.5'],
     ['REDIS_URL', 'localhost:6379'],
   ])('%s=%s is refused, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)

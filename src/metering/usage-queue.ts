@@ -5,9 +5,10 @@ import type { Logger } from '../lib/logger'
 import type { UsageRecord, UsageSink } from './usage-record'
 
 /**
- * jobId = requestId (set per job) makes a repeated add a no-op while the job exists; after it is removed, the
- * worker's ON CONFLICT (request_id) DO NOTHING makes a replay harmless. Failed jobs stay for inspection and retry.
- * 16 attempts from 1 s doubling span about 18 hours of Postgres trouble.
+ * One job carries one micro-batch of records (`data.records`). Exactly-once is the worker's: usage_events has one row
+ * per request_id (ON CONFLICT DO NOTHING), so a batch sent twice, or regrouped after a failed send, is harmless.
+ * The jobId is derived from the batch, so re-sending the same batch while its job exists is a no-op too.
+ * Failed jobs stay for inspection and retry; 16 attempts from 1 s doubling span about 18 hours of Postgres trouble.
  */
 export const USAGE_JOB_OPTIONS = {
   removeOnComplete: true,
@@ -16,7 +17,12 @@ export const USAGE_JOB_OPTIONS = {
   backoff: { type: 'exponential', delay: 1_000 },
 } as const satisfies JobsOptions
 
-export const USAGE_JOB_NAME = 'record'
+export const USAGE_JOB_NAME = 'records'
+
+/** The payload of a usage job. (Workers also accept a bare UsageRecord, the format of one job per record.) */
+export interface UsageJobData {
+  records: UsageRecord[]
+}
 
 export interface UsageQueueSinkOptions {
   /** BullMQ key prefix; tests use their own so they never see each other's jobs. */
@@ -35,16 +41,17 @@ export interface UsageQueueSinkOptions {
 }
 
 /*
- * Measured with bench/usage-worker.ts on this 2-core machine (local Redis 7): one awaited `queue.add` per record costs
- * about 110 µs of gateway CPU; records sent through this sink (`addBulk`) about 25–32 µs each. So records wait up to
- * 10 ms (or until 500 are waiting) and go together; under load the next batch is whatever gathered while the last one
- * was in flight. What a crash (SIGKILL, OOM) of the gateway can lose: only the records in this in-memory buffer, i.e.
- * those of the last ~10 ms, plus, during a Redis outage, everything held waiting for Redis. SIGTERM calls drain().
+ * Measured on this 2-core machine (local Redis 7), gateway CPU per request through the benchmark: one awaited
+ * `queue.add` per record about 110 µs; one job per record sent with `addBulk` about 25–43 µs (BullMQ's per-job work);
+ * one job per micro-batch, as here, a few µs. So records wait up to 10 ms (or until maxBatch are waiting) and go as one
+ * job; under load the next batch is whatever gathered while the last one was in flight. What a crash (SIGKILL, OOM) of
+ * the gateway can lose: only the records in this in-memory buffer, i.e. those of the last ~10 ms, plus, during a
+ * Redis outage, everything held waiting for Redis. SIGTERM calls drain().
  */
 const DEFAULTS: Required<UsageQueueSinkOptions> = {
   prefix: QUEUE_PREFIX,
   flushMs: 10,
-  maxBatch: 500,
+  maxBatch: 250,
   maxBuffered: 100_000,
   retryMinMs: 100,
   retryMaxMs: 5_000,
@@ -74,7 +81,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export function createUsageQueueSink(redisUrl: string, logger: Logger, options: UsageQueueSinkOptions = {}): UsageQueueSink {
   const o = { ...DEFAULTS, ...options }
   const connection = createProducerConnection(redisUrl)
-  let queue: Queue<UsageRecord> | null = null
+  let queue: Queue<UsageJobData> | null = null
 
   let buffer: UsageRecord[] = []
   let inFlight = 0
@@ -124,10 +131,10 @@ export function createUsageQueueSink(redisUrl: string, logger: Logger, options: 
   }
 
   /** The Queue is opened once the connection is ready; BullMQ never retries a failed init, so a failed one is dropped. */
-  async function openQueue(): Promise<Queue<UsageRecord>> {
+  async function openQueue(): Promise<Queue<UsageJobData>> {
     await connected(draining ? Math.min(o.sendTimeoutMs, 50) : o.sendTimeoutMs)
     if (queue) return queue
-    const q = new Queue<UsageRecord>(USAGE_QUEUE, { connection, prefix: o.prefix, defaultJobOptions: USAGE_JOB_OPTIONS })
+    const q = new Queue<UsageJobData>(USAGE_QUEUE, { connection, prefix: o.prefix, defaultJobOptions: USAGE_JOB_OPTIONS })
     q.on('error', onRedisError)
     try {
       await withTimeout(q.waitUntilReady(), o.sendTimeoutMs, 'usage queue init')
@@ -140,8 +147,9 @@ export function createUsageQueueSink(redisUrl: string, logger: Logger, options: 
 
   async function send(batch: UsageRecord[]): Promise<void> {
     const q = await openQueue()
-    const jobs = batch.map((data) => ({ name: USAGE_JOB_NAME, data, opts: { jobId: data.requestId } }))
-    await withTimeout(q.addBulk(jobs), o.sendTimeoutMs, 'usage addBulk')
+    // Request ids are unique per request; one finished twice in a batch would only cost a wasted row write.
+    const jobId = `batch_${batch[0]!.requestId}_${batch.length}`
+    await withTimeout(q.add(USAGE_JOB_NAME, { records: batch }, { jobId }), o.sendTimeoutMs, 'usage job add')
   }
 
   /** Sends one batch from the head of the buffer; on failure puts it back in front, in order. */

@@ -151,6 +151,19 @@ describe.each(cases)('$model through the openai SDK', ({ model, text, usage, too
   })
 })
 
+describe('crosscheck sampling', () => {
+  test('with METER_CROSSCHECK_RATE=0 provider usage is billed without counting (source provider)', async () => {
+    const uncounted = await startGateway({ ...upstreamEnv(upstream.url), METER_CROSSCHECK_RATE: '0' })
+    try {
+      const { response } = await uncounted.client().chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }).withResponse()
+      const record = await uncounted.usageFor(response.headers.get('x-request-id')!)
+      expect(record).toMatchObject({ source: 'provider', inputTokens: 19, outputTokens: 10, countedOutputTokens: 0, outputTokensDiff: null })
+    } finally {
+      await uncounted.stop()
+    }
+  })
+})
+
 describe('mock/echo needs no provider key', () => {
   test('streams the last user message back word by word; same text non-streamed', async () => {
     const prompt = 'the quick brown fox jumps'

@@ -30,6 +30,8 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     HOST: '127.0.0.1',
     DATABASE_URL: TEST_DATABASE_URL,
     SHUTDOWN_GRACE_MS: '2000',
+    // Tests check our count beside the provider's on every request.
+    METER_CROSSCHECK_RATE: '1',
     ...env,
   })
   const usage: UsageRecord[] = []

@@ -68,6 +68,13 @@ describe('tokenizer', () => {
     const tokens = countPromptTokens({ model: 'openai/gpt-4o', messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hello!' }] })
     expect(tokens).toBe(19)
   })
+  test('cached message counts equal fresh counts, however often and in whatever order texts repeat', () => {
+    const texts = ['You are a helpful assistant.', 'Hello!', 'Summarize the MoltbotDen platform in one sentence.', 'Hello!']
+    const request = (contents: string[]) => ({ model: 'x', messages: contents.map((content) => ({ role: 'user' as const, content })) })
+    const expected = 3 + texts.reduce((sum, text) => sum + 3 + countTextTokens('user') + countTextTokens(text), 0)
+    for (let round = 0; round < 3; round++) expect(countPromptTokens(request(texts))).toBe(expected)
+    expect(countPromptTokens(request([...texts].reverse()))).toBe(expected)
+  })
   test('special-token text is counted as text, not rejected', () => {
     expect(countTextTokens('<|endoftext|>')).toBeGreaterThan(1)
   })

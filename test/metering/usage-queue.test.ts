@@ -1,9 +1,9 @@
-// The usage queue sink against real Redis: jobId = requestId, dedupe, and a Redis that is down never reaches the request path.
+// The usage queue sink against real Redis: records travel in micro-batch jobs, and a Redis that is down never reaches the request path.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Queue } from 'bullmq'
 import { createLogger, type Logger } from '../../src/lib/logger'
 import { USAGE_QUEUE } from '../../src/lib/queues'
-import { createUsageQueueSink, USAGE_JOB_OPTIONS } from '../../src/metering/usage-queue'
+import { createUsageQueueSink, USAGE_JOB_OPTIONS, type UsageJobData } from '../../src/metering/usage-queue'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { uniqueId } from '../helpers/db'
 import { usageRecord, waitFor } from '../workers/usage-records'
@@ -17,43 +17,60 @@ function capturingLogger(): { logger: Logger; lines: { level: string; msg: strin
   return { logger: createLogger('debug', (line) => lines.push(JSON.parse(line))), lines }
 }
 
-const inspector = new Queue<UsageRecord>(USAGE_QUEUE, { connection: { url: REDIS_URL }, prefix })
+const inspector = new Queue<UsageJobData>(USAGE_QUEUE, { connection: { url: REDIS_URL }, prefix })
+
+/** Every queued record (across jobs) with the job that carries it. */
+async function queuedRecords(queue = inspector): Promise<{ record: UsageRecord; jobId: string | undefined; opts: object }[]> {
+  const jobs = await queue.getJobs(['wait'], 0, -1)
+  return jobs.flatMap((job) => job.data.records.map((record) => ({ record, jobId: job.id, opts: job.opts })))
+}
 afterAll(async () => {
   await inspector.obliterate({ force: true })
   await inspector.close()
 })
 
 describe('createUsageQueueSink', () => {
-  test('each record becomes a job whose id is its request id, with retries and no removal on failure', async () => {
+  test('records gathered within the flush window travel together in one job, with retries and no removal on failure', async () => {
     const { logger } = capturingLogger()
     const sink = createUsageQueueSink(REDIS_URL, logger, { prefix })
-    const records = [usageRecord(), usageRecord(), usageRecord()]
+    const accountId = uniqueId('acct')
+    const records = [usageRecord({ accountId }), usageRecord({ accountId }), usageRecord({ accountId })]
     for (const r of records) sink.record(r)
     expect(sink.pendingCount()).toBe(3)
     await sink.drain(10_000)
     expect(sink.pendingCount()).toBe(0)
-    for (const r of records) {
-      const job = await inspector.getJob(r.requestId)
-      expect(job?.id).toBe(r.requestId)
-      expect(job?.data).toEqual(r)
-      expect(job?.opts).toMatchObject({ attempts: USAGE_JOB_OPTIONS.attempts, backoff: USAGE_JOB_OPTIONS.backoff, removeOnFail: false })
-    }
+    const queued = (await queuedRecords()).filter((q) => q.record.accountId === accountId)
+    expect(queued.map((q) => q.record)).toEqual(records)
+    expect(new Set(queued.map((q) => q.jobId)).size).toBe(1)
+    expect(queued[0]!.opts).toMatchObject({ attempts: USAGE_JOB_OPTIONS.attempts, backoff: USAGE_JOB_OPTIONS.backoff, removeOnFail: false })
     await sink.close()
   })
 
-  test('the same request id recorded twice (in one batch or two) yields one job', async () => {
+  test('a batch larger than maxBatch is split across jobs, none lost', async () => {
     const { logger } = capturingLogger()
-    const sink = createUsageQueueSink(REDIS_URL, logger, { prefix })
+    const sink = createUsageQueueSink(REDIS_URL, logger, { prefix, maxBatch: 10 })
     const accountId = uniqueId('acct')
-    const r = usageRecord({ accountId })
-    sink.record(r)
-    sink.record({ ...r })
+    const records = Array.from({ length: 35 }, () => usageRecord({ accountId }))
+    for (const r of records) sink.record(r)
     await sink.drain(10_000)
-    sink.record({ ...r })
-    await sink.drain(10_000)
-    const waiting = await inspector.getJobs(['wait'], 0, -1)
-    expect(waiting.filter((job) => job.data.accountId === accountId).map((job) => job.id)).toEqual([r.requestId])
+    const queued = (await queuedRecords()).filter((q) => q.record.accountId === accountId)
+    expect(queued.map((q) => q.record.requestId).sort()).toEqual(records.map((r) => r.requestId).sort())
+    expect(new Set(queued.map((q) => q.jobId)).size).toBe(4)
     await sink.close()
+  })
+
+  test('re-sending the same batch (a retry after an unknown outcome) adds no second job', async () => {
+    const { logger } = capturingLogger()
+    const accountId = uniqueId('acct')
+    const batch = [usageRecord({ accountId }), usageRecord({ accountId })]
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const sink = createUsageQueueSink(REDIS_URL, logger, { prefix })
+      for (const r of batch) sink.record(r)
+      await sink.drain(10_000)
+      await sink.close()
+    }
+    const queued = (await queuedRecords()).filter((q) => q.record.accountId === accountId)
+    expect(queued).toHaveLength(2)
   })
 
   test('with Redis unreachable, record() returns at once and keeps the records; drain and close do not hang', async () => {
@@ -89,7 +106,7 @@ describe('createUsageQueueSink', () => {
     sink.record(good)
     await sink.drain(10_000)
     expect(sink.pendingCount()).toBe(0)
-    expect((await inspector.getJob(good.requestId))?.id).toBe(good.requestId)
+    expect((await queuedRecords()).some((q) => q.record.requestId === good.requestId)).toBe(true)
     expect(lines.some((l) => l.level === 'error' && l.requestId === 'bad:id')).toBe(true)
     await sink.close()
   })
@@ -107,8 +124,8 @@ describe('createUsageQueueSink', () => {
     const redis = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'ignore' })
     try {
       await waitFor(() => sink.pendingCount() === 0, 20_000, 'the held records to be sent')
-      const checker = new Queue<UsageRecord>(USAGE_QUEUE, { connection: { url }, prefix })
-      const ids = (await checker.getJobs(['wait'], 0, -1)).map((job) => job.id).sort()
+      const checker = new Queue<UsageJobData>(USAGE_QUEUE, { connection: { url }, prefix })
+      const ids = (await queuedRecords(checker)).map((q) => q.record.requestId).sort()
       await checker.close()
       expect(ids).toEqual(records.map((r) => r.requestId).sort())
     } finally {

@@ -68,7 +68,24 @@ describe('usage pipeline', () => {
     }
   })
 
-  test('a record Postgres refuses fails alone: the rest of its batch is written, it waits for a retry', async () => {
+  test('jobs of the older one-record-per-job format are still written', async () => {
+    const prefix = `{${uniqueId('mwtest-legacy')}}`
+    const accountId = uniqueId('acct')
+    const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, REDIS_URL, USAGE_BATCH_SIZE: '100', USAGE_FLUSH_MS: '20' })
+    const workers = await startWorkers({ config, sql, logger: createLogger('silent') }, { prefix })
+    const queue = new Queue(USAGE_QUEUE, { connection: { url: REDIS_URL }, prefix })
+    try {
+      const records = Array.from({ length: 5 }, () => usageRecord({ accountId }))
+      await queue.addBulk(records.map((data) => ({ name: 'record', data, opts: { jobId: data.requestId } })))
+      await waitFor(async () => (await rowCounts(accountId)).rows === 5, 30_000, '5 rows')
+    } finally {
+      await workers.close()
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
+  })
+
+  test('a record Postgres refuses fails alone: the rest of its batch is written, its job waits for a retry', async () => {
     const prefix = `{${uniqueId('mwtest-poison')}}`
     const accountId = uniqueId('acct')
     const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, REDIS_URL, USAGE_BATCH_SIZE: '100', USAGE_FLUSH_MS: '50' })
@@ -80,10 +97,13 @@ describe('usage pipeline', () => {
       await enqueue(prefix, records)
       await waitFor(async () => (await rowCounts(accountId)).rows === 49, 30_000, '49 rows')
       const bad = records[17]!.requestId
-      await waitFor(async () => (await queue.getJobState(bad)) === 'delayed', 30_000, 'the bad job to wait for its retry')
-      const job = await queue.getJob(bad)
+      const carriesBad = (job: { data: { records?: UsageRecord[] } }) => job.data.records?.some((r) => r.requestId === bad) === true
+      await waitFor(async () => (await queue.getJobs(['delayed'], 0, -1)).some(carriesBad), 30_000, 'the bad job to wait for its retry')
+      const job = (await queue.getJobs(['delayed'], 0, -1)).find(carriesBad)
       expect(job?.attemptsMade).toBeGreaterThanOrEqual(1)
       expect(job?.failedReason).toContain('check constraint')
+      // Retrying the job rewrites nothing: the 49 good rows stay 49, the bad one still fails.
+      expect((await rowCounts(accountId)).rows).toBe(49)
     } finally {
       await workers.close()
       await queue.obliterate({ force: true })

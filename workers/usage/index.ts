@@ -4,6 +4,7 @@ import { insertUsageEvents } from '../../src/db/queries/usage'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
 import { QUEUE_PREFIX, USAGE_QUEUE, workerConnection } from '../../src/lib/queues'
+import type { UsageJobData } from '../../src/metering/usage-queue'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { UsageBatcher } from './processor'
 
@@ -21,8 +22,16 @@ export interface UsageWorkerOptions {
   stalledIntervalMs?: number
 }
 
+/** A job carries a micro-batch (`records`); a bare record is the older one-job-per-record format, still accepted. */
+type UsageJobPayload = UsageJobData | UsageRecord
+
+const recordsOf = (data: UsageJobPayload): UsageRecord[] => ('records' in data ? data.records : [data])
+
+/** Enough jobs in flight for a full insert batch to gather while the previous one commits. */
+const JOB_CONCURRENCY = 16
+
 export interface UsageWorker {
-  worker: Worker<UsageRecord>
+  worker: Worker<UsageJobPayload>
   close(): Promise<void>
 }
 
@@ -42,11 +51,11 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
     },
   })
 
-  const worker = new Worker<UsageRecord>(USAGE_QUEUE, (job) => batcher.add(job.data), {
+  // A job completes only when every one of its records is committed (each resolves with its batch).
+  const worker = new Worker<UsageJobPayload>(USAGE_QUEUE, (job) => Promise.all(recordsOf(job.data).map((record) => batcher.add(record))), {
     connection: workerConnection(o.redisUrl),
     prefix: o.prefix ?? QUEUE_PREFIX,
-    // Room for one batch filling while the previous one commits; a job holds its slot until its batch is committed.
-    concurrency: 2 * o.batchSize,
+    concurrency: JOB_CONCURRENCY,
     // Jobs are idempotent (one row per request id), so a job may survive several worker crashes.
     maxStalledCount: 10,
     // For jobs added without the producer's options: a committed record needs nothing kept in Redis.
@@ -67,7 +76,7 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
   })
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      logger.error('usage record failed for good; left in the failed set', { requestId: job.id, attempts: job.attemptsMade, error: error.message })
+      logger.error('usage job failed for good; left in the failed set', { jobId: job.id, records: recordsOf(job.data).length, attempts: job.attemptsMade, error: error.message })
     }
   })
 

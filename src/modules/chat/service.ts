@@ -18,7 +18,8 @@ export interface ChatDeps {
   providers: ProviderRegistry
   recordUsage: UsageSink
   upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number }
-  meterCrosscheck: boolean
+  /** Share of requests whose output is counted even when the provider reports usage. */
+  meterCrosscheckRate: number
   logger: Logger
   /** Agent keys need an active subscription (REQUIRE_SUBSCRIPTION). */
   requireSubscription: boolean
@@ -87,7 +88,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
       catalogVersion: deps.catalog.version,
     },
     deps.recordUsage,
-    deps.meterCrosscheck,
+    deps.meterCrosscheckRate > 0 && Math.random() < deps.meterCrosscheckRate,
   )
   const deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, call.clientSignal)
   const identity: ResponseIdentity = {
