@@ -33,15 +33,31 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+function reportOutages(client: Redis, name: string, logger: Logger): void {
+  let down = false
+  client.on('error', (error: Error) => {
+    if (down) return
+    down = true
+    logger.warn(`${name} unreachable`, { error: error.message })
+  })
+  client.on('ready', () => {
+    if (down) logger.info(`${name} reachable again`)
+    down = false
+  })
+}
+
 export async function startServer(config: Readonly<Config>, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel)
   const sql = createDb(config.databaseUrl)
   await migrate(sql)
 
   const redis = createRedis(config.redisUrl)
+  // Without listeners ioredis prints every failed reconnect; say it once per outage instead.
+  reportOutages(redis, 'redis', logger)
   await redis.connect().catch((error: Error) => logger.warn('redis not reachable yet', { error: error.message }))
   // Pub/sub needs a connection of its own; ioredis re-subscribes after a reconnect.
   const subscriber = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null })
+  reportOutages(subscriber, 'redis pub/sub', logger)
 
   const principals = new PrincipalCache({
     sql,

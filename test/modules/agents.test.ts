@@ -105,6 +105,16 @@ describe('the subscription gate and keys', () => {
     expect(viaHeader.status).toBe(402)
   })
 
+  test('with REQUIRE_SUBSCRIPTION=false a new agent can call at once', async () => {
+    const open = await startGateway({ REQUIRE_SUBSCRIPTION: 'false' })
+    try {
+      const agent = await register()
+      expect((await chatWith(agent.api_key, open.url)).choices[0]!.message.content).toBe('ping')
+    } finally {
+      await open.stop()
+    }
+  })
+
   test('an admin activation reaches every gateway process; the call then succeeds', async () => {
     const agent = await register()
     // Both processes cache the principal (inactive) first.
