@@ -107,6 +107,8 @@ export async function startGateway(mockPort: number, logLevel: string, extraEnv:
       OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`,
       OPENAI_API_KEY: 'sk-bench',
       LOG_LEVEL: logLevel,
+      // Rate limits stay on (their Redis round trip is part of what we measure) but never refuse the load.
+      DEFAULT_RPM: process.env.DEFAULT_RPM ?? '100000000',
       ...extraEnv,
     },
   })

@@ -14,13 +14,13 @@ import { adminPlugin } from './modules/admin'
 import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin } from './modules/chat'
-import type { MonthSpend } from './modules/chat/access'
+import type { Admission } from './limits/admission'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { modelsPlugin } from './modules/models'
 import { usagePlugin } from './modules/usage'
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken'>
+  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'admission'>
   catalog: Catalog
   providers: ProviderRegistry
   authenticate: Authenticator
@@ -28,7 +28,9 @@ export interface AppDeps {
   readiness: Record<string, ReadinessCheck>
   logger: Logger
   /** Accounts, usage and admin routes need Postgres; without it only the proxy is served. */
-  accounts: { sql: Sql; monthSpend: MonthSpend; admin: AdminDeps } | null
+  accounts: { sql: Sql; admin: AdminDeps } | null
+  /** Rate limits and money checks (Redis); null serves the bare proxy. */
+  admission: Admission | null
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -79,7 +81,8 @@ export function createApp(deps: AppDeps): AnyElysia {
           meterCrosscheckRate: config.meterCrosscheckRate,
           logger,
           requireSubscription: config.requireSubscription,
-          monthSpend: accounts?.monthSpend ?? null,
+          admission: deps.admission,
+          progressiveHoldTokens: config.admission.progressiveHoldTokens,
         },
         deps.authenticate,
         config.maxBodyBytes,

@@ -34,6 +34,11 @@ export const EnvSchema = Type.Object({
   STRIPE_PRO_PRICE_ID: Type.String({ default: '' }),
   USAGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   USAGE_FLUSH_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 200 }),
+  DEFAULT_RPM: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 60, description: 'requests per minute per account or static key; 0: none' }),
+  DEFAULT_TPM: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'tokens per minute per account or static key; 0: none' }),
+  HOLD_TTL_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 660_000, description: 'how long a hold outlives a gateway that died' }),
+  PROGRESSIVE_HOLD_TOKENS: Type.Integer({ minimum: 16, maximum: 100_000, default: 256, description: 'output tokens per slice of a progressive hold' }),
+  RATE_LIMIT_ON_REDIS_ERROR: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'deny', description: 'allow or deny' }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
 })
 
@@ -66,6 +71,13 @@ export interface Config {
   usage: { batchSize: number; flushMs: number }
   /** A worker that dies holds its active jobs this long before another worker takes them again. */
   workerLockMs: number
+  admission: {
+    defaultRpm: number
+    defaultTpm: number
+    holdTtlMs: number
+    progressiveHoldTokens: number
+    onRedisError: 'allow' | 'deny'
+  }
 }
 
 export class ConfigError extends Error {}
@@ -112,5 +124,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     stripe: Object.freeze({ secretKey: e.STRIPE_SECRET_KEY, apiBase: trimSlash(e.STRIPE_API_BASE), webhookSecret: e.STRIPE_WEBHOOK_SECRET, proPriceId: e.STRIPE_PRO_PRICE_ID }),
     usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS }),
     workerLockMs: e.WORKER_LOCK_MS,
+    admission: Object.freeze({
+      defaultRpm: e.DEFAULT_RPM,
+      defaultTpm: e.DEFAULT_TPM,
+      holdTtlMs: e.HOLD_TTL_MS,
+      progressiveHoldTokens: e.PROGRESSIVE_HOLD_TOKENS,
+      onRedisError: e.RATE_LIMIT_ON_REDIS_ERROR,
+    }),
   })
 }

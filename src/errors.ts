@@ -51,10 +51,17 @@ export class PayloadTooLargeError extends GatewayError {
   }
 }
 
+/** 429: over the request or token rate; Retry-After says when to come back. */
+export class RateLimitError extends GatewayError {
+  constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super(429, 'rate_limit_error', message, 'rate_limit_exceeded', null, { ...headers, 'retry-after': String(retryAfterSeconds) })
+  }
+}
+
 /** 402: the account must pay before this request can run (no subscription, cap reached, wallet empty). */
 export class PaymentRequiredError extends GatewayError {
-  constructor(message: string, code: 'subscription_required' | 'spending_cap_reached' | 'insufficient_balance') {
-    super(402, 'billing_error', message, code)
+  constructor(message: string, code: 'subscription_required' | 'spending_cap_reached' | 'insufficient_balance', headers: Record<string, string> = {}) {
+    super(402, 'billing_error', message, code, null, headers)
   }
 }
 

@@ -12,7 +12,7 @@ import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
 import { billingPlugin } from './modules/billing'
-import { MonthSpend } from './modules/chat/access'
+import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
 import { buildProviders } from './providers/registry'
@@ -78,10 +78,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
   if (config.role !== 'worker') {
     usageQueue = createUsageQueueSink(config.redisUrl, logger)
-    const monthSpend = new MonthSpend(sql)
     const tap = options.tapUsage
     const queueSink = usageQueue.record
-    const recordUsage = monthSpend.counting(tap ? (record) => (tap(record), queueSink(record)) : queueSink)
+    const recordUsage: UsageSink = tap ? (record) => (tap(record), queueSink(record)) : queueSink
+    // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
+    const admission = new Admission(redis, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
     const billing = billingPlugin({
       sql,
@@ -101,13 +102,13 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       logger,
       accounts: {
         sql,
-        monthSpend,
         admin: {
           sql,
           onAccountChanged,
           onKeyRevoked: (hash) => principals.invalidateKey(hash),
         },
       },
+      admission,
       plugins: [billing],
     })
     server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: serverBodyLimit(config.maxBodyBytes), idleTimeout: 255 }).server

@@ -16,6 +16,8 @@ export interface MeterStart {
   /** performance.now() when the request arrived. */
   startedAt: number
   catalogVersion: string
+  moneyMode: UsageRecord['moneyMode']
+  subject: string
 }
 
 export class RequestMeter {
@@ -23,6 +25,8 @@ export class RequestMeter {
   private providerUsage: ProviderUsage | null = null
   private firstByteAt: number | null = null
   private finished = false
+  /** The gateway ended the stream early (a budget ran out): the output tokens it delivered, which are what is billed. */
+  private truncatedAt: number | null = null
   private readonly startedAtIso = new Date().toISOString()
 
   constructor(
@@ -38,6 +42,14 @@ export class RequestMeter {
 
   setProviderUsage(usage: ProviderUsage): void {
     this.providerUsage = usage
+  }
+
+  markTruncated(deliveredOutputTokens: number): void {
+    this.truncatedAt = deliveredOutputTokens
+  }
+
+  get promptTokens(): number {
+    return this.start.promptTokens
   }
 
   markFirstByte(): void {
@@ -57,14 +69,19 @@ export class RequestMeter {
     this.finished = true
     const { start } = this
     const provider = this.providerUsage
-    const needCount = this.crosscheck || provider === null || status !== 'ok'
+    const complete = status === 'ok' && this.truncatedAt === null
+    const needCount = this.crosscheck || provider === null || !complete
     const countedOutput = needCount ? countTextTokens(this.texts.join('')) : 0
     const countedInput = start.promptTokens
     let inputTokens = countedInput
     let outputTokens = countedOutput
-    if (provider) {
+    if (this.truncatedAt !== null) {
+      // Exactly what the budget let through and held for: never more than the wallet covered.
+      outputTokens = this.truncatedAt
+      if (provider) inputTokens = provider.inputTokens
+    } else if (provider) {
       inputTokens = provider.inputTokens
-      outputTokens = status === 'ok' ? provider.outputTokens : Math.max(provider.outputTokens, countedOutput)
+      outputTokens = complete ? provider.outputTokens : Math.max(provider.outputTokens, countedOutput)
     }
     const cachedInputTokens = provider?.cachedInputTokens ?? 0
     const cacheWriteTokens = provider?.cacheWriteTokens ?? 0
@@ -87,6 +104,8 @@ export class RequestMeter {
       reasoningTokens: provider?.reasoningTokens ?? 0,
       costNano: Number(cost),
       catalogVersion: start.catalogVersion,
+      moneyMode: start.moneyMode,
+      subject: start.subject,
       source: provider ? (needCount ? 'both' : 'provider') : 'counted',
       countedInputTokens: countedInput,
       countedOutputTokens: needCount ? countedOutput : 0,

@@ -25,6 +25,10 @@ export interface UsageRecord {
   /** Cost in nano-USD at the catalog version below (a number: exact for any single request below $9M). */
   costNano: number
   catalogVersion: string
+  /** How it was paid: none (postpaid, no cap), prepaid (wallet; the ledger gets the debit), cap (postpaid under a cap). */
+  moneyMode: 'none' | 'prepaid' | 'cap'
+  /** Whose limits and wallet (Redis hash tag): the account, or the key of a static key. */
+  subject: string
   source: UsageSource
   /** Our own count, kept beside the provider's so drift is visible. */
   countedInputTokens: number

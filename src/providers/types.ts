@@ -53,7 +53,10 @@ export interface CompletionResult {
 export interface StreamSink {
   /** One chat.completion.chunk JSON object (text, serialised). */
   chunk(json: string): void
-  /** Generated text or tool-call arguments as they pass, for counting. */
+  /**
+   * Generated text or tool-call arguments as they pass, for counting. Called BEFORE the chunk that carries them:
+   * a stream whose budget runs out drops that chunk (see StreamRelay).
+   */
   text(delta: string): void
   /** The provider's usage and the OpenAI usage chunk (`choices: []`) to forward if the client asked for it. */
   usage(usage: ProviderUsage, usageChunkJson: string): void

@@ -10,7 +10,7 @@ const model = buildCatalog().find('openai/gpt-4o')!
 function meter(crosscheck = true) {
   const records: UsageRecord[] = []
   const m = new RequestMeter(
-    { requestId: 'req_1', keyId: 'key_1', accountId: 'acct_1', model, stream: true, promptTokens: 20, startedAt: performance.now(), catalogVersion: 'test-1' },
+    { requestId: 'req_1', keyId: 'key_1', accountId: 'acct_1', model, stream: true, promptTokens: 20, startedAt: performance.now(), catalogVersion: 'test-1', moneyMode: 'none', subject: 'acct_1' },
     (record) => records.push(record),
     crosscheck,
   )

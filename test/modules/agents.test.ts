@@ -193,15 +193,17 @@ describe('admin API', () => {
   })
 })
 
-describe('spending cap (plain check)', () => {
-  test('once the month spend reaches the cap, calls get 402 spending_cap_reached', async () => {
+describe('spending cap', () => {
+  test('a call whose worst case would cross the cap gets 402 spending_cap_reached', async () => {
     const agent = await register()
     await admin('POST', `/agents/${agent.agent_id}/subscription`, { status: 'active' })
-    await admin('PUT', `/agents/${agent.agent_id}/spend-cap`, { usd: '0.000001' })
+    // Each call holds ceil(8 prompt tokens × $2.50/1M) + 20 output tokens × $10/1M ≈ $0.00022 and costs $0.0001475
+    // (the fixture's 19/10 tokens): the first fits under $0.0003, the second's hold would not.
+    await admin('PUT', `/agents/${agent.agent_id}/spend-cap`, { usd: '0.0003' })
     const client = new OpenAI({ apiKey: agent.api_key, baseURL: `${gateway.url}/v1`, maxRetries: 0 })
-    // gpt-4o costs ~$0.0001 per call here: the first call is under the cap, the second is over it.
-    await client.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hello' }] })
-    const error = await errorOf(client.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }))
+    const call = () => client.chat.completions.create({ model: 'openai/gpt-4o', max_tokens: 20, messages: [{ role: 'user', content: 'Hello' }] })
+    await call()
+    const error = await errorOf(call())
     expect(error!.status).toBe(402)
     expect(error!.code).toBe('spending_cap_reached')
   })

@@ -29,6 +29,7 @@ const principal = (accountId: string, kind: Principal['kind']): Principal => ({
   subscriptionStatus: 'none',
   spendCapNano: null,
   limits: { rpm: null, tpm: null },
+  billingMode: 'postpaid',
 })
 const principals = new Map<string, Principal>([[STATIC_KEY, principal(STATIC_ACCOUNT_ID, 'static')]])
 const authenticate: Parameters<typeof authPlugin>[0] = (apiKey: string) => principals.get(apiKey) ?? null

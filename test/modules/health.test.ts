@@ -27,6 +27,7 @@ function appWith(readiness: Parameters<typeof createApp>[0]['readiness']) {
     readiness,
     logger: createLogger('silent'),
     accounts: null,
+    admission: null,
   })
 }
 

@@ -18,6 +18,8 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     cacheWriteTokens: 0,
     reasoningTokens: 0,
     costNano: 46_800,
+    moneyMode: 'none',
+    subject: 'acct_test',
     catalogVersion: 'test-1',
     source: 'both',
     countedInputTokens: 121,

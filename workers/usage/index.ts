@@ -3,10 +3,11 @@ import { Worker } from 'bullmq'
 import { insertUsageEvents } from '../../src/db/queries/usage'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
-import { QUEUE_PREFIX, USAGE_QUEUE, workerConnection } from '../../src/lib/queues'
+import { createProducerConnection, QUEUE_PREFIX, USAGE_QUEUE, workerConnection } from '../../src/lib/queues'
 import type { UsageJobData } from '../../src/metering/usage-queue'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { UsageBatcher } from './processor'
+import { forgetPosted } from './unposted'
 
 export interface UsageWorkerOptions {
   redisUrl: string
@@ -40,10 +41,18 @@ const isRecordError = (error: unknown) => /^2[23]/.test(String((error as { code?
 
 export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
   const { logger } = o
+  // For the post-commit cleanup of settled costs; fails fast when Redis is down (the batch is then retried).
+  const redis = createProducerConnection(o.redisUrl)
+  // Its failures surface as failed batches (logged there); without a listener ioredis would print each reconnect.
+  redis.on('error', () => {})
   const batcher = new UsageBatcher({
     batchSize: o.batchSize,
     flushMs: o.flushMs,
-    insert: (records) => insertUsageEvents(o.sql, records),
+    insert: async (records) => {
+      const inserted = await insertUsageEvents(o.sql, records)
+      await forgetPosted(redis, records)
+      return inserted
+    },
     isRecordError,
     onBatch: ({ records, inserted, ms, error }) => {
       if (error) logger.warn('usage batch not written; its jobs will be retried', { records, error: String(error) })
@@ -88,6 +97,7 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
       await batcher.flush()
       await closing
       await batcher.flush()
+      await redis.quit().catch(() => redis.disconnect())
     },
   }
 }

@@ -9,6 +9,7 @@ export interface KeyPrincipalRow {
   spend_cap_nano: string | null
   rpm_limit: number | null
   tpm_limit: number | null
+  billing_mode: 'postpaid' | 'prepaid'
 }
 
 export async function insertApiKey(sql: Sql, key: { id: string; accountId: string; hash: string; display: string; mode: 'live' | 'test' }): Promise<void> {
@@ -20,7 +21,7 @@ export async function insertApiKey(sql: Sql, key: { id: string; accountId: strin
 /** The live (unrevoked) key with this hash and its account's current settings. */
 export async function findPrincipalByKeyHash(sql: Sql, hash: string): Promise<KeyPrincipalRow | null> {
   const [row] = await sql<KeyPrincipalRow[]>`
-    SELECT k.id AS key_id, k.mode, a.id AS account_id, a.subscription_status, a.spend_cap_nano, a.rpm_limit, a.tpm_limit
+    SELECT k.id AS key_id, k.mode, a.id AS account_id, a.subscription_status, a.spend_cap_nano, a.rpm_limit, a.tpm_limit, a.billing_mode
     FROM api_keys k JOIN accounts a ON a.id = k.account_id
     WHERE k.key_hash = ${hash} AND k.revoked_at IS NULL`
   return row ?? null

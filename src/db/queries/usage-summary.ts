@@ -1,4 +1,4 @@
-// Read-side usage queries: per-model totals of an account over a period, and its spend, summed exactly in Postgres.
+// Read-side usage queries: per-model totals of an account over a period, summed exactly in Postgres.
 import type { Queryable as Sql } from '../../lib/db'
 
 export interface ModelUsageRow {
@@ -18,12 +18,4 @@ export function usageByModel(sql: Sql, accountId: string, from: Date, to: Date):
     WHERE account_id = ${accountId} AND started_at >= ${from} AND started_at < ${to}
     GROUP BY model
     ORDER BY model`
-}
-
-export async function spendNano(sql: Sql, accountId: string, from: Date, to: Date): Promise<bigint> {
-  const [row] = await sql<{ spend: string }[]>`
-    SELECT coalesce(sum(cost_nano), 0)::bigint AS spend
-    FROM usage_events
-    WHERE account_id = ${accountId} AND started_at >= ${from} AND started_at < ${to}`
-  return BigInt(row?.spend ?? '0')
 }

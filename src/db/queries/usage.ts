@@ -1,12 +1,12 @@
-// Usage event writes: a batch of usage records in one multi-row INSERT, idempotent by request id.
-import type { Queryable } from '../../lib/db'
+// Usage event writes: a batch of usage records in one multi-row INSERT, with the ledger debits of prepaid ones, idempotent by request id.
+import type { Queryable, Sql } from '../../lib/db'
 import type { UsageRecord } from '../../metering/usage-record'
 
 const COLUMNS = [
   'request_id', 'account_id', 'key_id', 'model', 'provider', 'upstream_model', 'stream', 'status', 'http_status',
   'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'source',
   'counted_input_tokens', 'counted_output_tokens', 'cost_nano', 'catalog_version', 'ttfb_ms', 'total_ms', 'error_code',
-  'started_at',
+  'started_at', 'money_mode',
 ] as const
 
 type UsageRow = Record<(typeof COLUMNS)[number], string | number | boolean | null>
@@ -39,6 +39,7 @@ function toRow(r: UsageRecord): UsageRow {
     total_ms: r.totalMs,
     error_code: r.errorCode,
     started_at: r.startedAt,
+    money_mode: r.moneyMode,
   }
 }
 
@@ -47,7 +48,32 @@ function toRow(r: UsageRecord): UsageRow {
  * were new. Batches above MAX_ROWS go in several statements: harmless without a transaction, since a failure is
  * retried whole and the rows already in are skipped.
  */
-export async function insertUsageEvents(sql: Queryable, records: readonly UsageRecord[]): Promise<number> {
+export async function insertUsageEvents(sql: Sql, records: readonly UsageRecord[]): Promise<number> {
+  const debits = records.filter((r) => r.moneyMode === 'prepaid' && r.costNano > 0)
+  if (debits.length === 0) return insertRows(sql, records)
+  // A prepaid request's usage row and its ledger debit commit together, or neither does.
+  return sql.begin(async (tx) => {
+    const inserted = await insertRows(tx, records)
+    await insertLedgerDebits(tx, debits)
+    return inserted
+  })
+}
+
+/** One debit per request (reference = request id), so a replayed batch debits nothing twice. */
+async function insertLedgerDebits(sql: Queryable, records: readonly UsageRecord[]): Promise<void> {
+  for (let start = 0; start < records.length; start += MAX_ROWS) {
+    const rows = records.slice(start, start + MAX_ROWS).map((r) => ({
+      account_id: r.accountId,
+      kind: 'usage',
+      amount_nano: String(-r.costNano),
+      reference: r.requestId,
+      reason: r.model,
+    }))
+    await sql`INSERT INTO ledger ${sql(rows, 'account_id', 'kind', 'amount_nano', 'reference', 'reason')} ON CONFLICT (reference) DO NOTHING`
+  }
+}
+
+async function insertRows(sql: Queryable, records: readonly UsageRecord[]): Promise<number> {
   let inserted = 0
   for (let start = 0; start < records.length; start += MAX_ROWS) {
     const rows = records.slice(start, start + MAX_ROWS).map(toRow)

@@ -32,6 +32,7 @@ export function principalFromRow(row: KeyPrincipalRow): Principal {
     subscriptionStatus: row.subscription_status,
     spendCapNano: row.spend_cap_nano === null ? null : BigInt(row.spend_cap_nano),
     limits: { rpm: row.rpm_limit, tpm: row.tpm_limit },
+    billingMode: row.billing_mode,
   }
 }
 

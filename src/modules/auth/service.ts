@@ -11,6 +11,7 @@ export interface Principal {
   /** Monthly spending cap in nano-USD; null means none. */
   spendCapNano: bigint | null
   limits: { rpm: number | null; tpm: number | null }
+  billingMode: 'postpaid' | 'prepaid'
 }
 
 /** Resolves a presented key; synchronous when the answer is cached, so the hot path stays off Postgres. */
@@ -46,6 +47,7 @@ export function staticPrincipals(keys: readonly string[]): Map<string, Principal
       subscriptionStatus: 'active',
       spendCapNano: null,
       limits: { rpm: null, tpm: null },
+      billingMode: 'postpaid',
     })
   }
   return byHash

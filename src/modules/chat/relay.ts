@@ -3,6 +3,8 @@ import { GatewayError, UpstreamError, UpstreamTimeoutError } from '../../errors'
 import { SseParser } from '../../lib/sse'
 import type { RequestMeter } from '../../metering/meter'
 import type { UsageStatus } from '../../metering/usage-record'
+import { countTextTokens } from '../../metering/tokenizer'
+import { chunkHead, deltaChunk, usageChunk } from '../../providers/openai-format'
 import type { ProviderAdapter, ProviderUsage, ResponseIdentity, StreamSink, StreamTranslator } from '../../providers/types'
 import type { UpstreamDeadline } from './deadline'
 
@@ -12,6 +14,14 @@ const SSE_HEADERS = {
   connection: 'keep-alive',
   'x-accel-buffering': 'no',
 } as const
+
+/** A progressive hold: the output tokens held so far, and how to ask for more. */
+export interface StreamBudget {
+  tokens: number
+  sliceTokens: number
+  /** Asks the wallet for another slice; resolves with the output tokens granted (0: nothing more). */
+  extend(): Promise<number>
+}
 
 /** The part of a body reader the relay uses. */
 interface ByteReader {
@@ -53,6 +63,10 @@ export class StreamRelay implements StreamSink {
   private sawEvents = false
   /** prime() already reached the end of the upstream body. */
   private primedEnded = false
+  /** Output tokens delivered under a budget, and whether the budget cut the stream. */
+  private delivered = 0
+  private cut = false
+  private budgetExhausted = false
 
   constructor(
     upstream: Response,
@@ -60,6 +74,7 @@ export class StreamRelay implements StreamSink {
     private readonly identity: ResponseIdentity,
     private readonly meter: RequestMeter,
     private readonly deadline: UpstreamDeadline,
+    private readonly budget?: StreamBudget,
   ) {
     if (!upstream.body) throw new UpstreamError('The upstream answered a stream request with no body.', 'upstream_bad_response')
     this.reader = upstream.body.getReader()
@@ -72,9 +87,19 @@ export class StreamRelay implements StreamSink {
 
   // StreamSink: what the translator emits.
   chunk(json: string): void {
-    if (!this.failure) this.out += `data: ${json}\n\n`
+    if (!this.failure && !this.cut) this.out += `data: ${json}\n\n`
   }
   text(delta: string): void {
+    if (this.budget) {
+      if (this.cut) return
+      // Translators report text before its chunk: a delta the budget cannot cover is never sent, nor billed.
+      const tokens = countTextTokens(delta)
+      if (this.delivered + tokens > this.budget.tokens) {
+        this.cut = true
+        return
+      }
+      this.delivered += tokens
+    }
     this.meter.addText(delta)
   }
   usage(usage: ProviderUsage, usageChunkJson: string): void {
@@ -119,12 +144,21 @@ export class StreamRelay implements StreamSink {
     if (this.closed) return
     let ended = this.primedEnded
     this.primedEnded = false
-    if (this.out === '' && !ended && !this.failure) {
+    await this.topUpBudget()
+    if (this.out === '' && !ended && !this.failure && !this.cut) {
       const state = await this.fill()
       if (state === 'client_gone') this.clientGone()
       ended = state === 'ended'
     }
     if (this.closed) return
+    if (this.cut) {
+      this.send(controller, this.out + this.budgetEnd() + DONE_EVENT)
+      this.close(controller)
+      this.reader.cancel().catch(() => {})
+      this.meter.markTruncated(this.delivered)
+      this.finish('ok', 200, null)
+      return
+    }
     if (this.failure) {
       const failure = this.failure
       this.send(controller, this.out + errorEvent(failure))
@@ -142,9 +176,30 @@ export class StreamRelay implements StreamSink {
     this.send(controller, this.out)
   }
 
+  /** Before the output reaches what is held, ask the wallet for the next slice (once more after a refusal: never). */
+  private async topUpBudget(): Promise<void> {
+    const budget = this.budget
+    if (!budget || this.budgetExhausted || this.cut) return
+    if (this.delivered < budget.tokens - budget.sliceTokens / 2) return
+    const granted = await budget.extend()
+    if (granted > 0) budget.tokens += granted
+    else this.budgetExhausted = true
+  }
+
+  /** The end of a stream the budget cut: finish_reason "length", and the usage chunk (of what was delivered) if asked. */
+  private budgetEnd(): string {
+    const head = chunkHead(this.identity)
+    let end = `data: ${deltaChunk(head, {}, 'length')}\n\n`
+    if (this.identity.includeUsage) {
+      const usage = { inputTokens: this.meter.promptTokens, outputTokens: this.delivered, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+      end += `data: ${usageChunk(head, usage)}\n\n`
+    }
+    return end
+  }
+
   /** Reads upstream pieces until the translator produced output or failed ('data'), or the body ended. */
   private async fill(): Promise<'data' | 'ended' | 'client_gone'> {
-    while (this.out === '' && !this.failure) {
+    while (this.out === '' && !this.failure && !this.cut) {
       let result: { done: boolean; value?: Uint8Array }
       try {
         result = await this.reader.read()

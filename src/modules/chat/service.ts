@@ -5,13 +5,16 @@ import { RequestMeter } from '../../metering/meter'
 import { countPromptTokens } from '../../metering/tokenizer'
 import type { UsageSink } from '../../metering/usage-record'
 import type { Catalog, CatalogModel } from '../../pricing/catalog'
+import { tokenClassCost } from '../../pricing/money'
 import type { ProviderRegistry } from '../../providers/registry'
 import type { ProviderAdapter, ResponseIdentity } from '../../providers/types'
 import type { Principal } from '../auth/service'
-import { assertSubscribed, type MonthSpend } from './access'
+import type { Admission, Ticket } from '../../limits/admission'
+import { assertSubscribed } from './access'
+import { planPayment } from './payment'
 import { UpstreamDeadline, type AbortReason } from './deadline'
 import type { ChatRequest } from './model'
-import { StreamRelay, timeoutError } from './relay'
+import { StreamRelay, timeoutError, type StreamBudget } from './relay'
 
 export interface ChatDeps {
   catalog: Catalog
@@ -23,8 +26,10 @@ export interface ChatDeps {
   logger: Logger
   /** Agent keys need an active subscription (REQUIRE_SUBSCRIPTION). */
   requireSubscription: boolean
-  /** Spending caps; null where no account can have one (static keys only). */
-  monthSpend: MonthSpend | null
+  /** Rate limits, wallet holds and spending caps in Redis; null runs without them (tests of the bare proxy). */
+  admission: Admission | null
+  /** Output tokens per slice of a progressive hold. */
+  progressiveHoldTokens: number
 }
 
 export interface ChatCall {
@@ -68,13 +73,38 @@ function failureStatus(reason: AbortReason | null) {
 export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
   assertSubscribed(call.principal, deps.requireSubscription)
-  if (deps.monthSpend && call.principal.spendCapNano !== null) await deps.monthSpend.assertUnderCap(call.principal)
   const model = resolveModel(deps.catalog, request.model)
   const adapter: ProviderAdapter = deps.providers[model.provider]
   adapter.validate?.(request)
   const stream = request.stream === true
   const { maxTokens, clientSet } = resolveMaxTokens(request, model)
   const promptTokens = countPromptTokens(request)
+
+  // Admission: one Redis round trip for the buckets and the money; it throws the 429/402/503 a refusal is.
+  const plan = planPayment(call.principal, model, { promptTokens, maxTokens, clientSetMaxTokens: clientSet, stream }, deps.progressiveHoldTokens)
+  const admission = deps.admission
+  let ticket: Ticket | null = null
+  if (admission) {
+    ticket = await admission.admit({
+      requestId: call.requestId,
+      subject: plan.subject,
+      accountId: call.principal.accountId,
+      limits: call.principal.limits,
+      mode: plan.mode,
+      capNano: call.principal.spendCapNano,
+      holdNano: plan.holdNano,
+      chargeTokens: plan.chargeTokens,
+    })
+    Object.assign(responseHeaders, ticket.headers)
+  }
+  // The finish pays first (hold settled, bucket corrected), then the record goes to the queue.
+  const paid = ticket
+  const recordUsage: UsageSink = paid
+    ? (record) => {
+        void admission!.settle(paid, record.costNano, record.inputTokens + record.outputTokens)
+        deps.recordUsage(record)
+      }
+    : deps.recordUsage
 
   const meter = new RequestMeter(
     {
@@ -86,8 +116,10 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
       promptTokens,
       startedAt: call.startedAt,
       catalogVersion: deps.catalog.version,
+      moneyMode: plan.mode,
+      subject: plan.subject,
     },
-    deps.recordUsage,
+    recordUsage,
     deps.meterCrosscheckRate > 0 && Math.random() < deps.meterCrosscheckRate,
   )
   const deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, call.clientSignal)
@@ -113,6 +145,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     if (error instanceof InvalidRequestError) {
       // The adapter refused to translate the request: nothing reached the upstream, so there is nothing to meter.
       deadline.release()
+      if (paid) await admission!.settle(paid, 0, 0)
       throw error
     }
     if (error instanceof GatewayError) return fail(error)
@@ -127,9 +160,23 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   }
 
   if (stream) {
+    // A progressive hold: the relay asks for another slice as the output nears what is held, and ends the stream
+    // cleanly (finish_reason "length") when the wallet cannot cover more.
+    const budget: StreamBudget | undefined =
+      paid && plan.sliceTokens !== null
+        ? {
+            tokens: plan.heldOutputTokens,
+            sliceTokens: plan.sliceTokens,
+            extend: async () => {
+              const granted = await admission!.extend(paid, tokenClassCost(plan.sliceTokens!, model.prices.output))
+              // Whole tokens only: a fraction of a token's price held is released at settlement.
+              return Number((granted * 1_000_000n) / model.prices.output)
+            },
+          }
+        : undefined
     let relay: StreamRelay
     try {
-      relay = new StreamRelay(upstream, adapter, identity, meter, deadline)
+      relay = new StreamRelay(upstream, adapter, identity, meter, deadline, budget)
     } catch (error) {
       return fail(error as GatewayError)
     }

@@ -74,14 +74,14 @@ export function createAnthropicStreamTranslator(
           if (delta.type === 'text_delta') {
             const text = delta.text
             if (!text) return
-            sink.chunk(deltaChunk(head, { content: text }))
             sink.text(text)
+            sink.chunk(deltaChunk(head, { content: text }))
           } else if (delta.type === 'input_json_delta') {
             const json = delta.partial_json
             const index = toolIndexOfBlock[parsed.index ?? -1]
             if (!json || index === undefined) return
-            sink.chunk(deltaChunk(head, { tool_calls: [{ index, function: { arguments: json } }] }))
             sink.text(json)
+            sink.chunk(deltaChunk(head, { tool_calls: [{ index, function: { arguments: json } }] }))
           }
           // thinking_delta and signature_delta have no OpenAI counterpart.
           return

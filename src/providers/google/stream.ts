@@ -65,14 +65,14 @@ export function createGeminiStreamTranslator(
           const text = part.text
           if (typeof text === 'string') {
             if (text === '' || part.thought === true) continue
-            sink.chunk(deltaChunk(head, { content: text }))
             sink.text(text)
+            sink.chunk(deltaChunk(head, { content: text }))
           } else if (part.functionCall) {
             // Gemini sends a call whole, so it goes out as one delta carrying id, name and all its arguments.
             const args = JSON.stringify(part.functionCall.args ?? {})
             const call = { index: toolCalls++, id: newToolCallId(), type: 'function', function: { name: part.functionCall.name ?? '', arguments: args } }
-            sink.chunk(deltaChunk(head, { tool_calls: [call] }))
             sink.text(args)
+            sink.chunk(deltaChunk(head, { tool_calls: [call] }))
           }
         }
       }

@@ -1,0 +1,83 @@
+--[[ admit-4: one request's admission, all or nothing, in one round trip.
+  Request bucket (rpm) and token bucket (tpm) refill continuously (limit per 60 s); then the money check: a prepaid
+  wallet hold, or a postpaid cap on (month's spend + open holds + this hold). Expired holds are released first, so a
+  crashed gateway leaks nothing. Nothing changes unless everything passes.
+  KEYS[1] limits   HASH  rt, rts (request bucket tokens, last refill ms); tt, tts (token bucket)
+  KEYS[2] wallet   HASH  loaded, avail, held, spent, month, seq (nano-USD as integers)
+  KEYS[3] holds    HASH  request id -> "<mode>:<nano-USD held>"
+  KEYS[4] expiry   ZSET  request id -> hold expiry (ms)
+  ARGV[1] now (ms)       ARGV[2] rpm (0: none)       ARGV[3] tpm (0: none)     ARGV[4] tokens charged to tpm
+  ARGV[5] money mode: none | prepaid | cap           ARGV[6] hold (nano-USD)   ARGV[7] cap (nano-USD)
+  ARGV[8] month id (cap mode: the spend must be this month's)                  ARGV[9] request id
+  ARGV[10] hold ttl (ms)
+  Returns { verdict, rpm remaining, rpm ms until full, tpm remaining, tpm ms until full, retry after ms, money }
+  verdict: ok | rpm | tpm | tpm_too_large | load | insufficient_balance | spending_cap_reached
+  money: prepaid: available nano-USD (after an ok, before a refusal); cap: spent + held; else 0
+]]
+local now = tonumber(ARGV[1])
+local rpm, tpm, charge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local mode, hold = ARGV[5], tonumber(ARGV[6])
+local id = ARGV[9]
+
+local function refill(tokens, stamp, capacity)
+  if not tokens then return capacity end
+  local t = tonumber(tokens) + (now - tonumber(stamp)) * capacity / 60000
+  if t > capacity then return capacity end
+  return t
+end
+local function untilFull(t, capacity)
+  if capacity <= 0 then return 0 end
+  return math.ceil((capacity - t) * 60000 / capacity)
+end
+
+local limits = redis.call('HMGET', KEYS[1], 'rt', 'rts', 'tt', 'tts')
+local rt = rpm > 0 and refill(limits[1], limits[2], rpm) or 0
+local tt = tpm > 0 and refill(limits[3], limits[4], tpm) or 0
+local function refused(verdict, retryMs, money)
+  return { verdict, math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), retryMs, money or 0 }
+end
+
+if rpm > 0 and rt < 1 then return refused('rpm', math.ceil((1 - rt) * 60000 / rpm)) end
+if tpm > 0 then
+  if charge > tpm then return refused('tpm_too_large', 0) end
+  if tt < charge then return refused('tpm', math.ceil((charge - tt) * 60000 / tpm)) end
+end
+
+-- Expired holds go back where they came from before anyone counts what is held.
+local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+for _, old in ipairs(expired) do
+  local entry = redis.call('HGET', KEYS[3], old)
+  if entry then
+    local holdMode, amount = string.match(entry, '^(%a+):(%d+)$')
+    redis.call('HINCRBY', KEYS[2], 'held', -tonumber(amount))
+    if holdMode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', amount) end
+    redis.call('HDEL', KEYS[3], old)
+  end
+  redis.call('ZREM', KEYS[4], old)
+end
+
+local money = 0
+if mode == 'prepaid' or mode == 'cap' then
+  local w = redis.call('HMGET', KEYS[2], 'loaded', 'avail', 'held', 'spent', 'month')
+  if w[1] ~= '1' or (mode == 'cap' and w[5] ~= ARGV[8]) then return refused('load', 0) end
+  if mode == 'prepaid' then
+    local avail = tonumber(w[2])
+    if avail < hold then return refused('insufficient_balance', 0, avail) end
+    money = avail - hold
+  else
+    local committed = tonumber(w[4]) + tonumber(w[3] or '0')
+    if committed + hold > tonumber(ARGV[7]) then return refused('spending_cap_reached', 0, committed) end
+    money = committed + hold
+  end
+end
+
+if rpm > 0 then rt = rt - 1 end
+if tpm > 0 then tt = tt - charge end
+redis.call('HSET', KEYS[1], 'rt', string.format('%.6f', rt), 'rts', now, 'tt', string.format('%.6f', tt), 'tts', now)
+if mode == 'prepaid' or mode == 'cap' then
+  redis.call('HSET', KEYS[3], id, mode .. ':' .. string.format('%d', hold))
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), id)
+  redis.call('HINCRBY', KEYS[2], 'held', hold)
+  if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', -hold) end
+end
+return { 'ok', math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), 0, money }

@@ -1,0 +1,24 @@
+--[[ load-wallet-2: (re)builds a wallet from Postgres's numbers, unless another process already did.
+  available = ledger balance − costs settled here but not yet in Postgres − open holds;
+  spent (this month) = Postgres's month spend + costs not yet in Postgres.
+  KEYS[1] wallet   HASH  loaded, avail, held, spent, month, seq
+  KEYS[2] unposted HASH  request id -> cost (nano-USD)
+  ARGV[1] ledger balance (nano-USD)   ARGV[2] month spend (nano-USD)   ARGV[3] month id   ARGV[4] ledger watermark
+  ARGV[5..] request ids Postgres already has: their unposted entries are stale and go
+  Returns 1 if it loaded the wallet, 0 if it was loaded already (for this month)
+]]
+for i = 5, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
+local w = redis.call('HMGET', KEYS[1], 'loaded', 'month', 'held')
+local pending = 0
+for _, cost in ipairs(redis.call('HVALS', KEYS[2])) do pending = pending + tonumber(cost) end
+local spent = string.format('%d', tonumber(ARGV[2]) + pending)
+if w[1] == '1' then
+  if w[2] == ARGV[3] then return 0 end
+  -- A new month: the spend starts again; the balance is Redis's own and stays.
+  redis.call('HSET', KEYS[1], 'spent', spent, 'month', ARGV[3])
+  return 1
+end
+local avail = tonumber(ARGV[1]) - pending - tonumber(w[3] or '0')
+redis.call('HSET', KEYS[1], 'loaded', '1', 'avail', string.format('%d', avail), 'spent', spent, 'month', ARGV[3], 'seq', ARGV[4])
+if not w[3] then redis.call('HSET', KEYS[1], 'held', '0') end
+return 1

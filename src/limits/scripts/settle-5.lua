@@ -1,0 +1,42 @@
+--[[ settle-5: a finished request pays: its hold is released, the actual cost debited (prepaid) or added to the
+  month's spend (cap), and the token bucket corrected from the estimate to what was used. At most once per request.
+  KEYS[1] limits   HASH  tt (token bucket tokens)
+  KEYS[2] wallet   HASH  loaded, avail, held, spent
+  KEYS[3] holds    HASH  request id -> "<mode>:<nano-USD held>"
+  KEYS[4] expiry   ZSET  request id -> hold expiry (ms)
+  KEYS[5] unposted HASH  request id -> cost (nano-USD) settled here and not yet in Postgres
+  ARGV[1] request id     ARGV[2] cost (nano-USD)     ARGV[3] money mode: none | prepaid | cap
+  ARGV[4] tpm (0: none)  ARGV[5] tokens charged at admission                ARGV[6] tokens used
+  Returns { 1 if settled now (0 if it already was), prepaid available or cap spend after (0 otherwise) }
+]]
+local id, cost, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+if redis.call('HEXISTS', KEYS[5], id) == 1 then return { 0, 0 } end
+
+local tpm = tonumber(ARGV[4])
+if tpm > 0 then
+  local tt = tonumber(redis.call('HGET', KEYS[1], 'tt') or tpm) + tonumber(ARGV[5]) - tonumber(ARGV[6])
+  if tt > tpm then tt = tpm end
+  redis.call('HSET', KEYS[1], 'tt', string.format('%.6f', tt))
+end
+
+if mode ~= 'prepaid' and mode ~= 'cap' then return { 1, 0 } end
+local held = 0
+local entry = redis.call('HGET', KEYS[3], id)
+if entry then
+  held = tonumber(string.match(entry, ':(%d+)$'))
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HINCRBY', KEYS[2], 'held', -held)
+end
+-- A hold that expired was already given back: the cost is still owed, so it is debited in full.
+local after = 0
+if redis.call('HGET', KEYS[2], 'loaded') == '1' then
+  if mode == 'prepaid' then
+    after = redis.call('HINCRBY', KEYS[2], 'avail', held - cost)
+  else
+    after = redis.call('HINCRBY', KEYS[2], 'spent', cost)
+  end
+end
+-- Costs are remembered until the usage worker has them in Postgres (it removes them); a free request has none.
+if cost > 0 then redis.call('HSET', KEYS[5], id, string.format('%d', cost)) end
+return { 1, after }
