@@ -12,8 +12,25 @@ import { readFixture } from './fixtures'
  * scenario:stall-mid  start the stream, send one chunk, then stall
  * scenario:slow       stream the fixture's events 40 ms apart (long enough to disconnect mid-stream)
  * scenario:midstream-error  Anthropic's stream that breaks with `event: error`
+ * scenario:long       (OpenAI) a stream of 1,000 one-token words in the fixture's chunk format, then its usage
+ * scenario:break      like slow, but the connection ends after a few events, with no end marker and no usage
  */
-export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'default'
+export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'long' | 'break' | 'default'
+
+export const LONG_STREAM_WORDS = 1_000
+
+/** OpenAI chunks in the fixture's exact shape: a role chunk, one word per chunk, the finish chunk, usage, [DONE]. */
+function longOpenAiStream(): string[] {
+  const head = '{"id":"chatcmpl-long","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_f9f4fb6dbf"'
+  const chunk = (delta: string, finish: string | null) =>
+    `data: ${head},"choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? 'null' : `"${finish}"`}}],"usage":null}\n\n`
+  const events = [chunk('{"role":"assistant","content":"","refusal":null}', null)]
+  for (let i = 0; i < LONG_STREAM_WORDS; i++) events.push(chunk(`{"content":" word"}`, null))
+  events.push(chunk('{}', 'stop'))
+  events.push(`data: ${head},"choices":[],"usage":{"prompt_tokens":19,"completion_tokens":${LONG_STREAM_WORDS},"total_tokens":${19 + LONG_STREAM_WORDS}}}\n\n`)
+  events.push('data: [DONE]\n\n')
+  return events
+}
 
 export interface RecordedRequest {
   path: string
@@ -108,10 +125,12 @@ export function startFakeUpstream(): FakeUpstream {
       anthropic: { default: 'anthropic.messages.stream.sse', tools: 'anthropic.messages.tools.stream.sse' },
       gemini: { default: 'gemini.streamGenerateContent.sse', tools: 'gemini.streamGenerateContent.tools.sse' },
     }[provider]
+    if (scenario === 'long' && provider === 'openai') return streamResponse(path, longOpenAiStream())
     let file = scenario === 'tools' ? files.tools : files.default
     if (scenario === 'midstream-error' && provider === 'anthropic') file = 'anthropic.messages.stream.error.sse'
     const events = sseEvents(readFixture(file))
     if (scenario === 'slow') return streamResponse(path, events, { gapMs: 40 })
+    if (scenario === 'break') return streamResponse(path, events.slice(0, 4), { gapMs: 40 })
     if (scenario === 'stall-mid') return streamResponse(path, events, { stallAfter: 2 })
     return streamResponse(path, events)
   }

@@ -67,6 +67,9 @@ export class StreamRelay implements StreamSink {
   private delivered = 0
   private cut = false
   private budgetExhausted = false
+  /** Under a budget, parsed events wait here and are translated one by one, so a slice can be asked for between two. */
+  private readonly pending: [string, string][] = []
+  private pendingAt = 0
 
   constructor(
     upstream: Response,
@@ -81,7 +84,8 @@ export class StreamRelay implements StreamSink {
     this.translator = adapter.createStreamTranslator(this, identity)
     this.parser = new SseParser((event, data) => {
       this.sawEvents = true
-      if (!this.failure) this.translator.onEvent(event, data)
+      if (this.budget) this.pending.push([event, data])
+      else if (!this.failure) this.translator.onEvent(event, data)
     })
   }
 
@@ -176,6 +180,19 @@ export class StreamRelay implements StreamSink {
     this.send(controller, this.out)
   }
 
+  /** Translates the events waiting under a budget, asking for the next slice whenever the output nears the hold. */
+  private async translatePending(): Promise<void> {
+    while (this.pendingAt < this.pending.length && !this.failure && !this.cut) {
+      await this.topUpBudget()
+      const [event, data] = this.pending[this.pendingAt++]!
+      this.translator.onEvent(event, data)
+    }
+    if (this.pendingAt === this.pending.length) {
+      this.pending.length = 0
+      this.pendingAt = 0
+    }
+  }
+
   /** Before the output reaches what is held, ask the wallet for the next slice (once more after a refusal: never). */
   private async topUpBudget(): Promise<void> {
     const budget = this.budget
@@ -214,6 +231,8 @@ export class StreamRelay implements StreamSink {
       if (result.done) {
         this.parser.push(this.decoder.decode())
         this.parser.end()
+        if (this.budget) await this.translatePending()
+        if (this.cut) return 'data'
         this.endTranslator()
         if (!this.completed && !this.failure) {
           this.failure = this.sawEvents
@@ -224,6 +243,7 @@ export class StreamRelay implements StreamSink {
       }
       this.deadline.firstByte()
       this.parser.push(this.decoder.decode(result.value, { stream: true }))
+      if (this.budget) await this.translatePending()
     }
     return 'data'
   }
