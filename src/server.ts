@@ -12,6 +12,7 @@ import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
 import { billingPlugin } from './modules/billing'
+import { walletPlugin } from './modules/wallet'
 import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
@@ -106,10 +107,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
           sql,
           onAccountChanged,
           onKeyRevoked: (hash) => principals.invalidateKey(hash),
+          admission,
+          logger,
         },
       },
       admission,
-      plugins: [billing],
+      plugins: [billing, walletPlugin({ sql, admission, authenticate: principals.authenticate })],
     })
     server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: serverBodyLimit(config.maxBodyBytes), idleTimeout: 255 }).server
   }

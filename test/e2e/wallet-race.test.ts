@@ -71,10 +71,10 @@ function sampleWallet(subject: string) {
         .hlen(keys.holds)
         .hget(keys.wallet, 'spent')
         .hget(keys.wallet, 'held')
-        .exec()) as [unknown, string | number | null][]
-      if (avail !== null) minAvailable = minAvailable === null || BigInt(avail as string) < minAvailable ? BigInt(avail as string) : minAvailable
-      maxHolds = Math.max(maxHolds, Number(holds))
-      const committed = BigInt((spent as string | null) ?? '0') + BigInt((held as string | null) ?? '0')
+        .exec()) as [[unknown, string | null], [unknown, number], [unknown, string | null], [unknown, string | null]]
+      if (avail !== null) minAvailable = minAvailable === null || BigInt(avail) < minAvailable ? BigInt(avail) : minAvailable
+      maxHolds = Math.max(maxHolds, holds)
+      const committed = BigInt(spent ?? '0') + BigInt(held ?? '0')
       if (committed > maxSpentOrHeld) maxSpentOrHeld = committed
     }
   })()
@@ -129,7 +129,8 @@ async function race(apiKey: string, n: number) {
 async function settled(accountId: string, expectedRows: number) {
   const subject = subjectKeys(accountId)
   for (let i = 0; i < 400; i++) {
-    const [{ rows }] = await sql<{ rows: string }[]>`SELECT count(*) AS rows FROM usage_events WHERE account_id = ${accountId}`
+    const [row] = await sql<{ rows: string }[]>`SELECT count(*) AS rows FROM usage_events WHERE account_id = ${accountId}`
+    const rows = row!.rows
     const unposted = await redis.hlen(subject.unposted)
     if (Number(rows) >= expectedRows && unposted === 0) return
     await Bun.sleep(25)

@@ -18,6 +18,8 @@ local now = tonumber(ARGV[1])
 local rpm, tpm, charge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mode, hold = ARGV[5], tonumber(ARGV[6])
 local id = ARGV[9]
+-- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
+local function int(x) return string.format('%d', x) end
 
 local function refill(tokens, stamp, capacity)
   if not tokens then return capacity end
@@ -49,7 +51,7 @@ for _, old in ipairs(expired) do
   local entry = redis.call('HGET', KEYS[3], old)
   if entry then
     local holdMode, amount = string.match(entry, '^(%a+):(%d+)$')
-    redis.call('HINCRBY', KEYS[2], 'held', -tonumber(amount))
+    redis.call('HINCRBY', KEYS[2], 'held', int(-tonumber(amount)))
     if holdMode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', amount) end
     redis.call('HDEL', KEYS[3], old)
   end
@@ -75,9 +77,9 @@ if rpm > 0 then rt = rt - 1 end
 if tpm > 0 then tt = tt - charge end
 redis.call('HSET', KEYS[1], 'rt', string.format('%.6f', rt), 'rts', now, 'tt', string.format('%.6f', tt), 'tts', now)
 if mode == 'prepaid' or mode == 'cap' then
-  redis.call('HSET', KEYS[3], id, mode .. ':' .. string.format('%d', hold))
+  redis.call('HSET', KEYS[3], id, mode .. ':' .. int(hold))
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), id)
-  redis.call('HINCRBY', KEYS[2], 'held', hold)
-  if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', -hold) end
+  redis.call('HINCRBY', KEYS[2], 'held', int(hold))
+  if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(-hold)) end
 end
 return { 'ok', math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), 0, money }

@@ -5,6 +5,8 @@
   ARGV[1] request id     ARGV[2] wanted (nano-USD)     ARGV[3] now (ms)     ARGV[4] hold ttl (ms)
   Returns { granted nano-USD (0: nothing left, or no such hold), available after }
 ]]
+-- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
+local function int(x) return string.format('%d', x) end
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
 if not entry or redis.call('HGET', KEYS[1], 'loaded') ~= '1' then return { 0, 0 } end
 local avail = tonumber(redis.call('HGET', KEYS[1], 'avail'))
@@ -12,7 +14,7 @@ local granted = tonumber(ARGV[2])
 if granted > avail then granted = avail end
 if granted < 0 then granted = 0 end
 local held = tonumber(string.match(entry, ':(%d+)$')) + granted
-redis.call('HSET', KEYS[2], ARGV[1], 'prepaid:' .. string.format('%d', held))
+redis.call('HSET', KEYS[2], ARGV[1], 'prepaid:' .. int(held))
 redis.call('ZADD', KEYS[3], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'held', granted)
-return { granted, redis.call('HINCRBY', KEYS[1], 'avail', -granted) }
+redis.call('HINCRBY', KEYS[1], 'held', int(granted))
+return { granted, redis.call('HINCRBY', KEYS[1], 'avail', int(-granted)) }

@@ -10,6 +10,8 @@
   Returns { 1 if settled now (0 if it already was), prepaid available or cap spend after (0 otherwise) }
 ]]
 local id, cost, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+-- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
+local function int(x) return string.format('%d', x) end
 if redis.call('HEXISTS', KEYS[5], id) == 1 then return { 0, 0 } end
 
 local tpm = tonumber(ARGV[4])
@@ -26,17 +28,17 @@ if entry then
   held = tonumber(string.match(entry, ':(%d+)$'))
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
-  redis.call('HINCRBY', KEYS[2], 'held', -held)
+  redis.call('HINCRBY', KEYS[2], 'held', int(-held))
 end
 -- A hold that expired was already given back: the cost is still owed, so it is debited in full.
 local after = 0
 if redis.call('HGET', KEYS[2], 'loaded') == '1' then
   if mode == 'prepaid' then
-    after = redis.call('HINCRBY', KEYS[2], 'avail', held - cost)
+    after = redis.call('HINCRBY', KEYS[2], 'avail', int(held - cost))
   else
-    after = redis.call('HINCRBY', KEYS[2], 'spent', cost)
+    after = redis.call('HINCRBY', KEYS[2], 'spent', int(cost))
   end
 end
 -- Costs are remembered until the usage worker has them in Postgres (it removes them); a free request has none.
-if cost > 0 then redis.call('HSET', KEYS[5], id, string.format('%d', cost)) end
+if cost > 0 then redis.call('HSET', KEYS[5], id, int(cost)) end
 return { 1, after }

@@ -4,7 +4,16 @@ import { Elysia } from 'elysia'
 import { AuthenticationError } from '../../errors'
 import { extractApiKey, hashApiKey } from '../auth/service'
 import { AdminModel } from './model'
-import { createAgentKey, revokeKey, setAgentLimits, setAgentSpendCap, setAgentSubscription, type AdminDeps } from './service'
+import {
+  createAgentKey,
+  creditAgent,
+  revokeKey,
+  setAgentBillingMode,
+  setAgentLimits,
+  setAgentSpendCap,
+  setAgentSubscription,
+  type AdminDeps,
+} from './service'
 
 /** Compares digests, not the tokens: equal lengths always, and the time taken says nothing about the token. */
 function adminTokenMatcher(token: string) {
@@ -36,6 +45,27 @@ export function adminPlugin(adminToken: string, deps: AdminDeps) {
       body: AdminModel.limits,
       detail: detail("Set an agent's requests-per-minute and tokens-per-minute limits"),
     })
+    .put('/agents/:agent_id/billing', ({ params, body }) => setAgentBillingMode(deps, params.agent_id, body.mode), {
+      params: AdminModel.agentParams,
+      body: AdminModel.billing,
+      response: AdminModel.billingResponse,
+      detail: detail("Set an agent's billing mode: prepaid (pays from its wallet) or postpaid"),
+    })
+    .post(
+      '/agents/:agent_id/credit',
+      async ({ params, body, headers, set }) => {
+        const outcome = await creditAgent(deps, params.agent_id, body.usd, body.reason ?? '', headers['idempotency-key'])
+        set.status = outcome.created ? 201 : 200
+        return outcome.body
+      },
+      {
+        params: AdminModel.agentParams,
+        headers: AdminModel.creditHeaders,
+        body: AdminModel.credit,
+        response: { 200: AdminModel.creditResponse, 201: AdminModel.creditResponse },
+        detail: detail("Add a credit to an agent's prepaid wallet (idempotent with an Idempotency-Key header)"),
+      },
+    )
     .post(
       '/agents/:agent_id/keys',
       async ({ params, set }) => {
