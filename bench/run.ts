@@ -170,12 +170,19 @@ async function main(): Promise<void> {
   const scenarios: ScenarioResult[] = []
   const ttfb: TtfbRow[] = []
 
-  for (const [index, logLevel] of logLevels.entries()) {
-    const gateway = await startGateway(mock.port, logLevel, gatewayEnv)
-    log(`gateway pid ${gateway.child.pid} on :${gateway.port} (LOG_LEVEL=${logLevel})`)
+  // Passes: each log level with admission on, then (same log level as the first) admission off, to price admission.
+  const passes = [
+    ...logLevels.map((logLevel) => ({ logLevel, label: `LOG_LEVEL=${logLevel}`, env: {} as Record<string, string> })),
+    // A static key with no rpm/tpm limit has nothing to check: the gateway then skips the admission round trip.
+    { logLevel: logLevels[0]!, label: 'admission off', env: { DEFAULT_RPM: '0', DEFAULT_TPM: '0' } },
+  ]
+  for (const [index, pass] of passes.entries()) {
+    const { logLevel } = pass
+    const gateway = await startGateway(mock.port, logLevel, { ...gatewayEnv, ...pass.env })
+    log(`gateway pid ${gateway.child.pid} on :${gateway.port} (${pass.label})`)
     const t = targets(mock.port, gateway.port)
     const first = index === 0
-    const suffix = first ? '' : ` [LOG_LEVEL=${logLevel}]`
+    const suffix = first ? '' : ` [${pass.label}]`
     // A broken relay would otherwise show up as a suspiciously fast benchmark; check the bytes before timing anything.
     await verifyCompletion(t.directPlain, 'direct non-stream')
     await verifyCompletion(t.gatewayPlain, 'gateway non-stream')
@@ -188,16 +195,17 @@ async function main(): Promise<void> {
 
     const pid = mock.child.pid
     if (first) scenarios.push(await measure({ key: 'a', name: 'non-stream direct', via: 'direct', stream: false, logLevel: null, baseline: null }, t.directPlain, pid, null))
-    const kb = first ? 'b' : `b-${logLevel}`
+    const variant = pass.label === 'admission off' ? 'noadm' : logLevel
+    const kb = first ? 'b' : `b-${variant}`
     scenarios.push(await afterGatewayScenario(await measure({ key: kb, name: `non-stream via gateway${suffix}`, via: 'gateway', stream: false, logLevel, baseline: 'a' }, t.gatewayPlain, pid, gateway)))
     if (first) scenarios.push(await measure({ key: 'c', name: 'stream 20 chunks direct', via: 'direct', stream: true, logLevel: null, baseline: null }, t.directStream, pid, null))
-    const kd = first ? 'd' : `d-${logLevel}`
+    const kd = first ? 'd' : `d-${variant}`
     scenarios.push(await afterGatewayScenario(await measure({ key: kd, name: `stream 20 chunks via gateway${suffix}`, via: 'gateway', stream: true, logLevel, baseline: 'c' }, t.gatewayStream, pid, gateway)))
 
     log(`(e) time to first byte, ${ttfbRequests} sequential streaming requests each`)
     const direct = await measureTtfb(t.directStream, ttfbRequests)
     const through = await measureTtfb(t.gatewayStream, ttfbRequests)
-    ttfb.push({ logLevel, direct, gateway: through })
+    ttfb.push({ logLevel: pass.label === 'admission off' ? `${logLevel}, admission off` : logLevel, direct, gateway: through })
     await stopChild(gateway.child)
     await clearQueues(stores)
   }

@@ -8,6 +8,8 @@ export function createRedis(url: string): Redis {
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     commandTimeout: 1_000,
+    // Commands issued in the same tick (admissions and settlements of concurrent requests) share one write and one read.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   })
 }

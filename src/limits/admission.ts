@@ -65,6 +65,8 @@ export class Admission {
     const tpm = request.limits.tpm ?? this.settings.defaultTpm
     const month = monthId()
     const ticket: Ticket = { requestId: request.requestId, keys, mode: request.mode, tpm, chargeTokens: request.chargeTokens, headers: {} }
+    // No limit and no money to check (DEFAULT_RPM=0, no TPM, postpaid without a cap): nothing to ask Redis.
+    if (rpm === 0 && tpm === 0 && request.mode === 'none') return ticket
     for (let attempt = 1; ; attempt++) {
       let reply: ScriptReply
       try {
@@ -116,6 +118,8 @@ export class Admission {
 
   /** Pays for a finished request: debits the cost, releases the rest of the hold, corrects the token bucket. Never throws. */
   async settle(ticket: Ticket, costNano: number, tokensUsed: number): Promise<void> {
+    // No money held and no token bucket to correct: nothing to settle, and no round trip spent on it.
+    if (ticket.mode === 'none' && ticket.tpm === 0) return
     const { keys } = ticket
     try {
       await this.run('settle-5', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted], [

@@ -1,0 +1,111 @@
+// The admission scripts' edge cases on real Redis: holds a dead gateway left, settling twice, token refunds, rebuilds.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type Redis from 'ioredis'
+import { insertAccount } from '../../src/db/queries/accounts'
+import { insertCredit } from '../../src/db/queries/ledger'
+import type { Sql } from '../../src/lib/db'
+import { createLogger } from '../../src/lib/logger'
+import { createRedis } from '../../src/lib/redis'
+import { Admission, type AdmissionRequest } from '../../src/limits/admission'
+import { subjectKeys } from '../../src/limits/keys'
+import { testDb, uniqueId } from '../helpers/db'
+
+let redis: Redis
+let sql: Sql
+const HOLD_TTL_MS = 100
+let admission: Admission
+
+beforeAll(async () => {
+  redis = createRedis('redis://127.0.0.1:6379')
+  await redis.connect()
+  sql = await testDb(2)
+  admission = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny' }, createLogger('silent'))
+})
+afterAll(async () => {
+  redis.disconnect()
+  await sql.end()
+})
+
+async function prepaidAccount(creditNano: bigint): Promise<string> {
+  const id = uniqueId('adm')
+  await insertAccount(sql, { id, name: 'Admission', description: '', capabilities: [] })
+  await sql`UPDATE accounts SET billing_mode = 'prepaid' WHERE id = ${id}`
+  await insertCredit(sql, id, creditNano, `credit:${id}`, 'test')
+  return id
+}
+
+const request = (accountId: string, overrides: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
+  requestId: `req_${crypto.randomUUID().replaceAll('-', '')}`,
+  subject: accountId,
+  accountId,
+  limits: { rpm: null, tpm: null },
+  mode: 'prepaid',
+  capNano: null,
+  holdNano: 1_000n,
+  chargeTokens: 10,
+  ...overrides,
+})
+
+const wallet = async (accountId: string) => {
+  const [avail, held] = await redis.hmget(subjectKeys(accountId).wallet, 'avail', 'held')
+  return { avail: BigInt(avail ?? '0'), held: BigInt(held ?? '0') }
+}
+
+describe('Admission', () => {
+  test('a hold whose gateway died (never settled) is given back once it expires', async () => {
+    const id = await prepaidAccount(1_500n)
+    await admission.admit(request(id))
+    expect(await wallet(id)).toEqual({ avail: 500n, held: 1_000n })
+    // Not enough for a second hold while the first stands…
+    await expect(admission.admit(request(id))).rejects.toMatchObject({ status: 402, code: 'insufficient_balance' })
+    await Bun.sleep(HOLD_TTL_MS + 20)
+    // …and enough once it expired: the next admission releases it first.
+    await admission.admit(request(id))
+    expect(await wallet(id)).toEqual({ avail: 500n, held: 1_000n })
+    expect(await redis.hlen(subjectKeys(id).holds)).toBe(1)
+  })
+
+  test('settling twice debits once', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    await admission.settle(ticket, 400, 5)
+    await admission.settle(ticket, 400, 5)
+    expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
+    expect(await redis.hget(subjectKeys(id).unposted, ticket.requestId)).toBe('400')
+  })
+
+  test('a request settled after its hold expired still pays in full', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    await Bun.sleep(HOLD_TTL_MS + 20)
+    await admission.admit(request(id, { holdNano: 0n }))
+    expect(await wallet(id)).toEqual({ avail: 10_000n, held: 0n })
+    await admission.settle(ticket, 700, 5)
+    expect((await wallet(id)).avail).toBe(9_300n)
+  })
+
+  test('the token bucket is charged the estimate and refunded what was not used', async () => {
+    const subject = uniqueId('tpm')
+    const limited = { limits: { rpm: null, tpm: 100 }, mode: 'none' as const, chargeTokens: 60 }
+    const ticket = await admission.admit(request(subject, limited))
+    expect(ticket.headers['x-ratelimit-remaining-tokens']).toBe('40')
+    await expect(admission.admit(request(subject, limited))).rejects.toMatchObject({ status: 429 })
+    await admission.settle(ticket, 0, 15)
+    const again = await admission.admit(request(subject, limited))
+    expect(Number(again.headers['x-ratelimit-remaining-tokens'])).toBeGreaterThanOrEqual(25)
+  })
+
+  test('a rebuilt wallet subtracts costs Redis settled that Postgres lacks, and drops those Postgres already has', async () => {
+    const id = await prepaidAccount(10_000n)
+    const keys = subjectKeys(id)
+    // Two settled requests: one already written by the usage worker (its debit is in the ledger), one still queued.
+    await redis.hset(keys.unposted, 'req_posted', '300', 'req_queued', '200')
+    await sql`INSERT INTO usage_events (request_id, account_id, key_id, model, provider, upstream_model, stream, status, http_status,
+      input_tokens, output_tokens, source, cost_nano, catalog_version, total_ms, started_at, money_mode)
+      VALUES ('req_posted', ${id}, 'k', 'm', 'openai', 'm', false, 'ok', 200, 1, 1, 'provider', 300, 'v', 1, now(), 'prepaid')`
+    await sql`INSERT INTO ledger (account_id, kind, amount_nano, reference) VALUES (${id}, 'usage', -300, 'req_posted')`
+    const { availableNano } = await admission.balance(id)
+    expect(availableNano).toBe(10_000n - 300n - 200n)
+    expect(await redis.hkeys(keys.unposted)).toEqual(['req_queued'])
+  })
+})
