@@ -45,6 +45,8 @@ export interface Ticket {
 }
 
 const LOAD_ATTEMPTS = 3
+/** Settlement retries after a Redis error: idempotent (a settled request is marked), so retrying is always safe. */
+const SETTLE_RETRY_DELAYS_MS = [100, 500, 2_000, 10_000, 30_000]
 
 export class Admission {
   private readonly run: ScriptRunner
@@ -116,8 +118,12 @@ export class Admission {
     }
   }
 
-  /** Pays for a finished request: debits the cost, releases the rest of the hold, corrects the token bucket. Never throws. */
-  async settle(ticket: Ticket, costNano: number, tokensUsed: number): Promise<void> {
+  /**
+   * Pays for a finished request: debits the cost, releases the rest of the hold, corrects the token bucket. Never
+   * throws. If Redis fails, it is retried in the background (a hold that expires meanwhile is given back, and the
+   * late settlement still debits the cost in full).
+   */
+  async settle(ticket: Ticket, costNano: number, tokensUsed: number, attempt = 0): Promise<void> {
     // No money held and no token bucket to correct: nothing to settle, and no round trip spent on it.
     if (ticket.mode === 'none' && ticket.tpm === 0) return
     const { keys } = ticket
@@ -126,8 +132,15 @@ export class Admission {
         ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed,
       ])
     } catch (error) {
-      // The hold expires on its own; the usage record still reaches Postgres, and a rebuilt wallet counts it.
-      this.logger.error('settlement failed; the hold will expire', { requestId: ticket.requestId, error: (error as Error).message })
+      const delay = SETTLE_RETRY_DELAYS_MS[attempt]
+      const fields = { requestId: ticket.requestId, costNano, attempt: attempt + 1, error: (error as Error).message }
+      if (delay === undefined) {
+        // Redis keeps the wallet too high by this cost until it is rebuilt from Postgres (which has the usage row).
+        this.logger.error('settlement abandoned after retries', fields)
+        return
+      }
+      this.logger.warn('settlement failed; retrying', { ...fields, retryInMs: delay })
+      setTimeout(() => void this.settle(ticket, costNano, tokensUsed, attempt + 1), delay)
     }
   }
 

@@ -109,3 +109,19 @@ describe('Admission', () => {
     expect(await redis.hkeys(keys.unposted)).toEqual(['req_queued'])
   })
 })
+
+describe('settlement when Redis fails', () => {
+  test('a settlement that failed is retried and debits once Redis answers', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    // Another Admission whose Redis is down for its first call: the same script calls, failing once.
+    let failures = 1
+    const flaky = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny' }, createLogger('silent'))
+    const run = (flaky as unknown as { run: (...args: unknown[]) => Promise<unknown> }).run
+    ;(flaky as unknown as { run: unknown }).run = (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : run(...args))
+    await flaky.settle(ticket, 250, 5)
+    expect((await wallet(id)).held).toBe(1_000n)
+    for (let i = 0; i < 50 && (await wallet(id)).held !== 0n; i++) await Bun.sleep(20)
+    expect(await wallet(id)).toEqual({ avail: 9_750n, held: 0n })
+  })
+})
