@@ -39,6 +39,11 @@ export const EnvSchema = Type.Object({
   HOLD_TTL_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 660_000, description: 'how long a hold outlives a gateway that died' }),
   PROGRESSIVE_HOLD_TOKENS: Type.Integer({ minimum: 16, maximum: 100_000, default: 256, description: 'output tokens per slice of a progressive hold' }),
   RATE_LIMIT_ON_REDIS_ERROR: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'deny', description: 'allow or deny' }),
+  STRIPE_REPORT_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 60_000 }),
+  STRIPE_METER_MODE: Type.Union([Type.Literal('spend'), Type.Literal('tokens')], { default: 'spend', description: 'spend or tokens' }),
+  STRIPE_METER_EVENT_NAME: Type.String({ minLength: 1, default: 'llm_spend_micro_usd', description: 'the spend meter event name (spend mode)' }),
+  STRIPE_MAX_CALLS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+  WEBHOOK_ALLOW_HTTP_LOOPBACK: Type.Boolean({ default: false, description: 'dev/tests only: allow http:// webhook URLs on 127.0.0.1' }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
 })
 
@@ -71,6 +76,8 @@ export interface Config {
   usage: { batchSize: number; flushMs: number }
   /** A worker that dies holds its active jobs this long before another worker takes them again. */
   workerLockMs: number
+  stripeReport: { intervalMs: number; meterMode: 'spend' | 'tokens'; spendEventName: string; maxCallsPerSecond: number }
+  webhooks: { allowHttpLoopback: boolean }
   admission: {
     defaultRpm: number
     defaultTpm: number
@@ -124,6 +131,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     stripe: Object.freeze({ secretKey: e.STRIPE_SECRET_KEY, apiBase: trimSlash(e.STRIPE_API_BASE), webhookSecret: e.STRIPE_WEBHOOK_SECRET, proPriceId: e.STRIPE_PRO_PRICE_ID }),
     usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS }),
     workerLockMs: e.WORKER_LOCK_MS,
+    stripeReport: Object.freeze({
+      intervalMs: e.STRIPE_REPORT_INTERVAL_MS,
+      meterMode: e.STRIPE_METER_MODE,
+      spendEventName: e.STRIPE_METER_EVENT_NAME,
+      maxCallsPerSecond: e.STRIPE_MAX_CALLS_PER_SECOND,
+    }),
+    webhooks: Object.freeze({ allowHttpLoopback: e.WEBHOOK_ALLOW_HTTP_LOOPBACK }),
     admission: Object.freeze({
       defaultRpm: e.DEFAULT_RPM,
       defaultTpm: e.DEFAULT_TPM,
