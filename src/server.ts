@@ -13,6 +13,7 @@ import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cach
 import { staticPrincipals } from './modules/auth/service'
 import { billingPlugin } from './modules/billing'
 import { walletPlugin } from './modules/wallet'
+import { webhooksPlugin } from './modules/webhooks'
 import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
@@ -112,7 +113,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         },
       },
       admission,
-      plugins: [billing, walletPlugin({ sql, admission, authenticate: principals.authenticate })],
+      plugins: [
+        billing,
+        walletPlugin({ sql, admission, authenticate: principals.authenticate }),
+        webhooksPlugin({ sql, authenticate: principals.authenticate, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
+      ],
     })
     server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: serverBodyLimit(config.maxBodyBytes), idleTimeout: 255 }).server
   }

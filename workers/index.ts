@@ -3,6 +3,7 @@ import type { Config } from '../src/config'
 import type { Sql } from '../src/lib/db'
 import type { Logger } from '../src/lib/logger'
 import { startUsageWorker } from './usage'
+import { startWebhookWorker } from './webhooks'
 
 export interface WorkerDeps {
   config: Readonly<Config>
@@ -39,6 +40,17 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     ...overrides,
   })
 
+  // Its lock must outlast the 15 s delivery timeout; WORKER_LOCK_MS (30 s by default) does.
+  const webhooks = startWebhookWorker({
+    redisUrl: config.redisUrl,
+    sql,
+    logger,
+    allowHttpLoopback: config.webhooks.allowHttpLoopback,
+    lockDurationMs: config.workerLockMs,
+    stalledIntervalMs: config.workerLockMs,
+    ...(overrides.prefix ? { prefix: overrides.prefix } : {}),
+  })
+
   let timer: ReturnType<typeof setTimeout> | undefined
   const ready = await Promise.race([
     usage.worker.waitUntilReady().then(
@@ -48,12 +60,12 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     new Promise<false>((resolve) => (timer = setTimeout(resolve, READY_WAIT_MS, false))),
   ])
   clearTimeout(timer)
-  if (ready) logger.info('workers started', { queues: ['usage'], batchSize: config.usage.batchSize, flushMs: config.usage.flushMs })
+  if (ready) logger.info('workers started', { queues: ['usage', 'webhooks'], batchSize: config.usage.batchSize, flushMs: config.usage.flushMs })
   else logger.warn('workers started without Redis yet; they will connect when it is reachable')
 
   return {
     async close() {
-      await usage.close()
+      await Promise.all([usage.close(), webhooks.close()])
     },
   }
 }
