@@ -15,6 +15,7 @@ import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin } from './modules/chat'
 import type { Admission } from './limits/admission'
+import type { EmitEvent } from './modules/webhooks/emitter'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { modelsPlugin } from './modules/models'
 import { usagePlugin } from './modules/usage'
@@ -31,6 +32,8 @@ export interface AppDeps {
   accounts: { sql: Sql; admin: AdminDeps } | null
   /** Rate limits and money checks (Redis); null serves the bare proxy. */
   admission: Admission | null
+  /** Webhook events raised on the request path. */
+  emit?: EmitEvent
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -83,6 +86,7 @@ export function createApp(deps: AppDeps): AnyElysia {
           requireSubscription: config.requireSubscription,
           admission: deps.admission,
           progressiveHoldTokens: config.admission.progressiveHoldTokens,
+          ...(deps.emit ? { emit: deps.emit } : {}),
         },
         deps.authenticate,
         config.maxBodyBytes,

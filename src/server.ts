@@ -14,6 +14,8 @@ import { staticPrincipals } from './modules/auth/service'
 import { billingPlugin } from './modules/billing'
 import { walletPlugin } from './modules/wallet'
 import { webhooksPlugin } from './modules/webhooks'
+import { createEventEmitter, type EventEmitter } from './modules/webhooks/emitter'
+import { findAccount } from './db/queries/accounts'
 import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
@@ -78,6 +80,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
 
   let server: ReturnType<ReturnType<typeof createApp>['listen']>['server'] = null
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
+  let events: EventEmitter | null = null
   if (config.role !== 'worker') {
     usageQueue = createUsageQueueSink(config.redisUrl, logger)
     const tap = options.tapUsage
@@ -86,12 +89,19 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
     const admission = new Admission(redis, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
+    events = createEventEmitter(sql, config.redisUrl, logger)
+    const emit = events.emit
     const billing = billingPlugin({
       sql,
       stripe: createStripeClient(config.stripe),
       config: { proPriceId: config.stripe.proPriceId, webhookSecret: config.stripe.webhookSecret, publicBaseUrl: config.publicBaseUrl },
       authenticate: principals.authenticate,
-      onAccountChanged,
+      // A Stripe event changed the subscription: caches drop the account, and the customer hears about it.
+      onAccountChanged: async (accountId) => {
+        await onAccountChanged(accountId)
+        const account = await findAccount(sql, accountId)
+        if (account) emit({ accountId, type: 'subscription.updated', data: { subscription_status: account.subscription_status, source: 'stripe' } })
+      },
       logger,
     })
     const app = createApp({
@@ -110,9 +120,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
           onKeyRevoked: (hash) => principals.invalidateKey(hash),
           admission,
           logger,
+          emit,
         },
       },
       admission,
+      emit,
       plugins: [
         billing,
         walletPlugin({ sql, admission, authenticate: principals.authenticate }),
@@ -139,6 +151,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         await usageQueue.drain(config.shutdownGraceMs)
         await usageQueue.close()
       }
+      await events?.close()
       if (workers) await workers.close()
       subscriber.disconnect()
       await Promise.allSettled([sql.end({ timeout: 5 }), redis.quit()])

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/logger'
 import type { Admission } from '../../limits/admission'
 import { formatNanoAsUsd, parseUsdToNano } from '../../pricing/money'
 import { mintApiKey } from '../auth/keys'
+import type { EmitEvent } from '../webhooks/emitter'
 
 export interface AdminDeps {
   sql: Sql
@@ -17,6 +18,8 @@ export interface AdminDeps {
   /** Raises the Redis wallet after a credit is committed in Postgres. */
   admission: Pick<Admission, 'credit'>
   logger: Logger
+  /** Webhook events (wallet.credited, subscription.updated); optional so the admin API runs without them. */
+  emit?: EmitEvent
 }
 
 const agentNotFound = (agentId: string) => new NotFoundError(`No agent '${agentId}'.`, 'agent_not_found', 'agent_id')
@@ -24,6 +27,7 @@ const agentNotFound = (agentId: string) => new NotFoundError(`No agent '${agentI
 export async function setAgentSubscription(deps: AdminDeps, agentId: string, status: 'active' | 'canceled') {
   if (!(await setSubscriptionStatus(deps.sql, agentId, status))) throw agentNotFound(agentId)
   await deps.onAccountChanged(agentId)
+  deps.emit?.({ accountId: agentId, type: 'subscription.updated', data: { subscription_status: status, source: 'admin' } })
   return { agent_id: agentId, subscription_status: status }
 }
 
@@ -130,6 +134,14 @@ export async function creditAgent(deps: AdminDeps, agentId: string, usd: string,
   }
   if (!created && (BigInt(row.amount_nano) !== amountNano || row.reason !== reason)) throw new IdempotencyKeyReusedError()
   const balance = await ledgerBalance(deps.sql, agentId)
+  if (created) {
+    deps.emit?.({
+      accountId: agentId,
+      type: 'wallet.credited',
+      id: `evt_ledger_${row.id}`,
+      data: { ledger_id: row.id, amount_usd: formatNanoAsUsd(BigInt(row.amount_nano)), balance_usd: formatNanoAsUsd(balance), reason: row.reason },
+    })
+  }
   return {
     created,
     body: {

@@ -10,6 +10,8 @@ import type { ProviderRegistry } from '../../providers/registry'
 import type { ProviderAdapter, ResponseIdentity } from '../../providers/types'
 import type { Principal } from '../auth/service'
 import type { Admission, Ticket } from '../../limits/admission'
+import { monthId } from '../../limits/keys'
+import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { planPayment } from './payment'
 import { UpstreamDeadline, type AbortReason } from './deadline'
@@ -30,6 +32,8 @@ export interface ChatDeps {
   admission: Admission | null
   /** Output tokens per slice of a progressive hold. */
   progressiveHoldTokens: number
+  /** Webhook events (spending_cap.reached); optional for the bare proxy. */
+  emit?: EmitEvent
 }
 
 export interface ChatCall {
@@ -85,16 +89,29 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   const admission = deps.admission
   let ticket: Ticket | null = null
   if (admission) {
-    ticket = await admission.admit({
-      requestId: call.requestId,
-      subject: plan.subject,
-      accountId: call.principal.accountId,
-      limits: call.principal.limits,
-      mode: plan.mode,
-      capNano: call.principal.spendCapNano,
-      holdNano: plan.holdNano,
-      chargeTokens: plan.chargeTokens,
-    })
+    try {
+      ticket = await admission.admit({
+        requestId: call.requestId,
+        subject: plan.subject,
+        accountId: call.principal.accountId,
+        limits: call.principal.limits,
+        mode: plan.mode,
+        capNano: call.principal.spendCapNano,
+        holdNano: plan.holdNano,
+        chargeTokens: plan.chargeTokens,
+      })
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'spending_cap_reached') {
+        // Once a month per account: the event id is fixed, so repeats are dropped in process and in Postgres.
+        deps.emit?.({
+          accountId: call.principal.accountId,
+          type: 'spending_cap.reached',
+          id: `evt_cap_${call.principal.accountId}_${monthId().replace('-', '')}`,
+          data: { month: monthId(), message: error.message },
+        })
+      }
+      throw error
+    }
     Object.assign(responseHeaders, ticket.headers)
   }
   // The finish pays first (hold settled, bucket corrected), then the record goes to the queue.
