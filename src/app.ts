@@ -11,6 +11,7 @@ import type { Catalog } from './pricing/catalog'
 import type { ProviderRegistry } from './providers/registry'
 import type { Authenticator } from './modules/auth/service'
 import { adminPlugin } from './modules/admin'
+import { reconciliationPlugin } from './modules/reconciliation'
 import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin } from './modules/chat'
@@ -94,7 +95,9 @@ export function createApp(deps: AppDeps): AnyElysia {
     )
   if (accounts) {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
-    if (config.adminToken) app = app.use(adminPlugin(config.adminToken, accounts.admin))
+    if (config.adminToken) {
+      app = app.use(adminPlugin(config.adminToken, accounts.admin)).use(reconciliationPlugin({ sql: accounts.sql, adminToken: config.adminToken }))
+    }
   }
   for (const plugin of deps.plugins ?? []) app = app.use(plugin)
   return app

@@ -4,6 +4,8 @@ import type { Sql } from '../src/lib/db'
 import type { Logger } from '../src/lib/logger'
 import { startUsageWorker } from './usage'
 import { startWebhookWorker } from './webhooks'
+import { startStripeReporter } from './stripe-report'
+import { createStripeClient } from '../src/lib/stripe'
 
 export interface WorkerDeps {
   config: Readonly<Config>
@@ -51,6 +53,10 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     ...(overrides.prefix ? { prefix: overrides.prefix } : {}),
   })
 
+  // Usage becomes meter events on the Stripe customers' invoices; without a Stripe key there is nothing to report to.
+  const stripe = createStripeClient(config.stripe)
+  const stripeReport = stripe ? startStripeReporter({ sql, stripe, logger, settings: config.stripeReport }) : null
+
   let timer: ReturnType<typeof setTimeout> | undefined
   const ready = await Promise.race([
     usage.worker.waitUntilReady().then(
@@ -65,7 +71,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
 
   return {
     async close() {
-      await Promise.all([usage.close(), webhooks.close()])
+      await Promise.all([usage.close(), webhooks.close(), stripeReport?.close()])
     },
   }
 }

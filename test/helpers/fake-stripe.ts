@@ -27,7 +27,8 @@ export interface RecordedStripeRequest {
 export type FailureMode = 'rate_limit' | 'server_error' | 'hang'
 
 export interface FailurePlan {
-  mode: FailureMode
+  /** Several modes take turns, failure after failure: ['rate_limit', 'server_error', 'hang'] mixes all three. */
+  mode: FailureMode | FailureMode[]
   /** Share of the matching calls that fail, spread evenly and deterministically: 0.5 fails every second call. Default 1. */
   share?: number
   /** Stop failing after this many failures. Default: no limit. */
@@ -293,14 +294,14 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
   }
 
   /** Deterministic spread: call n fails when floor((n+1)·share) steps past floor(n·share). */
-  function shouldFail(path: string): FailurePlan | null {
+  function shouldFail(path: string): (FailurePlan & { mode: FailureMode }) | null {
     if (!failure || (failure.path && !path.startsWith(failure.path))) return null
     if (failure.count !== undefined && failure.failed >= failure.count) return null
     const share = failure.share ?? 1
     const n = failure.seen++
     if (Math.floor((n + 1) * share) <= Math.floor(n * share)) return null
-    failure.failed++
-    return failure
+    const modes = Array.isArray(failure.mode) ? failure.mode : [failure.mode]
+    return { ...failure, mode: modes[failure.failed++ % modes.length]! }
   }
 
   function failureAnswer(mode: FailureMode): Answer | 'hang' {
