@@ -1,6 +1,7 @@
 // The environment, validated once at boot against a TypeBox schema and frozen; nothing else reads process.env.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { parseUsdToNano } from './pricing/money'
 
 const HttpUrl = (def: string) => Type.String({ pattern: '^https?://[^\\s]+$', default: def, description: 'an http(s) URL' })
 const Millis = (def: number) => Type.Integer({ minimum: 1, maximum: 86_400_000, default: def, description: 'milliseconds' })
@@ -43,6 +44,7 @@ export const EnvSchema = Type.Object({
   STRIPE_METER_MODE: Type.Union([Type.Literal('spend'), Type.Literal('tokens')], { default: 'spend', description: 'spend or tokens' }),
   STRIPE_METER_EVENT_NAME: Type.String({ minLength: 1, default: 'llm_spend_micro_usd', description: 'the spend meter event name (spend mode)' }),
   STRIPE_MAX_CALLS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+  LOW_BALANCE_THRESHOLD_USD: Type.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', default: '1.00', description: 'a USD amount such as "1.00"' }),
   WEBHOOK_ALLOW_HTTP_LOOPBACK: Type.Boolean({ default: false, description: 'dev/tests only: allow http:// webhook URLs on 127.0.0.1' }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
 })
@@ -77,7 +79,8 @@ export interface Config {
   /** A worker that dies holds its active jobs this long before another worker takes them again. */
   workerLockMs: number
   stripeReport: { intervalMs: number; meterMode: 'spend' | 'tokens'; spendEventName: string; maxCallsPerSecond: number }
-  webhooks: { allowHttpLoopback: boolean }
+  /** A prepaid wallet going below this (unless it has its own) raises wallet.low_balance, once per crossing. */
+  webhooks: { allowHttpLoopback: boolean; lowBalanceThresholdNano: bigint }
   admission: {
     defaultRpm: number
     defaultTpm: number
@@ -137,7 +140,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       spendEventName: e.STRIPE_METER_EVENT_NAME,
       maxCallsPerSecond: e.STRIPE_MAX_CALLS_PER_SECOND,
     }),
-    webhooks: Object.freeze({ allowHttpLoopback: e.WEBHOOK_ALLOW_HTTP_LOOPBACK }),
+    webhooks: Object.freeze({ allowHttpLoopback: e.WEBHOOK_ALLOW_HTTP_LOOPBACK, lowBalanceThresholdNano: parseUsdToNano(e.LOW_BALANCE_THRESHOLD_USD) }),
     admission: Object.freeze({
       defaultRpm: e.DEFAULT_RPM,
       defaultTpm: e.DEFAULT_TPM,

@@ -3,6 +3,9 @@ import type { Config } from '../src/config'
 import type { Sql } from '../src/lib/db'
 import type { Logger } from '../src/lib/logger'
 import { startUsageWorker } from './usage'
+import { lowBalanceCrossings } from '../src/db/queries/low-balance'
+import { createEventEmitter } from '../src/modules/webhooks/emitter'
+import { formatNanoAsUsd } from '../src/pricing/money'
 import { startWebhookWorker } from './webhooks'
 import { startStripeReporter } from './stripe-report'
 import { createStripeClient } from '../src/lib/stripe'
@@ -30,7 +33,20 @@ const READY_WAIT_MS = 2_000
 
 export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides = {}): Promise<RunningWorkers> {
   const { config, sql, logger } = deps
+  // Prepaid wallets that a batch took below their threshold hear about it, once per crossing.
+  const events = createEventEmitter(sql, config.redisUrl, logger)
   const usage = startUsageWorker({
+    afterCommit: async (records) => {
+      const prepaid = records.filter((r) => r.moneyMode === 'prepaid' && r.costNano > 0).map((r) => r.requestId)
+      for (const crossing of await lowBalanceCrossings(sql, prepaid, config.webhooks.lowBalanceThresholdNano)) {
+        events.emit({
+          accountId: crossing.accountId,
+          type: 'wallet.low_balance',
+          id: `evt_low_${crossing.accountId}_${crossing.lastLedgerId}`,
+          data: { balance_usd: formatNanoAsUsd(crossing.balanceNano), threshold_usd: formatNanoAsUsd(crossing.thresholdNano) },
+        })
+      }
+    },
     redisUrl: config.redisUrl,
     sql,
     logger,
@@ -72,6 +88,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   return {
     async close() {
       await Promise.all([usage.close(), webhooks.close(), stripeReport?.close()])
+      await events.close()
     },
   }
 }

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import { uniqueId } from '../helpers/db'
-import { ADMIN_TOKEN, startGateway, type TestGateway } from '../helpers/gateway'
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
+import { ADMIN_TOKEN, startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
 
 interface Received {
   headers: Record<string, string>
@@ -10,6 +11,7 @@ interface Received {
 }
 
 let gateway: TestGateway
+let upstream: FakeUpstream
 let receiver: ReturnType<typeof Bun.serve>
 const received: Received[] = []
 
@@ -24,10 +26,12 @@ beforeAll(async () => {
       return new Response('ok')
     },
   })
-  gateway = await startGateway({ WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true' })
+  upstream = startFakeUpstream()
+  gateway = await startGateway({ ...upstreamEnv(upstream.url), WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true' })
 })
 afterAll(async () => {
   await gateway.stop()
+  upstream.stop()
   receiver.stop(true)
 })
 
@@ -90,4 +94,40 @@ test('wallet.credited, subscription.updated and spending_cap.reached reach a reg
   // Every delivery verifies with the standardwebhooks library and the endpoint's secret.
   const verifier = new Webhook(endpoint.secret)
   for (const delivery of received) expect(() => verifier.verify(delivery.body, delivery.headers)).not.toThrow()
+})
+
+test('wallet.low_balance is sent once when usage takes a prepaid wallet below its threshold, not again while it stays below', async () => {
+  const id = uniqueId('lowbal')
+  const { api_key } = await json<{ api_key: string }>(
+    await fetch(`${gateway.url}/agents/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent_id: id, name: 'Low' }) }),
+  )
+  const endpoint = await json<{ secret: string }>(
+    await fetch(`${gateway.url}/v1/webhook_endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api_key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://127.0.0.1:${receiver.port}/low`, enabled_events: ['wallet.low_balance'] }),
+    }),
+  )
+  expect((await admin(`/${id}/subscription`, 'POST', { status: 'active' })).status).toBe(200)
+  expect((await admin(`/${id}/billing`, 'PUT', { mode: 'prepaid' })).status).toBe(200)
+  expect((await admin(`/${id}/low-balance-threshold`, 'PUT', { usd: '0.0007' })).status).toBe(200)
+  expect((await admin(`/${id}/credit`, 'POST', { usd: '0.001', reason: 'start' })).status).toBe(201)
+  // Each call costs $0.0001475 (the fixture's 19 in / 10 out at gpt-4o prices): $0.001 → … → below $0.0007 on the third.
+  for (let i = 0; i < 5; i++) {
+    const reply = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api_key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openai/gpt-4o', max_tokens: 16, messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hello!' }] }),
+    })
+    expect(reply.status).toBe(200)
+    await reply.text()
+    // Let each call's usage reach Postgres, so each batch is one call and the crossing batch is the third.
+    await Bun.sleep(400)
+  }
+  const low = (await eventsOf('wallet.low_balance')).filter((e) => e.data.threshold_usd === '0.0007')
+  expect(low).toHaveLength(1)
+  expect(low[0]!.data.balance_usd).toBe('0.0005575')
+  const verifier = new Webhook(endpoint.secret)
+  const delivery = received.find((r) => JSON.parse(r.body).id === low[0]!.id)!
+  expect(() => verifier.verify(delivery.body, delivery.headers)).not.toThrow()
 })

@@ -21,6 +21,8 @@ export interface UsageWorkerOptions {
   lockDurationMs?: number
   /** How often this worker looks for jobs whose worker died. */
   stalledIntervalMs?: number
+  /** Runs after a batch committed (e.g. low-balance webhooks); its failure is logged, never fails the batch. */
+  afterCommit?: (records: readonly UsageRecord[]) => Promise<void>
 }
 
 /** A job carries a micro-batch (`records`); a bare record is the older one-job-per-record format, still accepted. */
@@ -51,6 +53,9 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
     insert: async (records) => {
       const inserted = await insertUsageEvents(o.sql, records)
       await forgetPosted(redis, records)
+      if (o.afterCommit) {
+        await o.afterCommit(records).catch((error: Error) => logger.error('after-commit step failed', { records: records.length, error: error.message }))
+      }
       return inserted
     },
     isRecordError,

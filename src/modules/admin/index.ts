@@ -11,6 +11,7 @@ import {
   setAgentBillingMode,
   setAgentLimits,
   setAgentSpendCap,
+  setAgentLowBalanceThreshold,
   setAgentSubscription,
   type AdminDeps,
 } from './service'
@@ -44,6 +45,11 @@ export function adminPlugin(adminToken: string, deps: AdminDeps) {
       params: AdminModel.agentParams,
       body: AdminModel.limits,
       detail: detail("Set an agent's requests-per-minute and tokens-per-minute limits"),
+    })
+    .put('/agents/:agent_id/low-balance-threshold', ({ params, body }) => setAgentLowBalanceThreshold(deps, params.agent_id, body.usd), {
+      params: AdminModel.agentParams,
+      body: AdminModel.lowBalance,
+      detail: detail("Set the balance below which a prepaid agent gets wallet.low_balance (null: the default)"),
     })
     .put('/agents/:agent_id/billing', ({ params, body }) => setAgentBillingMode(deps, params.agent_id, body.mode), {
       params: AdminModel.agentParams,

@@ -9,6 +9,10 @@ export const AdminModel = {
   keyParams: t.Object({ key_id: t.String({ minLength: 1 }) }),
   subscription: t.Object({ status: t.Union([t.Literal('active'), t.Literal('canceled')]) }, strict),
   spendCap: t.Object({ usd: t.Union([usdString('USD as a decimal string, e.g. "50.00"'), t.Null()]) }, strict),
+  lowBalance: t.Object(
+    { usd: t.Union([t.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', description: 'USD as a decimal string, e.g. "5.00"' }), t.Null()], { description: 'null: the gateway default' }) },
+    strict,
+  ),
   limits: t.Object(
     {
       rpm: t.Union([t.Integer({ minimum: 1, maximum: 1_000_000 }), t.Null()], { description: 'requests per minute; null for the default' }),

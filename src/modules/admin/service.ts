@@ -10,6 +10,7 @@ import type { Admission } from '../../limits/admission'
 import { formatNanoAsUsd, parseUsdToNano } from '../../pricing/money'
 import { mintApiKey } from '../auth/keys'
 import type { EmitEvent } from '../webhooks/emitter'
+import { setLowBalanceThreshold } from '../../db/queries/low-balance'
 
 export interface AdminDeps {
   sql: Sql
@@ -153,4 +154,10 @@ export async function creditAgent(deps: AdminDeps, agentId: string, usd: string,
       balance_usd: formatNanoAsUsd(balance),
     },
   }
+}
+
+export async function setAgentLowBalanceThreshold(deps: AdminDeps, agentId: string, usd: string | null) {
+  const thresholdNano = usd === null ? null : parseUsdToNano(usd)
+  if (!(await setLowBalanceThreshold(deps.sql, agentId, thresholdNano))) throw agentNotFound(agentId)
+  return { agent_id: agentId, low_balance_threshold_usd: thresholdNano === null ? null : formatNanoAsUsd(thresholdNano) }
 }

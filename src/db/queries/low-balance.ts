@@ -1,0 +1,39 @@
+// Which prepaid wallets a committed batch of usage debits took below their low-balance threshold.
+import type { Sql } from '../../lib/db'
+
+export interface LowBalanceCrossing {
+  accountId: string
+  /** The highest ledger id of the batch's debits: with the account, it names this crossing. */
+  lastLedgerId: string
+  balanceNano: bigint
+  thresholdNano: bigint
+}
+
+/**
+ * A wallet crossed when its balance before the batch's debits was at or above its threshold and is below it after.
+ * Computed from the ledger rows the batch's request ids own, so a retried batch finds the same rows (and the same
+ * crossing, which its event id then de-duplicates).
+ */
+export async function lowBalanceCrossings(sql: Sql, requestIds: string[], defaultThresholdNano: bigint): Promise<LowBalanceCrossing[]> {
+  if (requestIds.length === 0) return []
+  const rows = await sql<{ account_id: string; last_id: string; debited: string; balance: string; threshold: string }[]>`
+    WITH batch AS (
+      SELECT account_id, sum(amount_nano) AS debited, max(id) AS last_id
+      FROM ledger WHERE reference = ANY(${requestIds}) AND kind = 'usage'
+      GROUP BY account_id
+    )
+    SELECT b.account_id, b.last_id, b.debited,
+           (SELECT sum(amount_nano) FROM ledger l WHERE l.account_id = b.account_id) AS balance,
+           coalesce(a.low_balance_threshold_nano, ${defaultThresholdNano.toString()}::bigint) AS threshold
+    FROM batch b JOIN accounts a ON a.id = b.account_id`
+  return rows
+    .filter((row) => BigInt(row.balance) - BigInt(row.debited) >= BigInt(row.threshold) && BigInt(row.balance) < BigInt(row.threshold))
+    .map((row) => ({ accountId: row.account_id, lastLedgerId: row.last_id, balanceNano: BigInt(row.balance), thresholdNano: BigInt(row.threshold) }))
+}
+
+export async function setLowBalanceThreshold(sql: Sql, accountId: string, thresholdNano: bigint | null): Promise<boolean> {
+  const rows = await sql`
+    UPDATE accounts SET low_balance_threshold_nano = ${thresholdNano === null ? null : thresholdNano.toString()}, updated_at = now()
+    WHERE id = ${accountId} RETURNING id`
+  return rows.length === 1
+}
