@@ -1,5 +1,6 @@
 // Wiring of the usage worker: BullMQ jobs of queue `usage` → UsageBatcher → insertUsageEvents; a job completes after its commit.
 import { Worker } from 'bullmq'
+import { logWorkerErrors } from '../lib/worker-errors'
 import { insertUsageEvents } from '../../src/db/queries/usage'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
@@ -78,16 +79,7 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
     ...(o.stalledIntervalMs ? { stalledInterval: o.stalledIntervalMs } : {}),
   })
 
-  let lastError = ''
-  worker.on('error', (error) => {
-    // A Redis outage repeats the same error on every reconnect attempt; log each distinct one.
-    if (error.message === lastError) return
-    lastError = error.message
-    logger.error('usage worker error', { error: error.message })
-  })
-  worker.on('ready', () => {
-    lastError = ''
-  })
+  logWorkerErrors(worker, 'usage', logger)
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
       logger.error('usage job failed for good; left in the failed set', { jobId: job.id, records: recordsOf(job.data).length, attempts: job.attemptsMade, error: error.message })

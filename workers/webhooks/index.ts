@@ -1,5 +1,6 @@
 // Wiring of the webhooks worker: BullMQ jobs of queue `webhooks` → deliver() with Postgres, the SSRF guard and pinnedFetch.
 import { Worker, type Job } from 'bullmq'
+import { logWorkerErrors } from '../lib/worker-errors'
 import { disableEndpoint, findEndpoint, findEvent, insertDelivery } from '../../src/db/queries/webhooks'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
@@ -76,16 +77,7 @@ export function startWebhookWorker(o: WebhookWorkerOptions): WebhookWorker {
     ...(o.stalledIntervalMs ? { stalledInterval: o.stalledIntervalMs } : {}),
   })
 
-  let lastError = ''
-  worker.on('error', (error) => {
-    // A Redis outage repeats the same error on every reconnect attempt; log each distinct one.
-    if (error.message === lastError) return
-    lastError = error.message
-    logger.error('webhooks worker error', { error: error.message })
-  })
-  worker.on('ready', () => {
-    lastError = ''
-  })
+  logWorkerErrors(worker, 'webhooks', logger)
   worker.on('failed', (job, error) => {
     if (!job) return
     const final = job.attemptsMade >= (job.opts.attempts ?? 1)
