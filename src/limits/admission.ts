@@ -72,7 +72,7 @@ export class Admission {
     for (let attempt = 1; ; attempt++) {
       let reply: ScriptReply
       try {
-        reply = await this.run('admit-4', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry], [
+        reply = await this.run('admit-6', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled], [
           Date.now(), rpm, tpm, request.chargeTokens, request.mode, request.holdNano.toString(),
           (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs,
         ])
@@ -128,8 +128,8 @@ export class Admission {
     if (ticket.mode === 'none' && ticket.tpm === 0) return
     const { keys } = ticket
     try {
-      await this.run('settle-5', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted], [
-        ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed,
+      await this.run('settle-7', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled], [
+        ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(),
       ])
     } catch (error) {
       const delay = SETTLE_RETRY_DELAYS_MS[attempt]
@@ -169,6 +169,17 @@ export class Admission {
     return { availableNano: BigInt(avail ?? '0'), heldNano: BigInt(held ?? '0') }
   }
 
+  /**
+   * The usage worker committed these requests' costs: Redis drops what it kept for them, and marks the ones it has
+   * not settled yet, so their late settlement or expiring hold pays exactly once. Throws on Redis errors (the worker's
+   * batch then runs again, which is harmless).
+   */
+  async posted(subject: string, requests: { requestId: string; costNano: number }[]): Promise<void> {
+    const keys = subjectKeys(subject)
+    const args = requests.flatMap((r) => [r.requestId, String(r.costNano)])
+    await this.run('post-usage-3', [keys.unposted, keys.posted, keys.settled], args)
+  }
+
   /** A committed ledger credit raises the wallet in Redis (if loaded and not already counted). */
   async credit(subject: string, amountNano: bigint, ledgerId: string): Promise<void> {
     await this.run('credit-1', [subjectKeys(subject).wallet], [amountNano.toString(), ledgerId])
@@ -181,7 +192,7 @@ export class Admission {
   private async loadWallet(accountId: string, keys: SubjectKeys, month: string): Promise<void> {
     const pendingIds = await this.redis.hkeys(keys.unposted)
     const snapshot = await walletSnapshot(this.sql, accountId, currentPeriod().start, pendingIds)
-    await this.run('load-wallet-2', [keys.wallet, keys.unposted], [
+    await this.run('load-wallet-4', [keys.wallet, keys.unposted, keys.posted, keys.settled], [
       snapshot.balanceNano.toString(), snapshot.monthSpendNano.toString(), month, snapshot.watermark, ...snapshot.postedRequestIds,
     ])
   }

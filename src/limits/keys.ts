@@ -6,11 +6,13 @@ export interface SubjectKeys {
   holds: string
   holdExpiry: string
   unposted: string
+  posted: string
+  settled: string
 }
 
 export function subjectKeys(subject: string): SubjectKeys {
   const tag = `{a:${subject}}`
-  return { limits: `${tag}:rl`, wallet: `${tag}:w`, holds: `${tag}:holds`, holdExpiry: `${tag}:hexp`, unposted: `${tag}:unposted` }
+  return { limits: `${tag}:rl`, wallet: `${tag}:w`, holds: `${tag}:holds`, holdExpiry: `${tag}:hexp`, unposted: `${tag}:unposted`, posted: `${tag}:posted`, settled: `${tag}:settled` }
 }
 
 /** "2026-11": the calendar month (UTC) a spend belongs to. */

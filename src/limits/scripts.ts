@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type Redis from 'ioredis'
 
-const SCRIPTS = ['admit-4', 'settle-5', 'extend-hold-3', 'load-wallet-2', 'credit-1'] as const
+const SCRIPTS = ['admit-6', 'settle-7', 'extend-hold-3', 'load-wallet-4', 'credit-1', 'post-usage-3'] as const
 type ScriptName = (typeof SCRIPTS)[number]
 
 export type ScriptReply = (string | number)[]

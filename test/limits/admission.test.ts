@@ -125,3 +125,64 @@ describe('settlement when Redis fails', () => {
     expect(await wallet(id)).toEqual({ avail: 9_750n, held: 0n })
   })
 })
+
+describe('usage posted by the worker before Redis settled it', () => {
+  const ledgerDebit = (accountId: string, requestId: string, cost: number) =>
+    sql`INSERT INTO ledger (account_id, kind, amount_nano, reference) VALUES (${accountId}, 'usage', ${-cost}, ${requestId})`
+  const pgBalance = async (accountId: string) => {
+    const [row] = await sql<{ balance: string }[]>`SELECT sum(amount_nano) AS balance FROM ledger WHERE account_id = ${accountId}`
+    return BigInt(row!.balance)
+  }
+
+  test('a gateway that died before settling: the expiring hold pays the posted cost, and a late settle pays nothing more', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    // The usage record reached the worker, which committed it; the gateway never settled.
+    await ledgerDebit(id, ticket.requestId, 400)
+    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    await Bun.sleep(HOLD_TTL_MS + 20)
+    await admission.admit(request(id, { holdNano: 0n }))
+    expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
+    expect((await wallet(id)).avail).toBe(await pgBalance(id))
+    await admission.settle(ticket, 400, 5)
+    expect((await wallet(id)).avail).toBe(9_600n)
+  })
+
+  test('the worker first, then the settle: paid once, nothing left unposted or marked', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    await ledgerDebit(id, ticket.requestId, 400)
+    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    await admission.settle(ticket, 400, 5)
+    expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
+    const keys = subjectKeys(id)
+    expect(await redis.hlen(keys.unposted)).toBe(0)
+    expect(await redis.hlen(keys.posted)).toBe(0)
+  })
+
+  test('the settle first, then the worker: the unposted entry goes and no mark is left', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    await admission.settle(ticket, 400, 5)
+    await ledgerDebit(id, ticket.requestId, 400)
+    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    const keys = subjectKeys(id)
+    expect(await redis.hlen(keys.unposted)).toBe(0)
+    expect(await redis.hlen(keys.posted)).toBe(0)
+    expect((await wallet(id)).avail).toBe(await pgBalance(id))
+  })
+
+  test('a wallet rebuilt while a posted request still holds: its cost counts once, its hold comes back on expiry', async () => {
+    const id = await prepaidAccount(10_000n)
+    const ticket = await admission.admit(request(id))
+    await ledgerDebit(id, ticket.requestId, 400)
+    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    await redis.hdel(subjectKeys(id).wallet, 'loaded')
+    expect((await admission.balance(id)).availableNano).toBe(9_600n - 1_000n)
+    await admission.settle(ticket, 400, 5)
+    await Bun.sleep(HOLD_TTL_MS + 20)
+    await admission.admit(request(id, { holdNano: 0n }))
+    expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
+    expect((await wallet(id)).avail).toBe(await pgBalance(id))
+  })
+})

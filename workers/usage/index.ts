@@ -8,7 +8,8 @@ import { createProducerConnection, QUEUE_PREFIX, USAGE_QUEUE, workerConnection }
 import type { UsageJobData } from '../../src/metering/usage-queue'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { UsageBatcher } from './processor'
-import { forgetPosted } from './unposted'
+import { markPosted } from './unposted'
+import { registerScripts } from '../../src/limits/scripts'
 
 export interface UsageWorkerOptions {
   redisUrl: string
@@ -48,12 +49,13 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
   const redis = createProducerConnection(o.redisUrl)
   // Its failures surface as failed batches (logged there); without a listener ioredis would print each reconnect.
   redis.on('error', () => {})
+  const run = registerScripts(redis)
   const batcher = new UsageBatcher({
     batchSize: o.batchSize,
     flushMs: o.flushMs,
     insert: async (records) => {
       const inserted = await insertUsageEvents(o.sql, records)
-      await forgetPosted(redis, records)
+      await markPosted(run, records)
       if (o.afterCommit) {
         await o.afterCommit(records).catch((error: Error) => logger.error('after-commit step failed', { records: records.length, error: error.message }))
       }

@@ -1,18 +1,24 @@
---[[ settle-5: a finished request pays: its hold is released, the actual cost debited (prepaid) or added to the
+--[[ settle-7: a finished request pays: its hold is released, the actual cost debited (prepaid) or added to the
   month's spend (cap), and the token bucket corrected from the estimate to what was used. At most once per request.
   KEYS[1] limits   HASH  tt (token bucket tokens)
   KEYS[2] wallet   HASH  loaded, avail, held, spent
   KEYS[3] holds    HASH  request id -> "<mode>:<nano-USD held>"
   KEYS[4] expiry   ZSET  request id -> hold expiry (ms)
   KEYS[5] unposted HASH  request id -> cost (nano-USD) settled here and not yet in Postgres
+  KEYS[6] posted   HASH  request id -> cost the usage worker committed before this settlement came
+  KEYS[7] settled  ZSET  request id -> when it was settled; entries older than a day are trimmed
   ARGV[1] request id     ARGV[2] cost (nano-USD)     ARGV[3] money mode: none | prepaid | cap
   ARGV[4] tpm (0: none)  ARGV[5] tokens charged at admission                ARGV[6] tokens used
+  ARGV[7] now (ms)
   Returns { 1 if settled now (0 if it already was), prepaid available or cap spend after (0 otherwise) }
 ]]
 local id, cost, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 -- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
 local function int(x) return string.format('%d', x) end
-if redis.call('HEXISTS', KEYS[5], id) == 1 then return { 0, 0 } end
+local now = tonumber(ARGV[7])
+if redis.call('HEXISTS', KEYS[5], id) == 1 or redis.call('ZSCORE', KEYS[7], id) then return { 0, 0 } end
+redis.call('ZADD', KEYS[7], now, id)
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 86400000)
 
 local tpm = tonumber(ARGV[4])
 if tpm > 0 then
@@ -40,5 +46,6 @@ if redis.call('HGET', KEYS[2], 'loaded') == '1' then
   end
 end
 -- Costs are remembered until the usage worker has them in Postgres (it removes them); a free request has none.
-if cost > 0 then redis.call('HSET', KEYS[5], id, int(cost)) end
+-- If the worker was first, its mark goes instead: Postgres already has this cost.
+if redis.call('HDEL', KEYS[6], id) == 0 and cost > 0 then redis.call('HSET', KEYS[5], id, int(cost)) end
 return { 1, after }

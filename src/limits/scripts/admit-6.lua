@@ -1,4 +1,4 @@
---[[ admit-4: one request's admission, all or nothing, in one round trip.
+--[[ admit-6: one request's admission, all or nothing, in one round trip.
   Request bucket (rpm) and token bucket (tpm) refill continuously (limit per 60 s); then the money check: a prepaid
   wallet hold, or a postpaid cap on (month's spend + open holds + this hold). Expired holds are released first, so a
   crashed gateway leaks nothing. Nothing changes unless everything passes.
@@ -6,6 +6,8 @@
   KEYS[2] wallet   HASH  loaded, avail, held, spent, month, seq (nano-USD as integers)
   KEYS[3] holds    HASH  request id -> "<mode>:<nano-USD held>"
   KEYS[4] expiry   ZSET  request id -> hold expiry (ms)
+  KEYS[5] posted   HASH  request id -> cost already in Postgres that Redis has not settled (its gateway died)
+  KEYS[6] settled  ZSET  request id -> when Redis settled it (so nothing pays twice)
   ARGV[1] now (ms)       ARGV[2] rpm (0: none)       ARGV[3] tpm (0: none)     ARGV[4] tokens charged to tpm
   ARGV[5] money mode: none | prepaid | cap           ARGV[6] hold (nano-USD)   ARGV[7] cap (nano-USD)
   ARGV[8] month id (cap mode: the spend must be this month's)                  ARGV[9] request id
@@ -45,14 +47,22 @@ if tpm > 0 then
   if tt < charge then return refused('tpm', math.ceil((charge - tt) * 60000 / tpm)) end
 end
 
--- Expired holds go back where they came from before anyone counts what is held.
+-- Expired holds go back where they came from before anyone counts what is held. A hold whose request is already
+-- billed in Postgres (the usage worker marked it posted) pays that cost from the hold instead: its gateway died
+-- before settling, and giving the whole hold back would leave Redis richer than the ledger.
 local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 for _, old in ipairs(expired) do
   local entry = redis.call('HGET', KEYS[3], old)
   if entry then
     local holdMode, amount = string.match(entry, '^(%a+):(%d+)$')
+    local cost = tonumber(redis.call('HGET', KEYS[5], old) or '0')
     redis.call('HINCRBY', KEYS[2], 'held', int(-tonumber(amount)))
-    if holdMode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', amount) end
+    if holdMode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(tonumber(amount) - cost)) end
+    if holdMode == 'cap' and cost > 0 then redis.call('HINCRBY', KEYS[2], 'spent', int(cost)) end
+    if cost > 0 then
+      redis.call('HDEL', KEYS[5], old)
+      redis.call('ZADD', KEYS[6], now, old)
+    end
     redis.call('HDEL', KEYS[3], old)
   end
   redis.call('ZREM', KEYS[4], old)

@@ -1,8 +1,11 @@
---[[ load-wallet-2: (re)builds a wallet from Postgres's numbers, unless another process already did.
+--[[ load-wallet-4: (re)builds a wallet from Postgres's numbers, unless another process already did.
   available = ledger balance − costs settled here but not yet in Postgres − open holds;
   spent (this month) = Postgres's month spend + costs not yet in Postgres.
   KEYS[1] wallet   HASH  loaded, avail, held, spent, month, seq
   KEYS[2] unposted HASH  request id -> cost (nano-USD)
+  KEYS[3] posted   HASH  request id -> cost in Postgres not settled here: the balance read includes it, so the mark
+                         goes and the request counts as settled (its hold is then simply released)
+  KEYS[4] settled  ZSET  request id -> when it was settled
   ARGV[1] ledger balance (nano-USD)   ARGV[2] month spend (nano-USD)   ARGV[3] month id   ARGV[4] ledger watermark
   ARGV[5..] request ids Postgres already has: their unposted entries are stale and go
   Returns 1 if it loaded the wallet, 0 if it was loaded already (for this month)
@@ -18,6 +21,9 @@ if w[1] == '1' then
   redis.call('HSET', KEYS[1], 'spent', spent, 'month', ARGV[3])
   return 1
 end
+local now = redis.call('TIME')
+for _, id in ipairs(redis.call('HKEYS', KEYS[3])) do redis.call('ZADD', KEYS[4], tonumber(now[1]) * 1000, id) end
+redis.call('DEL', KEYS[3])
 local avail = tonumber(ARGV[1]) - pending - tonumber(w[3] or '0')
 redis.call('HSET', KEYS[1], 'loaded', '1', 'avail', string.format('%d', avail), 'spent', spent, 'month', ARGV[3], 'seq', ARGV[4])
 if not w[3] then redis.call('HSET', KEYS[1], 'held', '0') end
