@@ -12,6 +12,7 @@ import { STATIC_ACCOUNT_ID, type Principal } from '../../src/modules/auth/servic
 import { billingPlugin, type BillingDeps } from '../../src/modules/billing'
 import { testDb, uniqueId } from '../helpers/db'
 import { signStripeEvent, startFakeStripe, stripeEvent, stripePayload, webhookRequest, deliver, type StripeEventJson } from '../helpers/fake-stripe'
+import { testPrincipal } from '../helpers/principals'
 
 const WEBHOOK_SECRET = 'whsec_test_meterway_billing'
 const PRICE_ID = 'price_pro_monthly'
@@ -21,16 +22,7 @@ const STATIC_KEY = 'mw_static_key'
 const sql = await testDb()
 const fake = startFakeStripe()
 const stripe = createStripeClient({ secretKey: fake.secretKey, apiBase: fake.url, webhookSecret: '', proPriceId: '' }, { maxNetworkRetries: 0 })
-const principal = (accountId: string, kind: Principal['kind']): Principal => ({
-  accountId,
-  keyId: `key_${accountId}`,
-  mode: 'live',
-  kind,
-  subscriptionStatus: 'none',
-  spendCapNano: null,
-  limits: { rpm: null, tpm: null },
-  billingMode: 'postpaid',
-})
+const principal = (accountId: string, kind: Principal['kind']): Principal => testPrincipal(accountId, { kind, subscriptionStatus: 'none' })
 const principals = new Map<string, Principal>([[STATIC_KEY, principal(STATIC_ACCOUNT_ID, 'static')]])
 const authenticate: Parameters<typeof authPlugin>[0] = (apiKey: string) => principals.get(apiKey) ?? null
 const changed: string[] = []

@@ -1,37 +1,30 @@
 // GET /admin/reconciliation and /admin/reconciliation/manual-adjustments: admin guard, zero difference once drained, refused usage listed.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import postgres from 'postgres'
-import { migrate } from '../../src/db/migrate'
 import { outstanding } from '../../src/db/queries/stripe-report'
 import { insertUsageEvents } from '../../src/db/queries/usage'
 import { errorResponse } from '../../src/errors'
-import { createDb, type Sql } from '../../src/lib/db'
+import type { Sql } from '../../src/lib/db'
 import { frameworkError } from '../../src/lib/framework-errors'
 import { createLogger } from '../../src/lib/logger'
 import { createStripeClient } from '../../src/lib/stripe'
 import { reconciliationPlugin } from '../../src/modules/reconciliation'
 import { StripeReporter } from '../../workers/stripe-report'
 import { startFakeStripe, type FakeStripe } from '../helpers/fake-stripe'
-import { uniqueId } from '../helpers/db'
+import { privateTestDb, uniqueId, type PrivateDatabase } from '../helpers/db'
 import { usageRecord } from '../workers/usage-records'
 
 const ADMIN_TOKEN = 'admin-token-for-reconciliation-tests'
 const EVENT = 'llm_spend_micro_usd'
-/** Its own database: meterway_test is recreated by every test process that starts on this machine. */
-const DB_NAME = `meterway_rec_${process.pid}`
-
+// An empty database of this file's own: reconciliation totals cover every customer it can see.
+let db: PrivateDatabase
 let sql: Sql
 let fake: FakeStripe
 let app: { handle(request: Request): Promise<Response> }
 
 beforeAll(async () => {
-  const admin = postgres('postgres://postgres@127.0.0.1:5432/postgres', { max: 1, onnotice: () => {} })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-  await admin.unsafe(`CREATE DATABASE ${DB_NAME}`)
-  await admin.end()
-  sql = createDb(`postgres://postgres@127.0.0.1:5432/${DB_NAME}`, { max: 6 })
-  await migrate(sql)
+  db = await privateTestDb('reconciliation', 6)
+  sql = db.sql
   fake = startFakeStripe()
   // The app's error shape, as src/app.ts renders it.
   app = new Elysia()
@@ -40,10 +33,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await fake.stop()
-  await sql.end()
-  const admin = postgres('postgres://postgres@127.0.0.1:5432/postgres', { max: 1, onnotice: () => {} })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-  await admin.end()
+  await db.drop()
 })
 
 const get = (path: string, token: string | null = ADMIN_TOKEN) =>

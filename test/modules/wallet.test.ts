@@ -15,6 +15,7 @@ import { STATIC_ACCOUNT_ID, type Authenticator, type Principal } from '../../src
 import { walletPlugin } from '../../src/modules/wallet'
 import { NANO_PER_USD } from '../../src/pricing/money'
 import { testDb, uniqueId } from '../helpers/db'
+import { testPrincipal } from '../helpers/principals'
 
 const ADMIN_TOKEN = 'admin-token-wallet-test'
 const STATIC_KEY = 'mw_static_wallet_key'
@@ -38,16 +39,8 @@ const adminAdmission: AdminDeps['admission'] = {
   },
 }
 
-const principal = (accountId: string, kind: Principal['kind'], billingMode: Principal['billingMode'] = 'prepaid'): Principal => ({
-  accountId,
-  keyId: `key_${accountId}`,
-  mode: 'live',
-  kind,
-  subscriptionStatus: 'active',
-  spendCapNano: null,
-  limits: { rpm: null, tpm: null },
-  billingMode,
-})
+const principal = (accountId: string, kind: Principal['kind'], billingMode: Principal['billingMode'] = 'prepaid'): Principal =>
+  testPrincipal(accountId, { kind, billingMode })
 const principals = new Map<string, Principal>([[STATIC_KEY, principal(STATIC_ACCOUNT_ID, 'static', 'postpaid')]])
 const authenticate: Authenticator = (apiKey) => principals.get(apiKey) ?? null
 const changed: string[] = []

@@ -15,21 +15,13 @@ import { emitEvent } from '../../src/modules/webhooks/service'
 import { generateSecret, signedHeaders } from '../../src/modules/webhooks/signing'
 import { constructEvent, WebhookVerificationError } from '../../src/sdk/webhooks'
 import { testDb, uniqueId } from '../helpers/db'
+import { testPrincipal } from '../helpers/principals'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
 const PREFIX = `{${uniqueId('mwtest-whapi')}}`
 const sql = await testDb(6)
 
-const principal = (accountId: string, kind: Principal['kind'] = 'agent'): Principal => ({
-  accountId,
-  keyId: `key_${accountId}`,
-  mode: 'live',
-  kind,
-  subscriptionStatus: 'active',
-  spendCapNano: null,
-  limits: { rpm: null, tpm: null },
-  billingMode: 'prepaid',
-})
+const principal = (accountId: string, kind: Principal['kind'] = 'agent'): Principal => testPrincipal(accountId, { kind, billingMode: 'prepaid' })
 
 const keys = new Map<string, Principal>([['static-key', principal('static', 'static')]])
 const authenticate: Authenticator = (apiKey) => keys.get(apiKey) ?? null

@@ -1,40 +1,31 @@
 // SIGKILL of the stripe reporter process at random moments mid-reporting: after restarts the fake Stripe's totals are exact, no identifier counted twice.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import postgres from 'postgres'
 import type { Subprocess } from 'bun'
-import { migrate } from '../../src/db/migrate'
 import { outstanding } from '../../src/db/queries/stripe-report'
 import { insertUsageEvents } from '../../src/db/queries/usage'
-import { createDb, type Sql } from '../../src/lib/db'
+import type { Sql } from '../../src/lib/db'
 import { startFakeStripe, type FakeStripe } from '../helpers/fake-stripe'
-import { uniqueId } from '../helpers/db'
+import { privateTestDb, uniqueId, type PrivateDatabase } from '../helpers/db'
 import { usageRecord } from './usage-records'
 
 const EVENT = 'llm_spend_micro_usd'
 const TRIALS = 20
 const ENTRY = join(import.meta.dir, '../../workers/stripe-report/main.ts')
-/** Its own database: meterway_test is recreated by every test process that starts on this machine. */
-const DB_NAME = `meterway_src_${process.pid}`
-const DB_URL = `postgres://postgres@127.0.0.1:5432/${DB_NAME}`
-
+// An empty database of this file's own: the reporter claims every unreported row it can see.
+let db: PrivateDatabase
+let DB_URL: string
 let sql: Sql
 let fake: FakeStripe
 beforeAll(async () => {
-  const admin = postgres('postgres://postgres@127.0.0.1:5432/postgres', { max: 1, onnotice: () => {} })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-  await admin.unsafe(`CREATE DATABASE ${DB_NAME}`)
-  await admin.end()
-  sql = createDb(DB_URL, { max: 4 })
-  await migrate(sql)
+  db = await privateTestDb('stripecrash')
+  DB_URL = db.url
+  sql = db.sql
   fake = startFakeStripe()
 })
 afterAll(async () => {
   await fake.stop()
-  await sql.end()
-  const admin = postgres('postgres://postgres@127.0.0.1:5432/postgres', { max: 1, onnotice: () => {} })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-  await admin.end()
+  await db.drop()
 })
 
 function spawnReporter(callsPerSecond: number): Subprocess<'ignore', 'pipe', 'pipe'> {

@@ -10,10 +10,7 @@ import type { UsageRecord } from '../../src/metering/usage-record'
 import { StripeReporter, TokenBucket, backoffMs, classifyError, type ReporterOptions } from '../../workers/stripe-report'
 import { startStripeReporter } from '../../workers/stripe-report'
 import { startFakeStripe, type FakeStripe } from '../helpers/fake-stripe'
-import postgres from 'postgres'
-import { migrate } from '../../src/db/migrate'
-import { createDb } from '../../src/lib/db'
-import { uniqueId } from '../helpers/db'
+import { privateTestDb, uniqueId, type PrivateDatabase } from '../helpers/db'
 import { usageRecord } from './usage-records'
 
 const EVENT = 'llm_spend_micro_usd'
@@ -21,26 +18,14 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const silent = createLogger('silent')
 
-/**
- * A database of this file's own: meterway_test is dropped and recreated by every test process that starts, and other
- * engineers' runs on this machine would pull it away mid-test.
- */
-const DB_NAME = `meterway_sr_${process.pid}`
+// An empty database of this file's own: the reporter claims every unreported row it can see.
+let db: PrivateDatabase
 let sql: Sql
 beforeAll(async () => {
-  const admin = postgres('postgres://postgres@127.0.0.1:5432/postgres', { max: 1, onnotice: () => {} })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-  await admin.unsafe(`CREATE DATABASE ${DB_NAME}`)
-  await admin.end()
-  sql = createDb(`postgres://postgres@127.0.0.1:5432/${DB_NAME}`, { max: 12 })
-  await migrate(sql)
+  db = await privateTestDb('stripereport', 12)
+  sql = db.sql
 })
-afterAll(async () => {
-  await sql.end()
-  const admin = postgres('postgres://postgres@127.0.0.1:5432/postgres', { max: 1, onnotice: () => {} })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-  await admin.end()
-})
+afterAll(() => db.drop())
 
 interface Customer {
   accountId: string
