@@ -23,6 +23,7 @@ export const EnvSchema = Type.Object({
   METER_CROSSCHECK_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'share of requests (0 to 1) whose output is also counted when the provider reports usage' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  QUEUE_PREFIX: Type.String({ pattern: '^\\{[A-Za-z0-9_-]{1,32}\\}$', default: '{mw}', description: 'a Redis Cluster hash tag such as {mw}' }),
   SHUTDOWN_GRACE_MS: Millis(30_000),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
   ADMIN_TOKEN: Type.String({ default: '', description: 'bearer token of the admin API; empty disables it' }),
@@ -67,6 +68,8 @@ export interface Config {
   meterCrosscheckRate: number
   databaseUrl: string
   redisUrl: string
+  /** BullMQ key prefix (a hash tag); processes that share queues share it, and nothing else does. */
+  queuePrefix: string
   shutdownGraceMs: number
   role: Env['ROLE']
   /** Empty: the admin API is off. */
@@ -125,6 +128,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     meterCrosscheckRate: e.METER_CROSSCHECK_RATE,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     role: e.ROLE,
     adminToken: e.ADMIN_TOKEN,

@@ -82,14 +82,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
   let events: EventEmitter | null = null
   if (config.role !== 'worker') {
-    usageQueue = createUsageQueueSink(config.redisUrl, logger)
+    usageQueue = createUsageQueueSink(config.redisUrl, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
     const recordUsage: UsageSink = tap ? (record) => (tap(record), queueSink(record)) : queueSink
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
     const admission = new Admission(redis, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
-    events = createEventEmitter(sql, config.redisUrl, logger)
+    events = createEventEmitter(sql, config.redisUrl, logger, config.queuePrefix)
     const emit = events.emit
     const billing = billingPlugin({
       sql,

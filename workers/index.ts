@@ -34,7 +34,8 @@ const READY_WAIT_MS = 2_000
 export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides = {}): Promise<RunningWorkers> {
   const { config, sql, logger } = deps
   // Prepaid wallets that a batch took below their threshold hear about it, once per crossing.
-  const events = createEventEmitter(sql, config.redisUrl, logger)
+  const prefix = overrides.prefix ?? config.queuePrefix
+  const events = createEventEmitter(sql, config.redisUrl, logger, prefix)
   const usage = startUsageWorker({
     afterCommit: async (records) => {
       const prepaid = records.filter((r) => r.moneyMode === 'prepaid' && r.costNano > 0).map((r) => r.requestId)
@@ -56,6 +57,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     lockDurationMs: config.workerLockMs,
     stalledIntervalMs: config.workerLockMs,
     ...overrides,
+    prefix,
   })
 
   // Its lock must outlast the 15 s delivery timeout; WORKER_LOCK_MS (30 s by default) does.
@@ -66,7 +68,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     allowHttpLoopback: config.webhooks.allowHttpLoopback,
     lockDurationMs: config.workerLockMs,
     stalledIntervalMs: config.workerLockMs,
-    ...(overrides.prefix ? { prefix: overrides.prefix } : {}),
+    prefix,
   })
 
   // Usage becomes meter events on the Stripe customers' invoices; without a Stripe key there is nothing to report to.

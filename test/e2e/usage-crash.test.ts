@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import type { Sql } from '../../src/lib/db'
-import { TEST_DATABASE_URL, testDb } from '../helpers/db'
+import { TEST_DATABASE_URL, TEST_QUEUE_PREFIX, testDb } from '../helpers/db'
 import { startGateway, TEST_KEY, type TestGateway } from '../helpers/gateway'
 
 const REQUESTS = 2_000
@@ -19,6 +19,7 @@ function startWorkerProcess(): Subprocess {
       ...process.env,
       ROLE: 'worker',
       DATABASE_URL: TEST_DATABASE_URL,
+      QUEUE_PREFIX: TEST_QUEUE_PREFIX,
       LOG_LEVEL: 'warn',
       // Short locks so the killed worker's jobs come back in seconds (production: 30 s).
       WORKER_LOCK_MS: '2000',

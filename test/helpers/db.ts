@@ -7,6 +7,9 @@ import { createDb, type Sql } from '../../src/lib/db'
 const SERVER = 'postgres://postgres@127.0.0.1:5432'
 const RUN_PREFIX = 'meterway_test_'
 
+/** This run's queues: test runs side by side on one Redis (CI beside a session) never take each other's jobs. */
+export const TEST_QUEUE_PREFIX = `{mwt${process.pid}}`
+
 /** This run's database; child processes get it through DATABASE_URL. */
 export const TEST_DATABASE_URL = `${SERVER}/${RUN_PREFIX}${process.pid}`
 

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../src/config'
 import { createLogger } from '../../src/lib/logger'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { startServer, type RunningServer } from '../../src/server'
-import { prepareTestDatabase, TEST_DATABASE_URL } from './db'
+import { prepareTestDatabase, TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from './db'
 
 export const TEST_KEY = 'mw_test_key_0123456789'
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789'
@@ -29,6 +29,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: TEST_DATABASE_URL,
+    QUEUE_PREFIX: TEST_QUEUE_PREFIX,
     SHUTDOWN_GRACE_MS: '2000',
     // Tests check our count beside the provider's on every request.
     METER_CROSSCHECK_RATE: '1',

@@ -26,10 +26,10 @@ export interface EventEmitter {
 /** Fixed ids already emitted by this process: a request refused a thousand times emits (and inserts) once. */
 const MAX_REMEMBERED_IDS = 10_000
 
-export function createEventEmitter(sql: Sql, redisUrl: string, logger: Logger): EventEmitter {
+export function createEventEmitter(sql: Sql, redisUrl: string, logger: Logger, prefix = QUEUE_PREFIX): EventEmitter {
   const connection = createProducerConnection(redisUrl)
   connection.on('error', () => {})
-  const queue = new Queue(WEBHOOKS_QUEUE, { connection, prefix: QUEUE_PREFIX })
+  const queue = new Queue(WEBHOOKS_QUEUE, { connection, prefix })
   queue.on('error', () => {})
   const emitted = new Set<string>()
   return {
