@@ -16,7 +16,7 @@ const redis = createRedis(REDIS_URL)
 await redis.connect()
 const sql = createDb(DATABASE_URL, { max: 2 })
 await migrate(sql)
-const admission = new Admission(redis, sql, { defaultRpm: 100_000_000, defaultTpm: 1_000_000_000, holdTtlMs: 600_000, onRedisError: 'deny' }, createLogger('warn'))
+const admission = new Admission(redis, sql, { defaultRpm: 100_000_000, defaultTpm: 1_000_000_000, holdTtlMs: 600_000, onRedisError: 'deny', queuePrefix: '{mwbench}' }, createLogger('warn'))
 
 /** A loaded wallet with plenty of money, so every admission passes and measures the full path. */
 async function subjectFor(mode: MoneyMode): Promise<string> {
@@ -30,9 +30,9 @@ async function one(subject: string, mode: MoneyMode, n: number): Promise<void> {
   const requestId = `req_${subject}_${n}`
   const ticket = await admission.admit({
     requestId, subject, accountId: subject, limits: { rpm: null, tpm: null }, mode,
-    capNano: mode === 'cap' ? 1_000_000_000_000_000n : null, holdNano: 207_500n, chargeTokens: 40,
+    capNano: mode === 'cap' ? 1_000_000_000_000_000n : null, holdNano: 207_500n, chargeTokens: 40, openRecord: null,
   })
-  await admission.settle(ticket, 147_500, 29)
+  await admission.settle(ticket, 147_500, 29, null)
 }
 
 const cpu = () => {

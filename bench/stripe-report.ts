@@ -43,7 +43,7 @@ const records: UsageRecord[] = Array.from({ length: events }, (_, i) => {
   return {
     requestId: `req_bench_${i}`, keyId: 'key_bench', accountId: account, subject: account, model: 'openai/gpt-4o-mini', provider: 'openai',
     upstreamModel: 'gpt-4o-mini', stream: true, status: 'ok', httpStatus: 200, inputTokens: 100, outputTokens: 50, cachedInputTokens: 0,
-    cacheWriteTokens: 0, reasoningTokens: 0, costNano: 1_234_567 + i, moneyMode: 'none', catalogVersion: 'bench', source: 'provider',
+    cacheWriteTokens: 0, reasoningTokens: 0, costNano: 1_234_567 + i, overHoldNano: 0, moneyMode: 'none', catalogVersion: 'bench', source: 'provider',
     countedInputTokens: 100, countedOutputTokens: 50, inputTokensDiff: null, outputTokensDiff: null, ttfbMs: 10, totalMs: 100,
     // One row per (customer, hour) within the last 30 days: one meter event each.
     startedAt: new Date(hourNow - Math.floor(i / customerCount) * 3_600_000).toISOString(), errorCode: null,

@@ -41,7 +41,7 @@ function record(i: number): UsageRecord {
   return {
     requestId: `req_${runId}_${i}`, keyId: 'key_bench', accountId, model: 'openai/gpt-4o-mini', provider: 'openai',
     upstreamModel: 'gpt-4o-mini', stream: true, status: 'ok', httpStatus: 200, inputTokens: 1_200, outputTokens: 350,
-    cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costNano: 390_000, catalogVersion: 'bench-1', moneyMode: 'none', subject: accountId,
+    cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costNano: 390_000, overHoldNano: 0, catalogVersion: 'bench-1', moneyMode: 'none', subject: accountId,
     source: 'both', countedInputTokens: 1_201, countedOutputTokens: 350, inputTokensDiff: -1, outputTokensDiff: 0,
     ttfbMs: 210.5, totalMs: 3_400.25, startedAt: new Date().toISOString(), errorCode: null,
   }

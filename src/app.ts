@@ -16,6 +16,8 @@ import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin } from './modules/chat'
 import type { Admission } from './limits/admission'
+import type { Checkpoints } from './exchange/checkpoints'
+import type { ExchangeDeps } from './exchange/exchange'
 import type { EmitEvent } from './modules/webhooks/emitter'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { modelsPlugin } from './modules/models'
@@ -35,6 +37,10 @@ export interface AppDeps {
   admission: Admission | null
   /** Webhook events raised on the request path. */
   emit?: EmitEvent
+  /** Live streams' checkpoints into their holds (with admission). */
+  checkpoints?: Checkpoints
+  /** Sees every finish of every request (tests). */
+  onFinish?: ExchangeDeps['onFinish']
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -80,9 +86,14 @@ export function createApp(deps: AppDeps): AnyElysia {
         {
           catalog: deps.catalog,
           providers: deps.providers,
-          recordUsage: deps.recordUsage,
-          upstream: config.upstream,
-          meterCrosscheckRate: config.meterCrosscheckRate,
+          exchange: {
+            catalogVersion: deps.catalog.version,
+            recordUsage: deps.recordUsage,
+            upstream: config.upstream,
+            meterCrosscheckRate: config.meterCrosscheckRate,
+            checkpoints: deps.checkpoints ?? null,
+            ...(deps.onFinish ? { onFinish: deps.onFinish } : {}),
+          },
           logger,
           requireSubscription: config.requireSubscription,
           admission: deps.admission,

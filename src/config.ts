@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   DEFAULT_RPM: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 60, description: 'requests per minute per account or static key; 0: none' }),
   DEFAULT_TPM: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'tokens per minute per account or static key; 0: none' }),
   HOLD_TTL_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 660_000, description: 'how long a hold outlives a gateway that died' }),
+  CHECKPOINT_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000, description: 'how often a stream records what it has delivered' }),
+  HOLD_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 5_000, description: 'how often workers look for holds of gateways that died' }),
   PROGRESSIVE_HOLD_TOKENS: Type.Integer({ minimum: 16, maximum: 100_000, default: 256, description: 'output tokens per slice of a progressive hold' }),
   RATE_LIMIT_ON_REDIS_ERROR: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'deny', description: 'allow or deny' }),
   STRIPE_REPORT_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 60_000 }),
@@ -90,6 +92,12 @@ export interface Config {
     holdTtlMs: number
     progressiveHoldTokens: number
     onRedisError: 'allow' | 'deny'
+    /** Names the hold sweeper's index; the same as the queues'. */
+    queuePrefix: string
+    /** A stream's open record is checkpointed this often (and at each slice of a progressive hold). */
+    checkpointIntervalMs: number
+    /** Workers look this often for tracked requests whose hold expired. */
+    sweepIntervalMs: number
   }
 }
 
@@ -151,6 +159,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       holdTtlMs: e.HOLD_TTL_MS,
       progressiveHoldTokens: e.PROGRESSIVE_HOLD_TOKENS,
       onRedisError: e.RATE_LIMIT_ON_REDIS_ERROR,
+      queuePrefix: e.QUEUE_PREFIX,
+      checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
+      sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
     }),
   })
 }

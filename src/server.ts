@@ -21,11 +21,15 @@ import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
 import { buildProviders } from './providers/registry'
 import { startWorkers } from '../workers'
+import { Checkpoints } from './exchange/checkpoints'
+import type { ExchangeDeps } from './exchange/exchange'
 
 export interface ServerOptions {
   logger?: Logger
   /** Sees every usage record as it is emitted (tests read them; production passes nothing). */
   tapUsage?: UsageSink
+  /** Sees every call of a request's finish (tests assert one per request). */
+  tapFinish?: ExchangeDeps['onFinish']
 }
 
 export interface RunningServer {
@@ -124,6 +128,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         },
       },
       admission,
+      checkpoints: new Checkpoints(config.admission.checkpointIntervalMs),
+      ...(options.tapFinish ? { onFinish: options.tapFinish } : {}),
       emit,
       plugins: [
         billing,

@@ -8,6 +8,7 @@ import { createEventEmitter } from '../src/modules/webhooks/emitter'
 import { formatNanoAsUsd } from '../src/pricing/money'
 import { startWebhookWorker } from './webhooks'
 import { startStripeReporter } from './stripe-report'
+import { startHoldSweeper } from './holds'
 import { createStripeClient } from '../src/lib/stripe'
 
 export interface WorkerDeps {
@@ -75,6 +76,9 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   const stripe = createStripeClient(config.stripe)
   const stripeReport = stripe ? startStripeReporter({ sql, stripe, logger, settings: config.stripeReport }) : null
 
+  // Requests whose gateway died mid-answer are billed from their last checkpoint once their hold expires.
+  const holds = startHoldSweeper({ redisUrl: config.redisUrl, sql, logger, queuePrefix: prefix, intervalMs: config.admission.sweepIntervalMs })
+
   let timer: ReturnType<typeof setTimeout> | undefined
   const ready = await Promise.race([
     usage.worker.waitUntilReady().then(
@@ -89,7 +93,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
 
   return {
     async close() {
-      await Promise.all([usage.close(), webhooks.close(), stripeReport?.close()])
+      await Promise.all([usage.close(), webhooks.close(), stripeReport?.close(), holds.close()])
       await events.close()
     },
   }

@@ -4,8 +4,7 @@ import { GatewayError, PaymentRequiredError, RateLimitError, ServiceUnavailableE
 import type { Sql } from '../lib/db'
 import type { Logger } from '../lib/logger'
 import { formatNanoAsUsd } from '../pricing/money'
-import { currentPeriod } from '../modules/usage/period'
-import { monthId, subjectKeys, type SubjectKeys } from './keys'
+import { monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
 import { registerScripts, type ScriptReply, type ScriptRunner } from './scripts'
 import type Redis from 'ioredis'
 
@@ -19,6 +18,8 @@ export interface AdmissionSettings {
   holdTtlMs: number
   /** What rate limiting does when Redis cannot answer; money checks always fail closed. */
   onRedisError: 'allow' | 'deny'
+  /** Names the sweeper's index (see openIndexKeys). */
+  queuePrefix: string
 }
 
 export interface AdmissionRequest {
@@ -32,14 +33,24 @@ export interface AdmissionRequest {
   holdNano: bigint
   /** Tokens charged to the token bucket now: the prompt estimate plus the output tokens held for. */
   chargeTokens: number
+  /**
+   * A tracked request's usage record as it stands at admission (JSON): kept in Redis beside the hold, checkpointed as
+   * the answer streams, and written by the hold sweeper if the gateway dies. Null: not tracked.
+   */
+  openRecord: string | null
 }
 
 export interface Ticket {
   requestId: string
+  subject: string
   keys: SubjectKeys
   mode: MoneyMode
   tpm: number
   chargeTokens: number
+  /** Nano-USD held for this request so far (progressive holds grow it); 0 without money. */
+  heldNano: bigint
+  /** Has an open record (and a hold entry) in Redis. */
+  tracked: boolean
   /** Rate-limit headers for the response (empty when Redis could not be asked and limits were let through). */
   headers: Record<string, string>
 }
@@ -50,6 +61,9 @@ const SETTLE_RETRY_DELAYS_MS = [100, 500, 2_000, 10_000, 30_000]
 
 export class Admission {
   private readonly run: ScriptRunner
+  private readonly openIndex: string[]
+  /** Settlements waiting to be retried after a Redis error, by request id: what a stop could not settle. */
+  private readonly retrying = new Map<string, { costNano: number; timer: ReturnType<typeof setTimeout> }>()
 
   constructor(
     private readonly redis: Redis,
@@ -58,6 +72,7 @@ export class Admission {
     private readonly logger: Logger,
   ) {
     this.run = registerScripts(redis)
+    this.openIndex = openIndexKeys(settings.queuePrefix)
   }
 
   /** Admits the request or throws the 429/402/503 it gets. One script call; a wallet not in Redis is first rebuilt. */
@@ -66,23 +81,36 @@ export class Admission {
     const rpm = request.limits.rpm ?? this.settings.defaultRpm
     const tpm = request.limits.tpm ?? this.settings.defaultTpm
     const month = monthId()
-    const ticket: Ticket = { requestId: request.requestId, keys, mode: request.mode, tpm, chargeTokens: request.chargeTokens, headers: {} }
-    // No limit and no money to check (DEFAULT_RPM=0, no TPM, postpaid without a cap): nothing to ask Redis.
-    if (rpm === 0 && tpm === 0 && request.mode === 'none') return ticket
+    const tracked = request.openRecord !== null
+    const ticket: Ticket = {
+      requestId: request.requestId,
+      subject: request.subject,
+      keys,
+      mode: request.mode,
+      tpm,
+      chargeTokens: request.chargeTokens,
+      heldNano: request.mode === 'none' ? 0n : request.holdNano,
+      tracked,
+      headers: {},
+    }
+    // No limit, no money to check and nothing to track (a JSON request, postpaid without a cap): nothing to ask Redis.
+    if (rpm === 0 && tpm === 0 && request.mode === 'none' && !tracked) return ticket
     for (let attempt = 1; ; attempt++) {
       let reply: ScriptReply
       try {
-        reply = await this.run('admit-6', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled], [
+        reply = await this.run('admit-7', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open], [
           Date.now(), rpm, tpm, request.chargeTokens, request.mode, request.holdNano.toString(),
-          (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs,
+          (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs, request.openRecord ?? '',
         ])
       } catch (error) {
+        ticket.tracked = false
         return this.redisFailed(error, request.mode, ticket)
       }
       const [verdict, rpmLeft, rpmFullMs, tpmLeft, , retryMs, money] = reply as [string, number, number, number, number, number, number]
       ticket.headers = rateHeaders(rpm, rpmLeft, rpmFullMs, tpm, tpmLeft)
       switch (verdict) {
         case 'ok':
+          if (tracked) this.index(ticket)
           return ticket
         case 'load':
           if (attempt >= LOAD_ATTEMPTS) throw new ServiceUnavailableError('The wallet could not be loaded; try again.', 'wallet_unavailable')
@@ -119,42 +147,71 @@ export class Admission {
   }
 
   /**
-   * Pays for a finished request: debits the cost, releases the rest of the hold, corrects the token bucket. Never
-   * throws. If Redis fails, it is retried in the background (a hold that expires meanwhile is given back, and the
-   * late settlement still debits the cost in full).
+   * Pays for a finished request: debits the cost, releases the rest of the hold, corrects the token bucket, and (for a
+   * tracked request) leaves the final record beside it until Postgres has it. Never throws. If Redis fails, it is
+   * retried in the background (a hold that expires meanwhile is given back, and the late settlement still debits the
+   * cost in full); a settled request is marked, so a retry never pays twice.
    */
-  async settle(ticket: Ticket, costNano: number, tokensUsed: number, attempt = 0): Promise<void> {
-    // No money held and no token bucket to correct: nothing to settle, and no round trip spent on it.
-    if (ticket.mode === 'none' && ticket.tpm === 0) return
+  async settle(ticket: Ticket, costNano: number, tokensUsed: number, finalRecord: string | null, attempt = 0): Promise<void> {
+    // No hold, no open record and no token bucket to correct: nothing to settle, and no round trip spent on it.
+    if (ticket.mode === 'none' && ticket.tpm === 0 && !ticket.tracked) return
     const { keys } = ticket
     try {
-      await this.run('settle-7', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled], [
-        ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(),
+      await this.run('settle-8', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open], [
+        ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(), ticket.tracked ? (finalRecord ?? '') : '',
       ])
+      this.retrying.delete(ticket.requestId)
     } catch (error) {
       const delay = SETTLE_RETRY_DELAYS_MS[attempt]
       const fields = { requestId: ticket.requestId, costNano, attempt: attempt + 1, error: (error as Error).message }
       if (delay === undefined) {
         // Redis keeps the wallet too high by this cost until it is rebuilt from Postgres (which has the usage row).
+        this.retrying.delete(ticket.requestId)
         this.logger.error('settlement abandoned after retries', fields)
         return
       }
       this.logger.warn('settlement failed; retrying', { ...fields, retryInMs: delay })
-      setTimeout(() => void this.settle(ticket, costNano, tokensUsed, attempt + 1), delay)
+      const timer = setTimeout(() => void this.settle(ticket, costNano, tokensUsed, finalRecord, attempt + 1), delay)
+      this.retrying.set(ticket.requestId, { costNano, timer })
     }
   }
 
-  /** A progressive hold asks for more; returns the nano-USD granted (0: the wallet is empty, or Redis failed). */
-  async extend(ticket: Ticket, wantNano: bigint): Promise<bigint> {
+  /** A progressive hold asks for more, checkpointing the stream; returns the nano-USD granted (0: the wallet is empty, or Redis failed). */
+  async extend(ticket: Ticket, wantNano: bigint, checkpoint: string): Promise<bigint> {
     try {
-      const [granted] = (await this.run('extend-hold-3', [ticket.keys.wallet, ticket.keys.holds, ticket.keys.holdExpiry], [
-        ticket.requestId, wantNano.toString(), Date.now(), this.settings.holdTtlMs,
+      const [granted] = (await this.run('extend-hold-4', [ticket.keys.wallet, ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open], [
+        ticket.requestId, wantNano.toString(), Date.now(), this.settings.holdTtlMs, checkpoint,
       ])) as [number, number]
+      ticket.heldNano += BigInt(granted)
       return BigInt(granted)
     } catch (error) {
       this.logger.warn('hold extension failed; the stream ends at its current hold', { requestId: ticket.requestId, error: (error as Error).message })
       return 0n
     }
+  }
+
+  /** Records a tracked stream's usage so far and keeps its hold alive. Fire and forget: a missed one is caught up by the next. */
+  checkpoint(ticket: Ticket, record: string): void {
+    if (!ticket.tracked) return
+    this.run('checkpoint-3', [ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open], [ticket.requestId, record, Date.now(), this.settings.holdTtlMs]).catch(
+      (error: Error) => this.logger.debug('checkpoint not recorded', { requestId: ticket.requestId, error: error.message }),
+    )
+  }
+
+  /** Stops retrying settlements and says which could not be settled (stop() logs them). */
+  abandonRetries(): { requestId: string; costNano: number }[] {
+    const left = [...this.retrying].map(([requestId, { costNano, timer }]) => (clearTimeout(timer), { requestId, costNano }))
+    this.retrying.clear()
+    return left
+  }
+
+  /** Puts a tracked request where the hold sweeper will look at it once its hold could have expired. */
+  private index(ticket: Ticket): void {
+    const key = this.openIndex[openIndexShard(ticket.requestId)]!
+    this.redis.zadd(key, Date.now() + this.settings.holdTtlMs, openIndexMember(ticket.requestId, ticket.subject)).catch((error: Error) => {
+      // The open record stays; only a crash of this gateway before the request ends would leave it unswept.
+      this.logger.warn('tracked request not indexed', { requestId: ticket.requestId, error: error.message })
+    })
   }
 
   /** The wallet as the hot path sees it (rebuilt from Postgres first if Redis does not have it). */
@@ -169,17 +226,6 @@ export class Admission {
     return { availableNano: BigInt(avail ?? '0'), heldNano: BigInt(held ?? '0') }
   }
 
-  /**
-   * The usage worker committed these requests' costs: Redis drops what it kept for them, and marks the ones it has
-   * not settled yet, so their late settlement or expiring hold pays exactly once. Throws on Redis errors (the worker's
-   * batch then runs again, which is harmless).
-   */
-  async posted(subject: string, requests: { requestId: string; costNano: number }[]): Promise<void> {
-    const keys = subjectKeys(subject)
-    const args = requests.flatMap((r) => [r.requestId, String(r.costNano)])
-    await this.run('post-usage-3', [keys.unposted, keys.posted, keys.settled], args)
-  }
-
   /** A committed ledger credit raises the wallet in Redis (if loaded and not already counted). */
   async credit(subject: string, amountNano: bigint, ledgerId: string): Promise<void> {
     await this.run('credit-1', [subjectKeys(subject).wallet], [amountNano.toString(), ledgerId])
@@ -191,7 +237,7 @@ export class Admission {
    */
   private async loadWallet(accountId: string, keys: SubjectKeys, month: string): Promise<void> {
     const pendingIds = await this.redis.hkeys(keys.unposted)
-    const snapshot = await walletSnapshot(this.sql, accountId, currentPeriod().start, pendingIds)
+    const snapshot = await walletSnapshot(this.sql, accountId, monthStart(), pendingIds)
     await this.run('load-wallet-4', [keys.wallet, keys.unposted, keys.posted, keys.settled], [
       snapshot.balanceNano.toString(), snapshot.monthSpendNano.toString(), month, snapshot.watermark, ...snapshot.postedRequestIds,
     ])

@@ -1,4 +1,14 @@
 // Redis keys of one rate-limit and money subject (an account, or a static key): one hash tag, so one Cluster slot.
+//
+// Words used across the scripts:
+//   subject     whose buckets and wallet: an account id, or a static key's id
+//   hold        money set aside at admission for a request's worst case ("<mode>:<nano-USD>"); tracked requests
+//               without money have a hold of 0, so their liveness is tracked the same way
+//   open record a tracked request's usage record as it would be written if its gateway died now (JSON)
+//   checkpoint  the gateway refreshing that open record (and the hold's expiry) while it streams
+//   settled     Redis applied the request's cost (the gateway's settle, or an expired hold that paid one)
+//   unposted    a cost settled in Redis that Postgres does not have yet
+//   posted      a cost Postgres has that Redis has not settled yet
 
 export interface SubjectKeys {
   limits: string
@@ -8,14 +18,49 @@ export interface SubjectKeys {
   unposted: string
   posted: string
   settled: string
+  open: string
 }
 
 export function subjectKeys(subject: string): SubjectKeys {
   const tag = `{a:${subject}}`
-  return { limits: `${tag}:rl`, wallet: `${tag}:w`, holds: `${tag}:holds`, holdExpiry: `${tag}:hexp`, unposted: `${tag}:unposted`, posted: `${tag}:posted`, settled: `${tag}:settled` }
+  return {
+    limits: `${tag}:rl`,
+    wallet: `${tag}:w`,
+    holds: `${tag}:holds`,
+    holdExpiry: `${tag}:hexp`,
+    unposted: `${tag}:unposted`,
+    posted: `${tag}:posted`,
+    settled: `${tag}:settled`,
+    open: `${tag}:open`,
+  }
 }
 
 /** "2026-11": the calendar month (UTC) a spend belongs to. */
 export function monthId(date = new Date()): string {
   return `${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, '0')}`
 }
+
+/** The first instant (UTC) of the month a spend belongs to. */
+export function monthStart(date = new Date()): Date {
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1))
+}
+
+/**
+ * The sweeper's index of tracked requests: "<request id> <subject>" scored by when to look at it. Sharded so that on a
+ * Redis Cluster it spreads over slots; the shard is a hash of the request id, so writer and remover agree on it.
+ * Named after the queue prefix, so deployments (and test runs) sharing a Redis never sweep each other's requests.
+ */
+export const OPEN_INDEX_SHARDS = 8
+
+export function openIndexKeys(queuePrefix: string): string[] {
+  const name = queuePrefix.replace(/^\{|\}$/g, '')
+  return Array.from({ length: OPEN_INDEX_SHARDS }, (_, shard) => `{${name}:open:${shard}}`)
+}
+
+export function openIndexShard(requestId: string): number {
+  let hash = 0
+  for (let i = 0; i < requestId.length; i++) hash = (hash * 31 + requestId.charCodeAt(i)) | 0
+  return (hash >>> 0) % OPEN_INDEX_SHARDS
+}
+
+export const openIndexMember = (requestId: string, subject: string) => `${requestId} ${subject}`

@@ -1,18 +1,35 @@
-// The admission Lua scripts, read once at boot and registered on a Redis client (EVALSHA, loaded on first use).
+// The admission Lua scripts, read once at boot (with their `--#include lib/…` parts) and registered on a Redis client.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type Redis from 'ioredis'
 
-const SCRIPTS = ['admit-6', 'settle-7', 'extend-hold-3', 'load-wallet-4', 'credit-1', 'post-usage-3'] as const
-type ScriptName = (typeof SCRIPTS)[number]
+const SCRIPTS = [
+  'admit-7',
+  'settle-8',
+  'extend-hold-4',
+  'checkpoint-3',
+  'load-wallet-4',
+  'credit-1',
+  'post-usage-4',
+  'inspect-open-4',
+  'settle-lost-7',
+] as const
+export type ScriptName = (typeof SCRIPTS)[number]
 
 export type ScriptReply = (string | number)[]
 
 /** Runs a registered script: keys first, then arguments. */
 export type ScriptRunner = (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<ScriptReply>
 
+const SCRIPT_DIR = join(import.meta.dir, 'scripts')
+
+/** Redis runs one self-contained script: shared functions are pasted in where a script asks for them. */
+function readScript(file: string): string {
+  return readFileSync(join(SCRIPT_DIR, file), 'utf8').replace(/^--#include (\S+)$/gm, (_, part: string) => readScript(part))
+}
+
 const sources = new Map<ScriptName, { lua: string; numberOfKeys: number }>(
-  SCRIPTS.map((name) => [name, { lua: readFileSync(join(import.meta.dir, 'scripts', `${name}.lua`), 'utf8'), numberOfKeys: Number(name.split('-').at(-1)) }]),
+  SCRIPTS.map((name) => [name, { lua: readScript(`${name}.lua`), numberOfKeys: Number(name.split('-').at(-1)) }]),
 )
 
 export function registerScripts(redis: Redis): ScriptRunner {

@@ -1,123 +1,127 @@
-// Watches one request as it runs (text deltas, provider usage, first byte) and emits its single usage record at the end.
-import type { CatalogModel } from '../pricing/catalog'
-import { usageCost } from '../pricing/cost'
+// Watches one request as it runs (generated output, provider usage, first byte) and says what it used: at a checkpoint, and at the end.
 import type { ProviderUsage } from '../providers/types'
 import { countTextTokens } from './tokenizer'
-import type { UsageRecord, UsageSink, UsageStatus } from './usage-record'
 
-export interface MeterStart {
-  requestId: string
-  keyId: string
-  accountId: string
-  model: CatalogModel
-  stream: boolean
-  /** Our tiktoken count of the prompt, made before the call. */
-  promptTokens: number
-  /** performance.now() when the request arrived. */
-  startedAt: number
-  catalogVersion: string
-  moneyMode: UsageRecord['moneyMode']
-  subject: string
+/** Tokens a request used, and where the numbers came from. */
+export interface MeteredUsage {
+  inputTokens: number
+  outputTokens: number
+  cachedInputTokens: number
+  cacheWriteTokens: number
+  reasoningTokens: number
+  /** provider: the provider's numbers only; counted: ours only; both: the provider's, with our count beside. */
+  source: 'provider' | 'counted' | 'both'
+  countedInputTokens: number
+  countedOutputTokens: number
+  inputTokensDiff: number | null
+  outputTokensDiff: number | null
+}
+
+/** How the request ended, as far as the meter cares. */
+export interface MeterEnd {
+  /** The provider marked a proper end of its answer (usage it reports is then complete). */
+  complete: boolean
+  /** The request never reached the upstream: nothing was generated or billed. */
+  reachedUpstream: boolean
 }
 
 export class RequestMeter {
-  private readonly texts: string[] = []
+  private readonly pieces: string[] = []
+  /** Output counted so far: pieces before `countedUpTo` make `countedTokens` (counted in runs, not one by one). */
+  private countedUpTo = 0
+  private countedTokens = 0
   private providerUsage: ProviderUsage | null = null
-  private firstByteAt: number | null = null
-  private finished = false
-  /** The gateway ended the stream early (a budget ran out): the output tokens it delivered, which are what is billed. */
-  private truncatedAt: number | null = null
-  private readonly startedAtIso = new Date().toISOString()
+  private truncated = false
+  firstByteAt: number | null = null
+  /** Bumped by every observation: a checkpoint is only worth sending when it moved. */
+  version = 0
 
   constructor(
-    private readonly start: MeterStart,
-    private readonly sink: UsageSink,
+    /** Our count of the prompt, made before the call. */
+    readonly promptTokens: number,
     /** Count output even when the provider reports usage, to record the difference. */
     private readonly crosscheck: boolean,
   ) {}
 
-  addText(delta: string): void {
-    this.texts.push(delta)
+  output(delta: string): void {
+    this.pieces.push(delta)
+    this.version++
   }
 
   setProviderUsage(usage: ProviderUsage): void {
     this.providerUsage = usage
+    this.version++
   }
 
-  markTruncated(deliveredOutputTokens: number): void {
-    this.truncatedAt = deliveredOutputTokens
-  }
-
-  get promptTokens(): number {
-    return this.start.promptTokens
+  /** The gateway ended the answer early (a budget ran out): what was delivered is what is billed. */
+  markTruncated(): void {
+    this.truncated = true
   }
 
   markFirstByte(): void {
     if (this.firstByteAt === null) this.firstByteAt = performance.now()
   }
 
-  get isFinished(): boolean {
-    return this.finished
+  /** Our count of the output so far. Pieces are counted once, in runs; a run boundary may split a token, never lose one. */
+  countedOutput(): number {
+    if (this.countedUpTo < this.pieces.length) {
+      this.countedTokens += countTextTokens(this.pieces.slice(this.countedUpTo).join(''))
+      this.countedUpTo = this.pieces.length
+    }
+    return this.countedTokens
+  }
+
+  /** What has been used so far, for a checkpoint: the provider's input if it said, our count of the output delivered. */
+  sofar(): MeteredUsage {
+    const provider = this.providerUsage
+    const output = this.countedOutput()
+    return this.usage(provider?.inputTokens ?? this.promptTokens, Math.max(provider?.outputTokens ?? 0, output), provider, output, true)
   }
 
   /**
-   * Emits the record once; later calls are ignored. Provider usage is authoritative, except that a stream which did
-   * not complete is billed for at least what we saw delivered (a provider's partial count can lag behind its text).
+   * The request's usage. Provider usage is authoritative, except that an answer which did not complete is billed for at
+   * least what we saw delivered (a provider's partial count can lag behind its text), and one the gateway cut short
+   * for exactly what it delivered (that is what the hold covered).
    */
-  finish(status: UsageStatus, httpStatus: number, errorCode: string | null = null): void {
-    if (this.finished) return
-    this.finished = true
-    const { start } = this
+  final(end: MeterEnd): MeteredUsage {
+    if (!end.reachedUpstream) return nothingUsed(this.promptTokens)
     const provider = this.providerUsage
-    const complete = status === 'ok' && this.truncatedAt === null
+    const complete = end.complete && !this.truncated
     const needCount = this.crosscheck || provider === null || !complete
-    const countedOutput = needCount ? countTextTokens(this.texts.join('')) : 0
-    const countedInput = start.promptTokens
-    let inputTokens = countedInput
-    let outputTokens = countedOutput
-    if (this.truncatedAt !== null) {
-      // Exactly what the budget let through and held for: never more than the wallet covered.
-      outputTokens = this.truncatedAt
-      if (provider) inputTokens = provider.inputTokens
-    } else if (provider) {
-      inputTokens = provider.inputTokens
-      outputTokens = complete ? provider.outputTokens : Math.max(provider.outputTokens, countedOutput)
-    }
-    const cachedInputTokens = provider?.cachedInputTokens ?? 0
-    const cacheWriteTokens = provider?.cacheWriteTokens ?? 0
-    const cost = usageCost({ inputTokens, outputTokens, cachedInputTokens, cacheWriteTokens }, start.model.prices)
-    const now = performance.now()
-    const record: UsageRecord = {
-      requestId: start.requestId,
-      keyId: start.keyId,
-      accountId: start.accountId,
-      model: start.model.id,
-      provider: start.model.provider,
-      upstreamModel: start.model.upstreamModel,
-      stream: start.stream,
-      status,
-      httpStatus,
+    const counted = needCount ? this.countedOutput() : 0
+    if (this.truncated) return this.usage(provider?.inputTokens ?? this.promptTokens, counted, provider, counted, true)
+    if (!provider) return this.usage(this.promptTokens, counted, null, counted, true)
+    return this.usage(provider.inputTokens, complete ? provider.outputTokens : Math.max(provider.outputTokens, counted), provider, counted, needCount)
+  }
+
+  private usage(inputTokens: number, outputTokens: number, provider: ProviderUsage | null, counted: number, didCount: boolean): MeteredUsage {
+    return {
       inputTokens,
       outputTokens,
-      cachedInputTokens,
-      cacheWriteTokens,
+      cachedInputTokens: provider?.cachedInputTokens ?? 0,
+      cacheWriteTokens: provider?.cacheWriteTokens ?? 0,
       reasoningTokens: provider?.reasoningTokens ?? 0,
-      costNano: Number(cost),
-      catalogVersion: start.catalogVersion,
-      moneyMode: start.moneyMode,
-      subject: start.subject,
-      source: provider ? (needCount ? 'both' : 'provider') : 'counted',
-      countedInputTokens: countedInput,
-      countedOutputTokens: needCount ? countedOutput : 0,
-      inputTokensDiff: provider && needCount ? provider.inputTokens - countedInput : null,
-      outputTokensDiff: provider && needCount ? provider.outputTokens - countedOutput : null,
-      ttfbMs: this.firstByteAt === null ? null : round2(this.firstByteAt - start.startedAt),
-      totalMs: round2(now - start.startedAt),
-      startedAt: this.startedAtIso,
-      errorCode,
+      source: provider ? (didCount ? 'both' : 'provider') : 'counted',
+      countedInputTokens: this.promptTokens,
+      countedOutputTokens: didCount ? counted : 0,
+      inputTokensDiff: provider && didCount ? provider.inputTokens - this.promptTokens : null,
+      outputTokensDiff: provider && didCount ? provider.outputTokens - counted : null,
     }
-    this.sink(record)
   }
 }
 
-const round2 = (ms: number) => Math.round(ms * 100) / 100
+/** The usage of a request that never reached its upstream: nothing, beside our count of its prompt. */
+export function nothingUsed(promptTokens: number): MeteredUsage {
+  return {
+    inputTokens: 0,
+    outputTokens: 0,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    source: 'counted',
+    countedInputTokens: promptTokens,
+    countedOutputTokens: 0,
+    inputTokensDiff: null,
+    outputTokensDiff: null,
+  }
+}

@@ -1,7 +1,12 @@
 // The usage record: exactly one per request, whatever way it ended, built from the meter's observations.
 import type { ProviderId } from '../pricing/catalog'
 
-export type UsageStatus = 'ok' | 'client_aborted' | 'upstream_error' | 'timeout'
+/**
+ * ok: answered (a stream the gateway cut at its budget too); client_aborted: the client left; upstream_error, timeout:
+ * the upstream failed or was too slow; gateway_lost: the gateway died mid-request, and the hold sweeper wrote its last
+ * checkpoint.
+ */
+export type UsageStatus = 'ok' | 'client_aborted' | 'upstream_error' | 'timeout' | 'gateway_lost'
 /** provider: the provider's numbers only; counted: ours only (no provider usage); both: provider's, with our count beside. */
 export type UsageSource = 'provider' | 'counted' | 'both'
 
@@ -22,8 +27,13 @@ export interface UsageRecord {
   cachedInputTokens: number
   cacheWriteTokens: number
   reasoningTokens: number
-  /** Cost in nano-USD at the catalog version below (a number: exact for any single request below $9M). */
+  /**
+   * Cost in nano-USD at the catalog version below (a number: exact for any single request below $9M), at most what the
+   * request held when it held money.
+   */
   costNano: number
+  /** The part of the usage's price above the hold, which was not billed (the provider used more than the worst case we could foresee). */
+  overHoldNano: number
   catalogVersion: string
   /** How it was paid: none (postpaid, no cap), prepaid (wallet; the ledger gets the debit), cap (postpaid under a cap). */
   moneyMode: 'none' | 'prepaid' | 'cap'
@@ -44,3 +54,9 @@ export interface UsageRecord {
 }
 
 export type UsageSink = (record: UsageRecord) => void
+
+/**
+ * A tracked request keeps its record in Redis beside its hold until Postgres has it, so a gateway that dies still
+ * bills it: every stream (it delivers as it goes), and every request that holds money.
+ */
+export const isTracked = (request: { stream: boolean; moneyMode: UsageRecord['moneyMode'] }): boolean => request.stream || request.moneyMode !== 'none'

@@ -24,6 +24,10 @@ export interface CatalogModel {
   /** USD per 1M tokens as written in the catalog, for display. */
   displayPrices: CatalogEntryData['usdPer1M']
   free: boolean
+  /** Bills reasoning it does not stream: a stream's whole output cap is held up front. */
+  hiddenReasoning: boolean
+  /** Per-model image maximum, when it differs from the provider's rule. */
+  imageMaxTokens: { low: number; high: number } | null
 }
 
 export interface Catalog {
@@ -52,6 +56,8 @@ function toModel(entry: CatalogEntryData): CatalogModel {
     prices: Object.freeze(prices),
     displayPrices: entry.usdPer1M,
     free: prices.input === 0n && prices.output === 0n,
+    hiddenReasoning: entry.hiddenReasoning === true,
+    imageMaxTokens: entry.imageMaxTokens ?? null,
   })
 }
 

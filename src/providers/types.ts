@@ -1,6 +1,6 @@
 // The one interface every upstream implements: send a chat request, read a completion, translate a stream, read an error.
 import type { GatewayError } from '../errors'
-import type { ChatRequest } from '../modules/chat/model'
+import type { ChatRequest } from '../openai/chat-request'
 import type { CatalogModel, ProviderId } from '../pricing/catalog'
 
 /** Token usage as a provider reports it, normalised. */
@@ -21,13 +21,32 @@ export interface UpstreamCall {
   request: ChatRequest
   model: CatalogModel
   stream: boolean
-  /** Output cap sent upstream: the client's max_tokens, else the catalog default, never above the model's max output. */
+  /**
+   * The output cap per choice: the larger of the client's max_tokens / max_completion_tokens, else the catalog default,
+   * never above the model's max output. The adapter always sends exactly this, in the provider's own field: it is what
+   * the hold covers, so the upstream can never bill past it.
+   */
   maxTokens: number
-  /** Whether the client itself set max_tokens / max_completion_tokens. */
-  clientSetMaxTokens: boolean
   /** Prompt tokens as we counted them (the mock reports these as its usage). */
   promptTokens: number
-  signal: AbortSignal
+}
+
+/** A request built for the upstream, serialised once, before admission (so a 400 never holds money). */
+export interface UpstreamRequest {
+  url: string
+  headers: Record<string, string>
+  /** The JSON body as text. */
+  body: string
+}
+
+/** How a provider's prompt accounting differs from our o200k count: what the worst-case estimate adds for it. */
+export interface PromptProfile {
+  /** Our count of the text × this covers the provider's own tokenizer and framing (measured; see each provider). */
+  textMargin: number
+  /** Tokens the provider adds to the prompt when tools are declared (its tool-use system prompt). */
+  toolPromptTokens: number
+  /** The most one image can bill, by OpenAI's `detail` (others ignore it); a model may override it in the catalog. */
+  imageMaxTokens(detail: string | undefined): number
 }
 
 /** What every chunk or completion we emit is stamped with. */
@@ -44,20 +63,23 @@ export interface ResponseIdentity {
 export interface CompletionResult {
   /** The OpenAI chat.completion JSON text sent to the client. */
   body: string
-  /** Every generated text and tool-call argument, for counting. */
+  /** Everything generated that the provider bills: text, refusals, tool names and arguments, visible reasoning. */
   text: string
   usage: ProviderUsage | null
 }
 
-/** Where a stream translator puts what it reads; the relay implements it. */
+/** What kind of generated tokens a delta carries: all of them are billed as output. */
+export type OutputKind = 'text' | 'refusal' | 'tool' | 'reasoning'
+
+/** Where a stream translator puts what it reads; the relay implements it (the meter and a budget may sit between). */
 export interface StreamSink {
   /** One chat.completion.chunk JSON object (text, serialised). */
   chunk(json: string): void
   /**
-   * Generated text or tool-call arguments as they pass, for counting. Called BEFORE the chunk that carries them:
-   * a stream whose budget runs out drops that chunk (see StreamRelay).
+   * Generated tokens as they pass, for counting: text, refusals, tool names and arguments, reasoning (even when the
+   * client is not shown it). Called BEFORE the chunk that carries them: a budget that cannot cover them drops that chunk.
    */
-  text(delta: string): void
+  output(delta: string, kind: OutputKind): void
   /** The provider's usage and the OpenAI usage chunk (`choices: []`) to forward if the client asked for it. */
   usage(usage: ProviderUsage, usageChunkJson: string): void
   /** The upstream failed mid-stream; the relay tells the client in OpenAI's error form and ends the stream. */
@@ -78,13 +100,14 @@ export interface StreamTranslator {
 
 export interface ProviderAdapter {
   readonly id: ProviderId
-  /** Throws InvalidRequestError for what this provider cannot do (before anything is sent). */
-  validate?(request: ChatRequest): void
+  readonly prompt: PromptProfile
   /**
-   * Sends the request upstream; rejects if it cannot be sent. Timeouts and aborts come through call.signal.
-   * A request the provider cannot express rejects with InvalidRequestError before anything is sent (a 400, not metered).
+   * Builds the upstream request with the cap of call.maxTokens in the provider's field. Pure, and called before
+   * admission: throws InvalidRequestError for what this provider cannot do, so a 400 never holds money.
    */
-  send(call: UpstreamCall): Promise<Response>
+  prepare(call: UpstreamCall): UpstreamRequest
+  /** Sends a prepared request; rejects if it cannot be sent. Timeouts and aborts come through the signal. */
+  send(request: UpstreamRequest, signal: AbortSignal): Promise<Response>
   /** Translates a successful non-streaming upstream body into an OpenAI chat.completion. */
   readCompletion(body: string, identity: ResponseIdentity): CompletionResult
   createStreamTranslator(sink: StreamSink, identity: ResponseIdentity): StreamTranslator

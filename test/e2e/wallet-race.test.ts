@@ -5,7 +5,10 @@ import { insertCredit } from '../../src/db/queries/ledger'
 import type { Sql } from '../../src/lib/db'
 import { createRedis } from '../../src/lib/redis'
 import { subjectKeys } from '../../src/limits/keys'
-import { countPromptTokens } from '../../src/metering/tokenizer'
+import { estimateChat } from '../../src/exchange/estimate'
+import { measurePrompt } from '../../src/metering/prompt'
+import type { ChatRequest } from '../../src/openai/chat-request'
+import { OPENAI_PROMPT } from '../../src/providers/openai'
 import { buildCatalog } from '../../src/pricing/catalog'
 import { tokenClassCost } from '../../src/pricing/money'
 import { testDb, uniqueId } from '../helpers/db'
@@ -19,6 +22,7 @@ let redis: Redis
 const gpt4o = buildCatalog().find('openai/gpt-4o')!
 
 beforeAll(async () => {
+  HOLD = (await holdOf({ model: 'openai/gpt-4o', stream: true, max_tokens: MAX_TOKENS, messages: MESSAGES })).holdNano
   upstream = startFakeUpstream()
   gateway = await startGateway({ ...upstreamEnv(upstream.url), PROGRESSIVE_HOLD_TOKENS: '64' })
   sql = await testDb(4)
@@ -54,7 +58,13 @@ const MESSAGES = [
 ]
 const MAX_TOKENS = 16
 /** The worst case each request holds: prompt estimate × input price + max_tokens × output price. */
-const HOLD = tokenClassCost(countPromptTokens({ model: 'openai/gpt-4o', messages: MESSAGES }), gpt4o.prices.input) + tokenClassCost(MAX_TOKENS, gpt4o.prices.output)
+let HOLD: bigint
+
+/** What the gateway holds for a request (its own estimate, so these tests follow any change to it). */
+async function holdOf(request: ChatRequest): Promise<{ holdNano: bigint; inputNano: bigint }> {
+  const estimate = estimateChat({ request, model: gpt4o, measure: await measurePrompt(request), profile: OPENAI_PROMPT, progressiveSliceTokens: null })
+  return { holdNano: estimate.holdNano, inputNano: tokenClassCost(estimate.inputHoldTokens, gpt4o.prices.input) }
+}
 
 /** Samples a wallet until stopped: the lowest available balance and the most holds open at once. */
 function sampleWallet(subject: string) {
@@ -211,7 +221,8 @@ describe('postpaid spending cap', () => {
 describe('progressive holds', () => {
   test('a stream without max_tokens from a wallet that affords ~300 output tokens stops cleanly there, billed for what was delivered', async () => {
     const prompt = [{ role: 'user' as const, content: 'Write a lot. scenario:long' }]
-    const promptCost = tokenClassCost(countPromptTokens({ model: 'openai/gpt-4o', messages: prompt }), gpt4o.prices.input)
+    // The input part of the hold (the prompt at its worst case), and 300 output tokens.
+    const promptCost = (await holdOf({ model: 'openai/gpt-4o', messages: prompt })).inputNano
     const credit = promptCost + tokenClassCost(300, gpt4o.prices.output)
     const { id, apiKey } = await agent({ prepaidNano: credit })
 

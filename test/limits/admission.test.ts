@@ -8,7 +8,8 @@ import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
 import { Admission, type AdmissionRequest } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
-import { testDb, uniqueId } from '../helpers/db'
+import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
+import { registerScripts } from '../../src/limits/scripts'
 
 let redis: Redis
 let sql: Sql
@@ -19,7 +20,7 @@ beforeAll(async () => {
   redis = createRedis('redis://127.0.0.1:6379')
   await redis.connect()
   sql = await testDb(2)
-  admission = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny' }, createLogger('silent'))
+  admission = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, createLogger('silent'))
 })
 afterAll(async () => {
   redis.disconnect()
@@ -43,8 +44,15 @@ const request = (accountId: string, overrides: Partial<AdmissionRequest> = {}): 
   capNano: null,
   holdNano: 1_000n,
   chargeTokens: 10,
+  openRecord: null,
   ...overrides,
 })
+
+/** What the usage worker does after committing a request's row (workers/usage/unposted.ts). */
+async function posted(subject: string, requestId: string, costNano: number): Promise<void> {
+  const keys = subjectKeys(subject)
+  await registerScripts(redis)('post-usage-4', [keys.unposted, keys.posted, keys.settled, keys.open], [requestId, costNano])
+}
 
 const wallet = async (accountId: string) => {
   const [avail, held] = await redis.hmget(subjectKeys(accountId).wallet, 'avail', 'held')
@@ -68,8 +76,8 @@ describe('Admission', () => {
   test('settling twice debits once', async () => {
     const id = await prepaidAccount(10_000n)
     const ticket = await admission.admit(request(id))
-    await admission.settle(ticket, 400, 5)
-    await admission.settle(ticket, 400, 5)
+    await admission.settle(ticket, 400, 5, null)
+    await admission.settle(ticket, 400, 5, null)
     expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
     expect(await redis.hget(subjectKeys(id).unposted, ticket.requestId)).toBe('400')
   })
@@ -80,7 +88,7 @@ describe('Admission', () => {
     await Bun.sleep(HOLD_TTL_MS + 20)
     await admission.admit(request(id, { holdNano: 0n }))
     expect(await wallet(id)).toEqual({ avail: 10_000n, held: 0n })
-    await admission.settle(ticket, 700, 5)
+    await admission.settle(ticket, 700, 5, null)
     expect((await wallet(id)).avail).toBe(9_300n)
   })
 
@@ -90,7 +98,7 @@ describe('Admission', () => {
     const ticket = await admission.admit(request(subject, limited))
     expect(ticket.headers['x-ratelimit-remaining-tokens']).toBe('40')
     await expect(admission.admit(request(subject, limited))).rejects.toMatchObject({ status: 429 })
-    await admission.settle(ticket, 0, 15)
+    await admission.settle(ticket, 0, 15, null)
     const again = await admission.admit(request(subject, limited))
     expect(Number(again.headers['x-ratelimit-remaining-tokens'])).toBeGreaterThanOrEqual(25)
   })
@@ -116,10 +124,10 @@ describe('settlement when Redis fails', () => {
     const ticket = await admission.admit(request(id))
     // Another Admission whose Redis is down for its first call: the same script calls, failing once.
     let failures = 1
-    const flaky = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny' }, createLogger('silent'))
+    const flaky = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, createLogger('silent'))
     const run = (flaky as unknown as { run: (...args: unknown[]) => Promise<unknown> }).run
     ;(flaky as unknown as { run: unknown }).run = (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : run(...args))
-    await flaky.settle(ticket, 250, 5)
+    await flaky.settle(ticket, 250, 5, null)
     expect((await wallet(id)).held).toBe(1_000n)
     for (let i = 0; i < 50 && (await wallet(id)).held !== 0n; i++) await Bun.sleep(20)
     expect(await wallet(id)).toEqual({ avail: 9_750n, held: 0n })
@@ -139,12 +147,12 @@ describe('usage posted by the worker before Redis settled it', () => {
     const ticket = await admission.admit(request(id))
     // The usage record reached the worker, which committed it; the gateway never settled.
     await ledgerDebit(id, ticket.requestId, 400)
-    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    await posted(id, ticket.requestId, 400)
     await Bun.sleep(HOLD_TTL_MS + 20)
     await admission.admit(request(id, { holdNano: 0n }))
     expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
     expect((await wallet(id)).avail).toBe(await pgBalance(id))
-    await admission.settle(ticket, 400, 5)
+    await admission.settle(ticket, 400, 5, null)
     expect((await wallet(id)).avail).toBe(9_600n)
   })
 
@@ -152,8 +160,8 @@ describe('usage posted by the worker before Redis settled it', () => {
     const id = await prepaidAccount(10_000n)
     const ticket = await admission.admit(request(id))
     await ledgerDebit(id, ticket.requestId, 400)
-    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
-    await admission.settle(ticket, 400, 5)
+    await posted(id, ticket.requestId, 400)
+    await admission.settle(ticket, 400, 5, null)
     expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
     const keys = subjectKeys(id)
     expect(await redis.hlen(keys.unposted)).toBe(0)
@@ -163,9 +171,9 @@ describe('usage posted by the worker before Redis settled it', () => {
   test('the settle first, then the worker: the unposted entry goes and no mark is left', async () => {
     const id = await prepaidAccount(10_000n)
     const ticket = await admission.admit(request(id))
-    await admission.settle(ticket, 400, 5)
+    await admission.settle(ticket, 400, 5, null)
     await ledgerDebit(id, ticket.requestId, 400)
-    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    await posted(id, ticket.requestId, 400)
     const keys = subjectKeys(id)
     expect(await redis.hlen(keys.unposted)).toBe(0)
     expect(await redis.hlen(keys.posted)).toBe(0)
@@ -176,10 +184,10 @@ describe('usage posted by the worker before Redis settled it', () => {
     const id = await prepaidAccount(10_000n)
     const ticket = await admission.admit(request(id))
     await ledgerDebit(id, ticket.requestId, 400)
-    await admission.posted(id, [{ requestId: ticket.requestId, costNano: 400 }])
+    await posted(id, ticket.requestId, 400)
     await redis.hdel(subjectKeys(id).wallet, 'loaded')
     expect((await admission.balance(id)).availableNano).toBe(9_600n - 1_000n)
-    await admission.settle(ticket, 400, 5)
+    await admission.settle(ticket, 400, 5, null)
     await Bun.sleep(HOLD_TTL_MS + 20)
     await admission.admit(request(id, { holdNano: 0n }))
     expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })

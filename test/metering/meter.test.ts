@@ -1,80 +1,137 @@
-// The meter's rules: provider usage is authoritative, our count sits beside it, broken streams bill at least what was seen.
+// The meter's rules and the record's price: provider usage is authoritative, our count sits beside it, broken streams bill at least what was seen, nothing passes the hold.
 import { describe, expect, test } from 'bun:test'
-import { RequestMeter } from '../../src/metering/meter'
-import { countPromptTokens, countTextTokens } from '../../src/metering/tokenizer'
-import type { UsageRecord } from '../../src/metering/usage-record'
+import { usageRecord, type RecordHeader } from '../../src/exchange/record'
+import { nothingUsed, RequestMeter } from '../../src/metering/meter'
+import { measurePrompt } from '../../src/metering/prompt'
+import { countTextTokens } from '../../src/metering/tokenizer'
+import type { ChatRequest } from '../../src/openai/chat-request'
 import { buildCatalog } from '../../src/pricing/catalog'
 
 const model = buildCatalog().find('openai/gpt-4o')!
-
-function meter(crosscheck = true) {
-  const records: UsageRecord[] = []
-  const m = new RequestMeter(
-    { requestId: 'req_1', keyId: 'key_1', accountId: 'acct_1', model, stream: true, promptTokens: 20, startedAt: performance.now(), catalogVersion: 'test-1', moneyMode: 'none', subject: 'acct_1' },
-    (record) => records.push(record),
-    crosscheck,
-  )
-  return { m, records }
-}
 const usage = (input: number, output: number) => ({ inputTokens: input, outputTokens: output, cachedInputTokens: 3, cacheWriteTokens: 0, reasoningTokens: 1 })
+const done = { complete: true, reachedUpstream: true }
+const broken = { complete: false, reachedUpstream: true }
+const header: RecordHeader = {
+  requestId: 'req_1', keyId: 'key_1', accountId: 'acct_1', model, stream: true, catalogVersion: 'test-1', moneyMode: 'prepaid',
+  subject: 'acct_1', startedAt: performance.now(), startedAtIso: new Date().toISOString(),
+}
+const end = (limitNano: bigint | null) => ({ status: 'ok' as const, httpStatus: 200, errorCode: null, firstByteAt: null, limitNano })
 
 describe('RequestMeter', () => {
   test('provider usage wins; our count and the difference are kept beside it', () => {
-    const { m, records } = meter()
-    m.addText('Hello')
-    m.addText(' world')
+    const m = new RequestMeter(20, true)
+    m.output('Hello')
+    m.output(' world')
     m.setProviderUsage(usage(19, 4))
-    m.finish('ok', 200)
-    // 16 uncached × $2.50 + 3 cached × $1.25 + 4 out × $10 per 1M, each class rounded up.
-    expect(records[0]).toMatchObject({ costNano: 40_000 + 3_750 + 40_000, catalogVersion: 'test-1' })
-    expect(records[0]).toMatchObject({ source: 'both', inputTokens: 19, outputTokens: 4, countedInputTokens: 20, countedOutputTokens: 2, inputTokensDiff: -1, outputTokensDiff: 2, cachedInputTokens: 3, reasoningTokens: 1 })
+    expect(m.final(done)).toMatchObject({ source: 'both', inputTokens: 19, outputTokens: 4, countedInputTokens: 20, countedOutputTokens: 2, inputTokensDiff: -1, outputTokensDiff: 2, cachedInputTokens: 3, reasoningTokens: 1 })
   })
 
   test('without provider usage the count is billed', () => {
-    const { m, records } = meter()
-    m.addText('one two three')
-    m.finish('client_aborted', 200)
-    expect(records[0]).toMatchObject({ source: 'counted', inputTokens: 20, outputTokens: countTextTokens('one two three'), status: 'client_aborted' })
+    const m = new RequestMeter(20, true)
+    m.output('one two three')
+    expect(m.final(broken)).toMatchObject({ source: 'counted', inputTokens: 20, outputTokens: countTextTokens('one two three') })
   })
 
   test('a broken stream bills at least what was seen, even if the provider reported less so far', () => {
-    const { m, records } = meter()
+    const m = new RequestMeter(20, true)
     m.setProviderUsage(usage(25, 1))
-    m.addText('Partial answer with several more tokens')
-    m.finish('upstream_error', 200, 'overloaded')
-    expect(records[0]!.inputTokens).toBe(25)
-    expect(records[0]!.outputTokens).toBe(countTextTokens('Partial answer with several more tokens'))
+    m.output('Partial answer with several more tokens')
+    const used = m.final(broken)
+    expect(used.inputTokens).toBe(25)
+    expect(used.outputTokens).toBe(countTextTokens('Partial answer with several more tokens'))
+  })
+
+  test('a stream the gateway cut bills exactly what it delivered, whatever the provider says it generated', () => {
+    const m = new RequestMeter(20, false)
+    m.output('delivered words')
+    m.setProviderUsage(usage(25, 5_000))
+    m.markTruncated()
+    expect(m.final(done)).toMatchObject({ inputTokens: 25, outputTokens: countTextTokens('delivered words') })
   })
 
   test('with crosscheck off and provider usage present, nothing is counted', () => {
-    const { m, records } = meter(false)
-    m.addText('text')
+    const m = new RequestMeter(20, false)
+    m.output('text')
     m.setProviderUsage(usage(5, 6))
-    m.finish('ok', 200)
-    expect(records[0]).toMatchObject({ source: 'provider', countedOutputTokens: 0, outputTokensDiff: null })
+    expect(m.final(done)).toMatchObject({ source: 'provider', countedOutputTokens: 0, outputTokensDiff: null })
   })
 
-  test('exactly one record, however many times finish is called', () => {
-    const { m, records } = meter()
-    m.finish('ok', 200)
-    m.finish('client_aborted', 200)
-    expect(records).toHaveLength(1)
+  test('a request that never reached the upstream used nothing', () => {
+    const m = new RequestMeter(20, true)
+    expect(m.final({ complete: false, reachedUpstream: false })).toEqual(nothingUsed(20))
+    expect(nothingUsed(20)).toMatchObject({ inputTokens: 0, outputTokens: 0, countedInputTokens: 20 })
+  })
+
+  test('counting in runs (checkpoints, then the end) adds up to the whole output', () => {
+    const m = new RequestMeter(0, true)
+    const words = Array.from({ length: 300 }, (_, i) => ` word${i}`)
+    words.slice(0, 100).forEach((w) => m.output(w))
+    const early = m.sofar().outputTokens
+    words.slice(100).forEach((w) => m.output(w))
+    expect(early).toBe(countTextTokens(words.slice(0, 100).join('')))
+    expect(m.final(broken).outputTokens).toBe(countTextTokens(words.join('')))
   })
 })
 
-describe('tokenizer', () => {
-  test('prompt count follows OpenAI framing: 19 tokens for the fixture-style prompt', () => {
+describe('usageRecord pricing', () => {
+  test('16 uncached × $2.50 + 3 cached × $1.25 + 4 out × $10 per 1M, each class rounded up', () => {
+    const m = new RequestMeter(20, false)
+    m.setProviderUsage(usage(19, 4))
+    expect(usageRecord(header, m.final(done), end(null))).toMatchObject({ costNano: 40_000 + 3_750 + 40_000, overHoldNano: 0, catalogVersion: 'test-1' })
+  })
+
+  test('a request that held money is billed at most its hold; the rest is recorded, not billed', () => {
+    const m = new RequestMeter(20, false)
+    m.setProviderUsage({ inputTokens: 128_000, outputTokens: 16_384, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 })
+    const record = usageRecord(header, m.final(done), end(10_000_000n))
+    expect(record.costNano).toBe(10_000_000)
+    expect(record.overHoldNano).toBe(128_000 * 2_500 + 16_384 * 10_000 - 10_000_000)
+  })
+})
+
+describe('measurePrompt', () => {
+  const chat = (messages: ChatRequest['messages'], extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'openai/gpt-4o', messages, ...extra })
+
+  test('text follows OpenAI framing: 19 tokens for the fixture-style prompt', async () => {
     // OpenAI reported 19 prompt tokens for a system + user prompt of this shape in openai.chat.json.
-    const tokens = countPromptTokens({ model: 'openai/gpt-4o', messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hello!' }] })
-    expect(tokens).toBe(19)
+    const measure = await measurePrompt(chat([{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hello!' }]))
+    expect(measure).toEqual({ textTokens: 19, imageDetails: [], uncountableParts: 0, hasTools: false })
   })
-  test('cached message counts equal fresh counts, however often and in whatever order texts repeat', () => {
+
+  test('cached counts equal fresh counts, however often and in whatever order texts repeat', async () => {
     const texts = ['You are a helpful assistant.', 'Hello!', 'Summarize the MoltbotDen platform in one sentence.', 'Hello!']
-    const request = (contents: string[]) => ({ model: 'x', messages: contents.map((content) => ({ role: 'user' as const, content })) })
+    const request = (contents: string[]) => chat(contents.map((content) => ({ role: 'user' as const, content })))
     const expected = 3 + texts.reduce((sum, text) => sum + 3 + countTextTokens('user') + countTextTokens(text), 0)
-    for (let round = 0; round < 3; round++) expect(countPromptTokens(request(texts))).toBe(expected)
-    expect(countPromptTokens(request([...texts].reverse()))).toBe(expected)
+    for (let round = 0; round < 3; round++) expect((await measurePrompt(request(texts))).textTokens).toBe(expected)
+    expect((await measurePrompt(request([...texts].reverse()))).textTokens).toBe(expected)
   })
+
+  test('images are listed with their detail; files, audio and unknown parts are uncountable; refusals and tools are text', async () => {
+    const measure = await measurePrompt(
+      chat(
+        [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'look' },
+              { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } },
+              { type: 'image_url', image_url: { url: 'https://x/z.png' } },
+              { type: 'file', file: { file_data: 'data:application/pdf;base64,AAAA' } },
+              { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } },
+              { type: 'video_url', video_url: 'https://x/v.mp4' },
+            ] as never,
+          },
+          { role: 'assistant', content: [{ type: 'refusal', refusal: 'I cannot help with that.' }] as never },
+        ],
+        { tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }] },
+      ),
+    )
+    expect(measure.imageDetails).toEqual(['low', undefined])
+    expect(measure.uncountableParts).toBe(3)
+    expect(measure.hasTools).toBe(true)
+    expect(measure.textTokens).toBeGreaterThan(countTextTokens('I cannot help with that.') + countTextTokens('look'))
+  })
+
   test('special-token text is counted as text, not rejected', () => {
     expect(countTextTokens('<|endoftext|>')).toBeGreaterThan(1)
   })

@@ -25,7 +25,7 @@ const redis = createRedis('redis://127.0.0.1:6379')
 await redis.connect()
 const logLines: string[] = []
 const logger = createLogger('warn', (line) => void logLines.push(line))
-const admission = new Admission(redis, sql, { defaultRpm: 60, defaultTpm: 0, holdTtlMs: 60_000, onRedisError: 'deny' }, logger)
+const admission = new Admission(redis, sql, { defaultRpm: 60, defaultTpm: 0, holdTtlMs: 60_000, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, logger)
 
 /** Redis failures to inject into the next admission.credit calls (the real Admission runs otherwise). */
 let creditFailuresLeft = 0
@@ -323,10 +323,11 @@ describe('POST /admin/agents/{id}/credit and GET /llm/balance', () => {
       capNano: null,
       holdNano: usd(3),
       chargeTokens: 0,
+      openRecord: null,
     })
     const during = await balanceOf(agent.key)
     expect([during.balance_usd, during.held_usd, during.available_usd]).toEqual(['10.00', '3.00', '7.00'])
-    await admission.settle(ticket, 1_250_000_000, 0)
+    await admission.settle(ticket, 1_250_000_000, 0, null)
     const after = await balanceOf(agent.key)
     expect([after.balance_usd, after.held_usd, after.available_usd]).toEqual(['8.75', '0.00', '8.75'])
   })

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { GatewayError, InvalidRequestError, UpstreamError } from '../../src/errors'
 import { SseParser } from '../../src/lib/sse'
-import type { ChatRequest } from '../../src/modules/chat/model'
+import type { ChatRequest } from '../../src/openai/chat-request'
 import { buildCatalog, type CatalogModel } from '../../src/pricing/catalog'
 import { createAnthropicAdapter } from '../../src/providers/anthropic'
 import { buildAnthropicBody } from '../../src/providers/anthropic/request'
@@ -21,9 +21,7 @@ function callFor(request: Record<string, unknown>, over: Partial<UpstreamCall> =
     model: MODEL,
     stream: false,
     maxTokens: 1234,
-    clientSetMaxTokens: false,
     promptTokens: 10,
-    signal: new AbortController().signal,
     ...over,
   }
 }
@@ -205,9 +203,9 @@ describe('request translation', () => {
     })
   })
 
-  test('validate() allows n=1 and refuses n>1', () => {
-    expect(() => adapter.validate!(callFor({ messages: [{ role: 'user', content: 'x' }], n: 1 }).request)).not.toThrow()
-    expect(invalidParamOf(() => adapter.validate!(callFor({ messages: [{ role: 'user', content: 'x' }], n: 2 }).request))).toBe('n')
+  test('prepare() allows n=1 and refuses n>1', () => {
+    expect(() => adapter.prepare(callFor({ messages: [{ role: 'user', content: 'x' }], n: 1 }))).not.toThrow()
+    expect(invalidParamOf(() => adapter.prepare(callFor({ messages: [{ role: 'user', content: 'x' }], n: 2 })))).toBe('n')
   })
 })
 
@@ -229,7 +227,7 @@ describe('readCompletion', () => {
     expect(result.usage).toEqual({ inputTokens: 25, outputTokens: 12, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 })
   })
 
-  test('tool_use blocks become tool_calls; thinking is dropped; cache tokens count as input', () => {
+  test('tool_use blocks become tool_calls; thinking is not shown but counted; cache tokens count as input', () => {
     const answer = {
       model: 'claude-sonnet-4-20250514',
       content: [
@@ -246,8 +244,9 @@ describe('readCompletion', () => {
       { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris, France"}' } },
     ])
     expect(body.choices[0].finish_reason).toBe('tool_calls')
-    expect(result.text).toBe('{"location":"Paris, France"}')
-    expect(result.text).not.toContain('secret')
+    // Everything billed as output is counted: thinking, the tool's name, its arguments.
+    expect(result.text).toBe('secret reasoningget_weather{"location":"Paris, France"}')
+    expect(result.body).not.toContain('secret')
     expect(result.usage).toEqual({ inputTokens: 115, outputTokens: 30, cachedInputTokens: 100, cacheWriteTokens: 5, reasoningTokens: 0 })
     expect(body.usage.prompt_tokens_details.cached_tokens).toBe(100)
   })
@@ -309,7 +308,7 @@ function record(): Recording {
         rec.chunks.push(chunk)
         rec.log.push(`chunk:${json}`)
       },
-      text(delta) {
+      output(delta) {
         rec.texts.push(delta)
         rec.log.push(`text:${delta}`)
       },
@@ -392,7 +391,8 @@ describe('stream translation', () => {
       for (const delta of toolDeltas.slice(1)) expect(delta.function.arguments).not.toBe('')
       const args = toolDeltas.map((d) => d.function.arguments).join('')
       expect(JSON.parse(args)).toEqual({ location: 'Paris, France' })
-      expect(rec.texts.join('')).toBe('Let me check the weather.' + args)
+      // The tool's name is billed output too.
+      expect(rec.texts.join('')).toBe('Let me check the weather.' + 'get_weather' + args)
       expect(finishesOf(rec)).toEqual(['tool_calls'])
       expect(rec.usages).toHaveLength(1)
       expect(rec.usages[0]!.usage).toMatchObject({ inputTokens: 472, outputTokens: 89 })
@@ -439,7 +439,7 @@ describe('stream translation', () => {
     expect(rec.usages[0]!.chunk.model).toBe('claude-x')
   })
 
-  test('tool calls are numbered from 0 among tool calls, not by content block index; thinking is not relayed', () => {
+  test('tool calls are numbered from 0 among tool calls, not by content block index; thinking is counted, not relayed', () => {
     const block = (index: number, content_block: unknown) => ['content_block_start', { type: 'content_block_start', index, content_block }] as [string, unknown]
     const json = (index: number, partial_json: string) => ['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } }] as [string, unknown]
     const rec = stream(
@@ -464,7 +464,7 @@ describe('stream translation', () => {
       { index: 1, id: 'toolu_b', type: 'function', function: { name: 'b', arguments: '' } },
       { index: 1, function: { arguments: '{"y":2}' } },
     ])
-    expect(rec.texts.join('')).toBe('{"x":1}{"y":2}')
+    expect(rec.texts.join('')).toBe('hmma{"x":1}b{"y":2}')
   })
 
   test('a rate_limit error event is a 429; events after a failure are ignored', () => {
@@ -551,9 +551,10 @@ describe('send()', () => {
   afterAll(() => {
     server.stop(true)
   })
+  const sendCall = (call: UpstreamCall) => live.send(live.prepare(call), new AbortController().signal)
 
   test('POSTs the translated body to /v1/messages with the Anthropic headers', async () => {
-    const response = await live.send(callFor({ messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'Hello' }], max_tokens: 50 }, { maxTokens: 50 }))
+    const response = await sendCall(callFor({ messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'Hello' }], max_tokens: 50 }, { maxTokens: 50 }))
     expect(response.status).toBe(200)
     const result = live.readCompletion(await response.text(), identity)
     expect(JSON.parse(result.body).choices[0].message.content).toBe('Hello! How can I help you today?')
@@ -569,12 +570,12 @@ describe('send()', () => {
   })
 
   test('asks for a stream when the call streams', async () => {
-    await (await live.send(callFor({ messages: [{ role: 'user', content: 'Hello' }] }, { stream: true }))).text()
+    await (await sendCall(callFor({ messages: [{ role: 'user', content: 'Hello' }] }, { stream: true }))).text()
     expect(seen.at(-1)!.body.stream).toBe(true)
     expect(seen.at(-1)!.body.max_tokens).toBe(1234)
   })
 
-  test('a request it cannot translate rejects with the 400 and sends nothing', async () => {
+  test('a request it cannot translate is refused with the 400 by prepare(), before anything is sent', async () => {
     const before = seen.length
     const call = callFor({
       messages: [
@@ -582,7 +583,7 @@ describe('send()', () => {
         { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: 'nope' } }] },
       ],
     })
-    await expect(live.send(call)).rejects.toBeInstanceOf(InvalidRequestError)
+    expect(() => live.prepare(call)).toThrow(InvalidRequestError)
     expect(seen.length).toBe(before)
   })
 })

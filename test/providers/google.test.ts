@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { GatewayError, InvalidRequestError, UpstreamError } from '../../src/errors'
 import { SseParser } from '../../src/lib/sse'
-import type { ChatRequest } from '../../src/modules/chat/model'
+import type { ChatRequest } from '../../src/openai/chat-request'
 import { buildCatalog, type CatalogModel } from '../../src/pricing/catalog'
 import { createGoogleAdapter } from '../../src/providers/google'
 import { translateRequest, withOutputCap } from '../../src/providers/google/request'
@@ -26,9 +26,7 @@ function call(req: ChatRequest, fields: Partial<UpstreamCall> = {}): UpstreamCal
     model,
     stream: false,
     maxTokens: 8192,
-    clientSetMaxTokens: false,
     promptTokens: 5,
-    signal: new AbortController().signal,
     ...fields,
   }
 }
@@ -197,12 +195,12 @@ describe('request translation', () => {
     })).generationConfig).toEqual({ stopSequences: ['a', 'b'], responseMimeType: 'application/json', responseJsonSchema: schema })
   })
 
-  test('maxOutputTokens is sent only when the client set max_tokens', () => {
+  test('maxOutputTokens is always the cap the hold covers', () => {
     const base = translateRequest(request({}))
-    expect(withOutputCap(base, call(request({}), { maxTokens: 8192, clientSetMaxTokens: false }))).toBe(base)
-    expect(withOutputCap(base, call(request({}), { maxTokens: 100, clientSetMaxTokens: true })).generationConfig).toEqual({ maxOutputTokens: 100 })
+    expect(withOutputCap(base, 8192).generationConfig).toEqual({ maxOutputTokens: 8192 })
+    expect(withOutputCap(base, 100).generationConfig).toEqual({ maxOutputTokens: 100 })
     const tempered = translateRequest(request({ temperature: 1 }))
-    expect(withOutputCap(tempered, call(request({}), { maxTokens: 7, clientSetMaxTokens: true })).generationConfig).toEqual({ temperature: 1, maxOutputTokens: 7 })
+    expect(withOutputCap(tempered, 7).generationConfig).toEqual({ temperature: 1, maxOutputTokens: 7 })
     // The cached translation is not changed by adding the cap.
     expect(tempered.generationConfig).toEqual({ temperature: 1 })
   })
@@ -300,14 +298,14 @@ describe('request translation', () => {
     walk(cleanSchema(deep(4)))
   })
 
-  test('validate: n > 1 is refused, and untranslatable requests fail before anything is sent', () => {
-    const error = thrown(() => adapter.validate!(request({ n: 2 })))
+  test('prepare: n > 1 is refused, and untranslatable requests fail before anything is sent', () => {
+    const error = thrown(() => adapter.prepare(call(request({ n: 2 }))))
     expect(error).toBeInstanceOf(InvalidRequestError)
     expect((error as InvalidRequestError).message).toBe('google models support n=1 only')
     expect((error as InvalidRequestError).param).toBe('n')
-    expect(() => adapter.validate!(request({ n: 1 }))).not.toThrow()
+    expect(() => adapter.prepare(call(request({ n: 1 })))).not.toThrow()
     expectInvalid(
-      () => adapter.validate!(request({ messages: [{ role: 'assistant', content: null, tool_calls: [{ ...weatherCall, function: { name: 'f', arguments: 'nope' } }] }] })),
+      () => adapter.prepare(call(request({ messages: [{ role: 'assistant', content: null, tool_calls: [{ ...weatherCall, function: { name: 'f', arguments: 'nope' } }] }] }))),
       'messages[0].tool_calls[0].function.arguments',
     )
   })
@@ -354,7 +352,8 @@ describe('non-streaming', () => {
     expect(message.tool_calls[0].function).toEqual({ name: 'get_weather', arguments: '{"location":"Paris, France"}' })
     expect(message.tool_calls[1].function).toEqual({ name: 'get_time', arguments: '{}' })
     expect(body.choices[0].finish_reason).toBe('tool_calls')
-    expect(result.text).toBe('Checking.{"location":"Paris, France"}{}')
+    // Everything billed as output is counted: thought summaries, tool names and arguments.
+    expect(result.text).toBe('Checking.planning…get_weather{"location":"Paris, France"}get_time{}')
     expect(result.usage).toEqual({ inputTokens: 100, outputTokens: 50, cachedInputTokens: 60, cacheWriteTokens: 0, reasoningTokens: 30 })
   })
 
@@ -398,7 +397,7 @@ function recordingSink(): { sink: StreamSink; recording: Recording } {
       expect(chunk.object).toBe('chat.completion.chunk')
       recording.chunks.push(chunk)
     },
-    text(delta) {
+    output(delta) {
       recording.text += delta
     },
     usage(usage, usageChunkJson) {
@@ -503,14 +502,14 @@ describe('streaming', () => {
       expect(calls[0].id).toMatch(/^call_[A-Za-z0-9]{24}$/)
       expect(calls[0].function.name).toBe('get_weather')
       expect(JSON.parse(calls[0].function.arguments)).toEqual({ location: 'Paris, France' })
-      expect(recording.text).toBe(calls[0].function.arguments)
+      expect(recording.text).toBe('get_weather' + calls[0].function.arguments)
       const finishes = recording.chunks.filter((chunk) => chunk.choices[0]?.finish_reason != null)
       expect(finishes.map((chunk) => chunk.choices[0].finish_reason)).toEqual(['tool_calls'])
       expect(recording.usages.map((u) => [u.usage.inputTokens, u.usage.outputTokens])).toEqual([[45, 7]])
     }
   })
 
-  test('several calls get increasing indexes and distinct ids; thought parts are not streamed', () => {
+  test('several calls get increasing indexes and distinct ids; thought parts are counted, not streamed', () => {
     const event = (body: unknown) => `data: ${JSON.stringify(body)}\r\n\r\n`
     const recording = translate([
       event({ candidates: [{ content: { parts: [{ text: 'hmm', thought: true }, { text: 'On it.' }] } }] }),
@@ -526,7 +525,7 @@ describe('streaming', () => {
     const calls = recording.chunks.flatMap((chunk) => chunk.choices[0]?.delta?.tool_calls ?? [])
     expect(calls.map((c) => [c.index, c.function.name, c.function.arguments])).toEqual([[0, 'a', '{"x":1}'], [1, 'b', '{}']])
     expect(calls[0].id).not.toBe(calls[1].id)
-    expect(recording.text).toBe('On it.{"x":1}{}')
+    expect(recording.text).toBe('hmmOn it.a{"x":1}b{}')
     expect(recording.usages[0]!.usage).toEqual({ inputTokens: 3, outputTokens: 9, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 5 })
   })
 
@@ -632,6 +631,7 @@ describe('send()', () => {
   afterAll(() => {
     server.stop(true)
   })
+  const sendCall = (upstreamCall: UpstreamCall) => live.send(live.prepare(upstreamCall), new AbortController().signal)
 
   const chatRequest = request({
     messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello' }],
@@ -641,8 +641,7 @@ describe('send()', () => {
 
   test('non-streaming posts to :generateContent with the key header and the translated body', async () => {
     received.length = 0
-    live.validate!(chatRequest)
-    const response = await live.send(call(chatRequest, { clientSetMaxTokens: true, maxTokens: 64 }))
+    const response = await sendCall(call(chatRequest, { maxTokens: 64 }))
     expect(response.status).toBe(200)
     const result = live.readCompletion(await response.text(), identity)
     expect(result.text).toBe('Hello! How can I help you today?\n')
@@ -659,25 +658,25 @@ describe('send()', () => {
 
   test('streaming posts to :streamGenerateContent?alt=sse and the answer translates', async () => {
     received.length = 0
-    const response = await live.send(call(chatRequest, { stream: true }))
+    const response = await sendCall(call(chatRequest, { stream: true }))
     expect(received).toHaveLength(1)
     expect(received[0]!.path).toBe('/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse')
     expect(received[0]!.apiKey).toBe(API_KEY)
-    expect(received[0]!.body.generationConfig).toEqual({ temperature: 0.5 })
+    expect(received[0]!.body.generationConfig).toEqual({ temperature: 0.5, maxOutputTokens: 8192 })
     const recording = translate([await response.text()])
     expect(content(recording)).toBe('Hello! How can I help you today?\n')
   })
 
   test('the model id is escaped into one path segment', async () => {
     received.length = 0
-    await live.send(call(request({}), { model: { ...model, upstreamModel: 'tuned/../x y' } }))
+    await sendCall(call(request({}), { model: { ...model, upstreamModel: 'tuned/../x y' } }))
     expect(received[0]!.path).toBe('/v1beta/models/tuned%2F..%2Fx%20y:generateContent')
   })
 
-  test('a request that cannot be translated rejects with InvalidRequestError and sends nothing', async () => {
+  test('a request that cannot be translated is refused by prepare() with InvalidRequestError, and nothing is sent', async () => {
     received.length = 0
     const bad = request({ messages: [{ role: 'tool', tool_call_id: 'nope', content: 'x' }] })
-    await expect(live.send(call(bad))).rejects.toBeInstanceOf(InvalidRequestError)
+    expect(() => live.prepare(call(bad))).toThrow(InvalidRequestError)
     expect(received).toEqual([])
   })
 })

@@ -18,6 +18,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     cacheWriteTokens: 0,
     reasoningTokens: 0,
     costNano: 46_800,
+    overHoldNano: 0,
     moneyMode: 'none',
     subject: 'acct_test',
     catalogVersion: 'test-1',

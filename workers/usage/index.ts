@@ -55,7 +55,7 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
     flushMs: o.flushMs,
     insert: async (records) => {
       const inserted = await insertUsageEvents(o.sql, records)
-      await markPosted(run, records)
+      await markPosted({ run, redis, sql: o.sql, queuePrefix: o.prefix ?? QUEUE_PREFIX }, records, inserted === records.length)
       if (o.afterCommit) {
         await o.afterCommit(records).catch((error: Error) => logger.error('after-commit step failed', { records: records.length, error: error.message }))
       }

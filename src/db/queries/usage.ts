@@ -6,7 +6,7 @@ const COLUMNS = [
   'request_id', 'account_id', 'key_id', 'model', 'provider', 'upstream_model', 'stream', 'status', 'http_status',
   'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'source',
   'counted_input_tokens', 'counted_output_tokens', 'cost_nano', 'catalog_version', 'ttfb_ms', 'total_ms', 'error_code',
-  'started_at', 'money_mode',
+  'started_at', 'money_mode', 'over_hold_nano',
 ] as const
 
 type UsageRow = Record<(typeof COLUMNS)[number], string | number | boolean | null>
@@ -40,6 +40,8 @@ function toRow(r: UsageRecord): UsageRow {
     error_code: r.errorCode,
     started_at: r.startedAt,
     money_mode: r.moneyMode,
+    // Records queued by a gateway of the previous version have none.
+    over_hold_nano: r.overHoldNano ?? 0,
   }
 }
 
@@ -81,4 +83,11 @@ async function insertRows(sql: Queryable, records: readonly UsageRecord[]): Prom
     inserted += result.count
   }
   return inserted
+}
+
+/** The cost Postgres holds for each of these requests (a replayed record may differ from the row that got in first). */
+export async function storedCosts(sql: Queryable, requestIds: readonly string[]): Promise<Map<string, number>> {
+  if (requestIds.length === 0) return new Map()
+  const rows = await sql<{ request_id: string; cost_nano: string }[]>`SELECT request_id, cost_nano FROM usage_events WHERE request_id = ANY(${requestIds as string[]})`
+  return new Map(rows.map((row) => [row.request_id, Number(row.cost_nano)]))
 }

@@ -2,7 +2,7 @@
 import { Elysia } from 'elysia'
 import { authenticatedJson, authPlugin } from '../auth'
 import type { Authenticator } from '../auth/service'
-import { ChatModel } from './model'
+import { ChatModel } from '../../openai/chat-request'
 import { completeChat, type ChatDeps } from './service'
 
 export const CHAT_PREFIXES = ['/v1', '/llm/v1'] as const

@@ -1,45 +1,24 @@
-// How a request pays: its money mode, whose buckets and wallet, the hold, and (prepaid streams without max_tokens) the slices.
-import type { MoneyMode } from '../../limits/admission'
-import type { CatalogModel } from '../../pricing/catalog'
-import { tokenClassCost } from '../../pricing/money'
+// Which way of paying a principal's chat request uses: a static key's rate limits, a prepaid wallet, or postpaid (with a cap).
+import type { PaymentMethod } from '../../exchange/payment'
+import { postpaidPayment } from '../../exchange/payments/postpaid'
+import { prepaidWalletPayment } from '../../exchange/payments/prepaid-wallet'
+import { staticKeyPayment } from '../../exchange/payments/static-key'
+import type { Admission } from '../../limits/admission'
+import { monthId } from '../../limits/keys'
 import type { Principal } from '../auth/service'
+import type { EmitEvent } from '../webhooks/emitter'
 
-export interface PaymentPlan {
-  mode: MoneyMode
-  /** Whose limits and wallet: the account, or the key itself for static keys. */
-  subject: string
-  /** Worst-case cost held now: the prompt estimate at the input price plus the held output at the output price. */
-  holdNano: bigint
-  /** Tokens charged to the token bucket now. */
-  chargeTokens: number
-  /** Output tokens the hold covers. */
-  heldOutputTokens: number
-  /** Set for a progressive hold: the stream extends its hold by this many output tokens at a time. */
-  sliceTokens: number | null
-}
-
-export function moneyModeOf(principal: Principal): MoneyMode {
-  if (principal.kind === 'static') return 'none'
-  if (principal.billingMode === 'prepaid') return 'prepaid'
-  return principal.spendCapNano === null ? 'none' : 'cap'
-}
-
-export function planPayment(
-  principal: Principal,
-  model: CatalogModel,
-  request: { promptTokens: number; maxTokens: number; clientSetMaxTokens: boolean; stream: boolean },
-  progressiveSliceTokens: number,
-): PaymentPlan {
-  const mode = moneyModeOf(principal)
-  // Holding the model's whole default output would lock small wallets out; a prepaid stream holds a slice at a time.
-  const progressive = mode === 'prepaid' && request.stream && !request.clientSetMaxTokens && model.prices.output > 0n
-  const heldOutputTokens = progressive ? Math.min(progressiveSliceTokens, request.maxTokens) : request.maxTokens
-  return {
-    mode,
-    subject: principal.kind === 'static' ? principal.keyId : principal.accountId,
-    holdNano: tokenClassCost(request.promptTokens, model.prices.input) + tokenClassCost(heldOutputTokens, model.prices.output),
-    chargeTokens: request.promptTokens + heldOutputTokens,
-    heldOutputTokens,
-    sliceTokens: progressive ? progressiveSliceTokens : null,
-  }
+export function paymentFor(principal: Principal, admission: Admission | null, emit?: EmitEvent): PaymentMethod {
+  if (principal.kind === 'static') return staticKeyPayment(admission, principal.keyId)
+  const account = { accountId: principal.accountId, limits: principal.limits }
+  if (principal.billingMode === 'prepaid') return prepaidWalletPayment(admission, account)
+  return postpaidPayment(admission, { ...account, capNano: principal.spendCapNano }, (accountId, message) =>
+    // Once a month per account: the event id is fixed, so repeats are dropped in process and in Postgres.
+    emit?.({
+      accountId,
+      type: 'spending_cap.reached',
+      id: `evt_cap_${accountId}_${monthId().replace('-', '')}`,
+      data: { month: monthId(), message },
+    }),
+  )
 }

@@ -1,6 +1,6 @@
 // Translates an OpenAI chat request into an Anthropic Messages API body.
 import { InvalidRequestError } from '../../errors'
-import type { ChatMessage, ChatRequest } from '../../modules/chat/model'
+import type { ChatMessage, ChatRequest } from '../../openai/chat-request'
 import type { UpstreamCall } from '../types'
 import type {
   AnthropicContentBlock,

@@ -17,6 +17,7 @@ export function readAnthropicCompletion(body: string, identity: ResponseIdentity
   }
 
   let content = ''
+  // Billed but not text of the message: tool names and arguments, thinking.
   let argumentsText = ''
   const toolCalls: OpenAiToolCall[] = []
   for (const block of parsed.content as AnthropicResponseBlock[]) {
@@ -24,10 +25,11 @@ export function readAnthropicCompletion(body: string, identity: ResponseIdentity
     if (block.type === 'text' && typeof block.text === 'string') content += block.text
     else if (block.type === 'tool_use' && typeof block.id === 'string' && typeof block.name === 'string') {
       const args = JSON.stringify(block.input ?? {})
-      argumentsText += args
+      argumentsText += block.name + args
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: args } })
     }
-    // thinking, redacted_thinking and server-tool blocks have no place in an OpenAI message.
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') argumentsText += block.thinking
+    // thinking is counted (it is billed) but has no place in an OpenAI message; nor do redacted_thinking and server tools.
   }
 
   const usage = readAnthropicUsage(parsed.usage)

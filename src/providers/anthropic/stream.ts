@@ -74,16 +74,19 @@ export function createAnthropicStreamTranslator(
           if (delta.type === 'text_delta') {
             const text = delta.text
             if (!text) return
-            sink.text(text)
+            sink.output(text, 'text')
             sink.chunk(deltaChunk(head, { content: text }))
           } else if (delta.type === 'input_json_delta') {
             const json = delta.partial_json
             const index = toolIndexOfBlock[parsed.index ?? -1]
             if (!json || index === undefined) return
-            sink.text(json)
+            sink.output(json, 'tool')
             sink.chunk(deltaChunk(head, { tool_calls: [{ index, function: { arguments: json } }] }))
+          } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '') {
+            // Billed as output though OpenAI clients have no place for it: counted, not shown.
+            sink.output(delta.thinking, 'reasoning')
           }
-          // thinking_delta and signature_delta have no OpenAI counterpart.
+          // signature_delta carries no tokens of its own.
           return
         }
         case 'content_block_start': {
@@ -91,6 +94,7 @@ export function createAnthropicStreamTranslator(
           if (block?.type !== 'tool_use' || typeof parsed.index !== 'number') return
           const index = toolCount++
           toolIndexOfBlock[parsed.index] = index
+          if (typeof block.name === 'string' && block.name !== '') sink.output(block.name, 'tool')
           sink.chunk(
             deltaChunk(head, { tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] }),
           )

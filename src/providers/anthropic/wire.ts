@@ -69,6 +69,7 @@ export interface AnthropicResponseBlock {
   id?: unknown
   name?: unknown
   input?: unknown
+  thinking?: unknown
 }
 
 export interface AnthropicResponse {
@@ -89,7 +90,7 @@ export interface AnthropicStreamEvent {
   index?: number
   message?: { model?: unknown; usage?: AnthropicUsage | null }
   content_block?: { type?: string; id?: string; name?: string }
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null }
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; stop_reason?: string | null }
   usage?: AnthropicUsage | null
   error?: AnthropicErrorDetail
 }

@@ -1,7 +1,6 @@
 // Translates an OpenAI chat request into a Gemini generateContent body.
 import { InvalidRequestError } from '../../errors'
-import type { ChatMessage, ChatRequest } from '../../modules/chat/model'
-import type { UpstreamCall } from '../types'
+import type { ChatMessage, ChatRequest } from '../../openai/chat-request'
 import { functionParameters } from './schema'
 
 type Part = Record<string, unknown>
@@ -259,8 +258,7 @@ export function translateRequest(request: ChatRequest): GeminiRequestBody {
   return body
 }
 
-/** Adds the output cap; without the client's own max_tokens Gemini's default applies rather than our catalog's guess. */
-export function withOutputCap(body: GeminiRequestBody, call: UpstreamCall): GeminiRequestBody {
-  if (!call.clientSetMaxTokens) return body
-  return { ...body, generationConfig: { ...body.generationConfig, maxOutputTokens: call.maxTokens } }
+/** Adds the output cap: always the one the hold covers (Gemini's own default could be larger). It includes thinking. */
+export function withOutputCap(body: GeminiRequestBody, maxTokens: number): GeminiRequestBody {
+  return { ...body, generationConfig: { ...body.generationConfig, maxOutputTokens: maxTokens } }
 }

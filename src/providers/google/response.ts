@@ -30,10 +30,11 @@ export function readGeminiCompletion(body: string, identity: ResponseIdentity): 
   const toolCalls: OpenAiToolCall[] = []
   for (const part of candidate.content?.parts ?? []) {
     if (typeof part.text === 'string' && part.thought !== true) content += part.text
+    else if (typeof part.text === 'string') counted += part.text
     else if (part.functionCall) {
       const call = toOpenAiToolCall(part.functionCall)
       toolCalls.push(call)
-      counted += call.function.arguments
+      counted += call.function.name + call.function.arguments
     }
   }
   const finish = mapFinishReason(candidate.finishReason, toolCalls.length > 0)

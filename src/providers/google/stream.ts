@@ -64,14 +64,19 @@ export function createGeminiStreamTranslator(
         for (const part of parts) {
           const text = part.text
           if (typeof text === 'string') {
-            if (text === '' || part.thought === true) continue
-            sink.text(text)
+            if (text === '') continue
+            if (part.thought === true) {
+              // Thought summaries are billed as output (thoughtsTokenCount) but not shown to OpenAI clients.
+              sink.output(text, 'reasoning')
+              continue
+            }
+            sink.output(text, 'text')
             sink.chunk(deltaChunk(head, { content: text }))
           } else if (part.functionCall) {
             // Gemini sends a call whole, so it goes out as one delta carrying id, name and all its arguments.
             const args = JSON.stringify(part.functionCall.args ?? {})
             const call = { index: toolCalls++, id: newToolCallId(), type: 'function', function: { name: part.functionCall.name ?? '', arguments: args } }
-            sink.text(args)
+            sink.output(call.function.name + args, 'tool')
             sink.chunk(deltaChunk(head, { tool_calls: [call] }))
           }
         }

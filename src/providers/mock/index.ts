@@ -1,10 +1,10 @@
 // Built-in free models answered in process (mock/echo streams the last user message back word by word), in OpenAI's format.
 import { countTextTokens } from '../../metering/tokenizer'
-import type { ChatMessage } from '../../modules/chat/model'
+import type { ChatMessage } from '../../openai/chat-request'
 import { chunkHead, completionJson, deltaChunk, usageChunk, type FinishReason } from '../openai-format'
 import { createOpenAiStreamTranslator, readOpenAiCompletion } from '../openai/response'
 import { UpstreamError } from '../../errors'
-import type { ProviderAdapter, ProviderUsage, UpstreamCall } from '../types'
+import type { PromptProfile, ProviderAdapter, ProviderUsage, UpstreamCall } from '../types'
 
 const EMPTY_PROMPT_REPLY = '(nothing to echo)'
 
@@ -21,7 +21,7 @@ interface EchoReply {
   usage: ProviderUsage
 }
 
-/** The reply: the last user message, cut once the output cap (if the client set one) is reached. */
+/** The reply: the last user message, cut once the output cap is reached. */
 function echo(call: UpstreamCall): EchoReply {
   const lastUser = [...call.request.messages].reverse().find((m) => m.role === 'user')
   const text = (lastUser && messageText(lastUser).trim()) || EMPTY_PROMPT_REPLY
@@ -31,7 +31,7 @@ function echo(call: UpstreamCall): EchoReply {
   let finishReason: FinishReason = 'stop'
   for (const piece of pieces) {
     const tokens = countTextTokens(piece)
-    if (call.clientSetMaxTokens && outputTokens + tokens > call.maxTokens) {
+    if (outputTokens + tokens > call.maxTokens) {
       finishReason = 'length'
       break
     }
@@ -67,18 +67,24 @@ function streamReply(reply: EchoReply, head: string, signal: AbortSignal): Reada
   })
 }
 
+/** Free and answered in process: nothing to bill, so nothing to add to our count. */
+const MOCK_PROMPT: PromptProfile = { textMargin: 1, toolPromptTokens: 0, imageMaxTokens: () => 0 }
+
 export function createMockAdapter(): ProviderAdapter {
   const errorFor = () => new UpstreamError('The mock model failed.')
   return {
     id: 'mock',
-    async send(call) {
-      const reply = echo(call)
-      const identity = { id: `chatcmpl-mock${Date.now().toString(36)}`, created: Math.floor(Date.now() / 1000), model: call.model.id, includeUsage: true }
-      if (!call.stream) {
+    prompt: MOCK_PROMPT,
+    // The "request" is the reply itself, decided up front: the mock is its own upstream.
+    prepare: (call) => ({ url: `mock:${call.model.upstreamModel}`, headers: {}, body: JSON.stringify({ stream: call.stream, model: call.model.id, reply: echo(call) }) }),
+    async send(request, signal) {
+      const { stream, model, reply } = JSON.parse(request.body) as { stream: boolean; model: string; reply: EchoReply }
+      const identity = { id: `chatcmpl-mock${Date.now().toString(36)}`, created: Math.floor(Date.now() / 1000), model, includeUsage: true }
+      if (!stream) {
         const body = completionJson(identity, { content: reply.words.join('') }, reply.finishReason, reply.usage)
         return new Response(body, { headers: { 'content-type': 'application/json' } })
       }
-      return new Response(streamReply(reply, chunkHead(identity), call.signal), { headers: { 'content-type': 'text/event-stream' } })
+      return new Response(streamReply(reply, chunkHead(identity), signal), { headers: { 'content-type': 'text/event-stream' } })
     },
     readCompletion: (body) => readOpenAiCompletion(body, 'mock'),
     createStreamTranslator: (sink, identity) => createOpenAiStreamTranslator(sink, identity, errorFor, 'mock'),

@@ -1,6 +1,7 @@
 // OpenAI (and any OpenAI-compatible upstream): the request passes through with the upstream model id and usage asked for.
-import type { ProviderAdapter, UpstreamCall } from '../types'
+import type { PromptProfile, ProviderAdapter } from '../types'
 import { postJson } from '../http'
+import { buildOpenAiBody } from './request'
 import { parseJsonOrNull, upstreamError } from '../upstream-errors'
 import { createOpenAiStreamTranslator, readOpenAiCompletion } from './response'
 
@@ -13,17 +14,16 @@ interface OpenAiErrorBody {
   error?: { message?: string; type?: string; code?: string | null; param?: string | null }
 }
 
-export function buildOpenAiBody(call: UpstreamCall): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...call.request, model: call.model.upstreamModel }
-  if (call.stream) {
-    // Always ask for usage so a stream is billed on the provider's numbers; the relay hides it if the client did not ask.
-    body.stream = true
-    body.stream_options = { ...(call.request.stream_options ?? {}), include_usage: true }
-  } else {
-    delete body.stream
-    delete body.stream_options
-  }
-  return body
+/**
+ * Our o200k count is OpenAI's own tokenizer with its documented chat framing: the fixture conversation we count at 19
+ * tokens OpenAI reported as 19. Tool definitions are rendered by OpenAI in a form a little longer than their JSON, hence
+ * a small margin. Images: 85 tokens at low detail; at high detail a 2048×768 image (the largest after OpenAI's
+ * rescaling) is 85 + 170 × 8 tiles = 1,445 (models that bill images differently override this in the catalog).
+ */
+export const OPENAI_PROMPT: PromptProfile = {
+  textMargin: 1.05,
+  toolPromptTokens: 0,
+  imageMaxTokens: (detail) => (detail === 'low' ? 85 : 1_445),
 }
 
 export function createOpenAiAdapter(settings: OpenAiSettings): ProviderAdapter {
@@ -34,7 +34,9 @@ export function createOpenAiAdapter(settings: OpenAiSettings): ProviderAdapter {
 
   return {
     id: 'openai',
-    send: (call) => postJson(url, headers, buildOpenAiBody(call), call.signal),
+    prompt: OPENAI_PROMPT,
+    prepare: (call) => ({ url, headers, body: JSON.stringify(buildOpenAiBody(call)) }),
+    send: (request, signal) => postJson(request.url, request.headers, request.body, signal),
     readCompletion: (body) => readOpenAiCompletion(body, 'openai'),
     createStreamTranslator: (sink, identity) =>
       createOpenAiStreamTranslator(sink, identity, (info) => errorFor({ provider: 'openai', status: 500, ...info }), 'openai'),

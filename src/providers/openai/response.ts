@@ -1,24 +1,39 @@
 // OpenAI-format answers read as they are: completions pass through byte for byte, stream chunks are observed and relayed.
 import { UpstreamError } from '../../errors'
-import type { CompletionResult, ResponseIdentity, StreamSink, StreamTranslator } from '../types'
+import type { CompletionResult, OutputKind, ResponseIdentity, StreamSink, StreamTranslator } from '../types'
 import { upstreamError, type UpstreamErrorInfo } from '../upstream-errors'
 import { readOpenAiUsage } from './usage'
 
-interface Choice {
-  message?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] | null }
-  delta?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] | null }
+/** A message or a delta: every field that carries generated (billed) tokens. */
+interface Generated {
+  content?: unknown
+  refusal?: unknown
+  /** Visible reasoning, as OpenAI-compatible upstreams (DeepSeek, vLLM, OpenRouter) send it. */
+  reasoning_content?: unknown
+  reasoning?: unknown
+  tool_calls?: { function?: { name?: unknown; arguments?: unknown } }[] | null
 }
 
-function generatedText(part: Choice['message']): string {
-  if (!part) return ''
-  let text = typeof part.content === 'string' ? part.content : ''
+interface Choice {
+  message?: Generated
+  delta?: Generated
+}
+
+/** Calls out(text, kind) for every generated piece of a message or delta, in the order a client sees them. */
+function eachGenerated(part: Generated | undefined, out: (text: string, kind: OutputKind) => void): void {
+  if (!part) return
+  const reasoning = typeof part.reasoning_content === 'string' ? part.reasoning_content : part.reasoning
+  if (typeof reasoning === 'string' && reasoning !== '') out(reasoning, 'reasoning')
+  if (typeof part.content === 'string' && part.content !== '') out(part.content, 'text')
+  if (typeof part.refusal === 'string' && part.refusal !== '') out(part.refusal, 'refusal')
   if (Array.isArray(part.tool_calls)) {
     for (const call of part.tool_calls) {
+      const name = call?.function?.name
+      if (typeof name === 'string' && name !== '') out(name, 'tool')
       const args = call?.function?.arguments
-      if (typeof args === 'string') text += args
+      if (typeof args === 'string' && args !== '') out(args, 'tool')
     }
   }
-  return text
 }
 
 export function readOpenAiCompletion(body: string, provider: string): CompletionResult {
@@ -32,7 +47,7 @@ export function readOpenAiCompletion(body: string, provider: string): Completion
     throw new UpstreamError(`The ${provider} upstream returned a response without choices.`, 'upstream_bad_response')
   }
   let text = ''
-  for (const choice of parsed.choices) text += generatedText(choice?.message)
+  for (const choice of parsed.choices) eachGenerated(choice?.message, (piece) => (text += piece))
   return { body, text, usage: readOpenAiUsage(parsed.usage) }
 }
 
@@ -66,10 +81,7 @@ export function createOpenAiStreamTranslator(
         return
       }
       const choices = chunk.choices ?? []
-      for (const choice of choices) {
-        const text = generatedText(choice?.delta)
-        if (text) sink.text(text)
-      }
+      for (const choice of choices) eachGenerated(choice?.delta, (piece, kind) => sink.output(piece, kind))
       const usage = readOpenAiUsage(chunk.usage)
       if (usage && choices.length === 0) {
         sink.usage(usage, data)

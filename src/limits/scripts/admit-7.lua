@@ -1,25 +1,30 @@
---[[ admit-6: one request's admission, all or nothing, in one round trip.
+--[[ admit-7: one request's admission, all or nothing, in one round trip.
   Request bucket (rpm) and token bucket (tpm) refill continuously (limit per 60 s); then the money check: a prepaid
   wallet hold, or a postpaid cap on (month's spend + open holds + this hold). Expired holds are released first, so a
   crashed gateway leaks nothing. Nothing changes unless everything passes.
+  A tracked request (a stream, or one that holds money) also gets a hold entry (amount 0 without money) and an open
+  record: the usage record as it would be written if its gateway died now. Its gateway checkpoints it as the answer
+  streams; if the hold expires, the hold sweeper writes it and the hold pays its cost (see inspect-open-4).
   KEYS[1] limits   HASH  rt, rts (request bucket tokens, last refill ms); tt, tts (token bucket)
   KEYS[2] wallet   HASH  loaded, avail, held, spent, month, seq (nano-USD as integers)
   KEYS[3] holds    HASH  request id -> "<mode>:<nano-USD held>"
   KEYS[4] expiry   ZSET  request id -> hold expiry (ms)
   KEYS[5] posted   HASH  request id -> cost already in Postgres that Redis has not settled (its gateway died)
   KEYS[6] settled  ZSET  request id -> when Redis settled it (so nothing pays twice)
+  KEYS[7] open     HASH  request id -> its usage record so far (JSON), until Postgres has the real one
   ARGV[1] now (ms)       ARGV[2] rpm (0: none)       ARGV[3] tpm (0: none)     ARGV[4] tokens charged to tpm
   ARGV[5] money mode: none | prepaid | cap           ARGV[6] hold (nano-USD)   ARGV[7] cap (nano-USD)
   ARGV[8] month id (cap mode: the spend must be this month's)                  ARGV[9] request id
-  ARGV[10] hold ttl (ms)
+  ARGV[10] hold ttl (ms)  ARGV[11] open record (JSON; empty: not tracked)
   Returns { verdict, rpm remaining, rpm ms until full, tpm remaining, tpm ms until full, retry after ms, money }
   verdict: ok | rpm | tpm | tpm_too_large | load | insufficient_balance | spending_cap_reached
   money: prepaid: available nano-USD (after an ok, before a refusal); cap: spent + held; else 0
 ]]
+--#include lib/release-hold.lua
 local now = tonumber(ARGV[1])
 local rpm, tpm, charge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mode, hold = ARGV[5], tonumber(ARGV[6])
-local id = ARGV[9]
+local id, openRecord = ARGV[9], ARGV[11]
 -- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
 local function int(x) return string.format('%d', x) end
 
@@ -49,23 +54,20 @@ end
 
 -- Expired holds go back where they came from before anyone counts what is held. A hold whose request is already
 -- billed in Postgres (the usage worker marked it posted) pays that cost from the hold instead: its gateway died
--- before settling, and giving the whole hold back would leave Redis richer than the ledger.
-local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+-- before settling, and giving the whole hold back would leave Redis richer than the ledger. A tracked request's hold
+-- is the sweeper's: it first writes what was delivered, then releases the hold with that cost.
+local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 64)
 for _, old in ipairs(expired) do
-  local entry = redis.call('HGET', KEYS[3], old)
-  if entry then
-    local holdMode, amount = string.match(entry, '^(%a+):(%d+)$')
-    local cost = tonumber(redis.call('HGET', KEYS[5], old) or '0')
-    redis.call('HINCRBY', KEYS[2], 'held', int(-tonumber(amount)))
-    if holdMode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(tonumber(amount) - cost)) end
-    if holdMode == 'cap' and cost > 0 then redis.call('HINCRBY', KEYS[2], 'spent', int(cost)) end
-    if cost > 0 then
+  if redis.call('HEXISTS', KEYS[7], old) == 0 then
+    local entry = redis.call('HGET', KEYS[3], old)
+    if entry then
+      local cost = tonumber(redis.call('HGET', KEYS[5], old) or '0')
+      releaseHold(KEYS[2], KEYS[3], KEYS[4], KEYS[6], old, entry, cost, now)
       redis.call('HDEL', KEYS[5], old)
-      redis.call('ZADD', KEYS[6], now, old)
+    else
+      redis.call('ZREM', KEYS[4], old)
     end
-    redis.call('HDEL', KEYS[3], old)
   end
-  redis.call('ZREM', KEYS[4], old)
 end
 
 local money = 0
@@ -85,11 +87,17 @@ end
 
 if rpm > 0 then rt = rt - 1 end
 if tpm > 0 then tt = tt - charge end
-redis.call('HSET', KEYS[1], 'rt', string.format('%.6f', rt), 'rts', now, 'tt', string.format('%.6f', tt), 'tts', now)
-if mode == 'prepaid' or mode == 'cap' then
-  redis.call('HSET', KEYS[3], id, mode .. ':' .. int(hold))
+if rpm > 0 or tpm > 0 then
+  redis.call('HSET', KEYS[1], 'rt', string.format('%.6f', rt), 'rts', now, 'tt', string.format('%.6f', tt), 'tts', now)
+end
+local money_held = mode == 'prepaid' or mode == 'cap'
+if money_held or openRecord ~= '' then
+  redis.call('HSET', KEYS[3], id, (money_held and mode or 'none') .. ':' .. int(money_held and hold or 0))
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), id)
+end
+if money_held then
   redis.call('HINCRBY', KEYS[2], 'held', int(hold))
   if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(-hold)) end
 end
+if openRecord ~= '' then redis.call('HSET', KEYS[7], id, openRecord) end
 return { 'ok', math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), 0, money }

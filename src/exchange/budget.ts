@@ -1,0 +1,71 @@
+// A progressive hold as a stream decorator: output is counted as it passes, the next slice is asked for before the held
+// one runs out, and the answer is cut cleanly (finish_reason "length") where the money stops.
+import { countTextTokens } from '../metering/tokenizer'
+import type { StreamSink, StreamTranslator } from '../providers/types'
+import type { EventHandler, RelaySink } from './relay'
+
+export interface BudgetOptions {
+  /** Output tokens the hold covers now. */
+  heldTokens: number
+  sliceTokens: number
+  /** Asks for the next slice; resolves with the output tokens granted (0: no more). */
+  extend(): Promise<number>
+  /** The chunks that end a cut answer: the finish chunk, and the usage chunk if the client asked for it. */
+  endOfCut(): string[]
+}
+
+/**
+ * Wraps the provider's translator. Every kind of generated token counts (text, refusals, tool names and arguments,
+ * reasoning the client is not shown): a translator reports output before the chunk that carries it, so a delta the
+ * budget cannot cover is never sent, and never billed. Events wait for a slice only when the output nears the hold.
+ */
+export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => StreamTranslator, options: BudgetOptions): EventHandler {
+  let held = options.heldTokens
+  let delivered = 0
+  let exhausted = false
+  let cut = false
+
+  const sink: StreamSink = {
+    chunk: (json) => {
+      if (!cut) down.chunk(json)
+    },
+    output(delta, kind) {
+      if (cut) return
+      const tokens = countTextTokens(delta)
+      if (delivered + tokens > held) {
+        cut = true
+        for (const chunk of options.endOfCut()) down.chunk(chunk)
+        down.truncate()
+        return
+      }
+      delivered += tokens
+      down.output(delta, kind)
+    },
+    // After a cut the provider's numbers still reach the meter (its input count), but the client saw our usage chunk.
+    usage: (usage, chunkJson) => down.usage(usage, cut ? '' : chunkJson),
+    fail: (error) => {
+      if (!cut) down.fail(error)
+    },
+    complete: () => {
+      if (!cut) down.complete()
+    },
+  }
+  const translator = translatorFor(sink)
+
+  const nearTheEnd = () => !exhausted && !cut && delivered >= held - options.sliceTokens / 2
+  async function topUpThen(event: string, data: string): Promise<void> {
+    const granted = await options.extend()
+    if (granted > 0) held += granted
+    else exhausted = true
+    if (!cut) translator.onEvent(event, data)
+  }
+
+  return {
+    onEvent(event, data) {
+      if (cut) return
+      if (nearTheEnd()) return topUpThen(event, data)
+      translator.onEvent(event, data)
+    },
+    onEnd: () => translator.onEnd(),
+  }
+}

@@ -1,0 +1,200 @@
+// One billable request's lifecycle: estimate and hold at open, the meter and deadline while it runs, and one finish (meter → settle → enqueue).
+import { isTracked, type UsageRecord, type UsageSink } from '../metering/usage-record'
+import { nothingUsed, RequestMeter } from '../metering/meter'
+import type { CatalogModel } from '../pricing/catalog'
+import { tokenClassCost } from '../pricing/money'
+import type { ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
+import { chunkHead, deltaChunk, usageChunk } from '../providers/openai-format'
+import { budgeted } from './budget'
+import type { Checkpoints } from './checkpoints'
+import { UpstreamDeadline } from './deadline'
+import type { Estimate } from './estimate'
+import type { Outcome } from './outcome'
+import type { PaymentMethod, Reservation } from './payment'
+import { usageRecord, type RecordHeader } from './record'
+import type { EventHandler, RelaySink } from './relay'
+
+export interface ExchangeDeps {
+  catalogVersion: string
+  recordUsage: UsageSink
+  upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number }
+  /** Share of requests whose output is counted even when the provider reports usage. */
+  meterCrosscheckRate: number
+  /** Live streams' checkpoints; null without Redis. */
+  checkpoints: Checkpoints | null
+  /** Sees every call of finish (tests assert exactly one per request); `first` is false for a call that did nothing. */
+  onFinish?: (requestId: string, outcome: Outcome, first: boolean) => void
+}
+
+export interface ExchangeStart {
+  requestId: string
+  keyId: string
+  accountId: string
+  model: CatalogModel
+  stream: boolean
+  /** performance.now() at arrival. */
+  startedAt: number
+  clientSignal: AbortSignal | undefined
+  estimate: Estimate
+  payment: PaymentMethod
+  /** The client asked for the usage chunk (stream_options.include_usage). */
+  includeUsage: boolean
+}
+
+/** Sent when a gateway dies before the request ends: what it had delivered, as the hold sweeper will write it. */
+const LOST = { status: 'gateway_lost', httpStatus: 200, errorCode: 'gateway_lost' } as const
+
+export class Exchange {
+  readonly meter: RequestMeter
+  readonly deadline: UpstreamDeadline
+  private readonly header: RecordHeader
+  private finished = false
+  private checkpointedVersion = -1
+  private streaming = false
+
+  private constructor(
+    private readonly deps: ExchangeDeps,
+    private readonly start: ExchangeStart,
+    private readonly reservation: Reservation,
+    header: RecordHeader,
+    /** Its record waits in Redis until Postgres has it. */
+    private readonly tracked: boolean,
+  ) {
+    this.header = header
+    this.meter = new RequestMeter(start.estimate.promptTokens, deps.meterCrosscheckRate > 0 && Math.random() < deps.meterCrosscheckRate)
+    this.deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, start.clientSignal)
+  }
+
+  /**
+   * Holds the worst case and charges the rate limits (one Redis round trip). Throws the refusal; nothing is open then.
+   * A stream, or a request that holds money, is tracked: its record waits in Redis beside the hold, so a gateway that
+   * dies still bills what it delivered.
+   */
+  static async open(deps: ExchangeDeps, start: ExchangeStart): Promise<Exchange> {
+    const header: RecordHeader = {
+      requestId: start.requestId,
+      keyId: start.keyId,
+      accountId: start.accountId,
+      model: start.model,
+      stream: start.stream,
+      catalogVersion: deps.catalogVersion,
+      moneyMode: start.payment.mode,
+      subject: start.payment.subject,
+      startedAt: start.startedAt,
+      startedAtIso: new Date().toISOString(),
+    }
+    const tracked = isTracked({ stream: start.stream, moneyMode: start.payment.mode })
+    const openRecord = tracked ? JSON.stringify(usageRecord(header, nothingUsed(start.estimate.promptTokens), { ...LOST, firstByteAt: null, limitNano: null })) : null
+    const reservation = await start.payment.reserve({
+      requestId: start.requestId,
+      holdNano: start.estimate.holdNano,
+      chargeTokens: start.estimate.chargeTokens,
+      openRecord,
+    })
+    return new Exchange(deps, start, reservation, header, tracked)
+  }
+
+  get requestId(): string {
+    return this.start.requestId
+  }
+
+  /** Rate-limit headers for the response. */
+  get headers(): Record<string, string> {
+    return this.reservation.headers
+  }
+
+  /**
+   * The event handler a stream relays through: the provider's translator, metered, and for a progressive hold wrapped
+   * in its budget. `translatorFor` builds the provider's translator on the sink it is given.
+   */
+  streamHandler(down: RelaySink, translatorFor: (sink: StreamSink) => StreamTranslator, identity: ResponseIdentity): EventHandler {
+    const metered = this.metered(down)
+    const { estimate, model } = this.start
+    if (estimate.sliceTokens === null) return translatorFor(metered)
+    const slice = estimate.sliceTokens
+    return budgeted(metered, translatorFor, {
+      heldTokens: estimate.heldOutputTokens,
+      sliceTokens: slice,
+      extend: async () => {
+        const granted = await this.reservation.extend(tokenClassCost(slice, model.prices.output), JSON.stringify(this.recordSoFar()))
+        // Whole tokens only: a fraction of a token's price held is released at settlement.
+        return Number((granted * 1_000_000n) / model.prices.output)
+      },
+      endOfCut: () => {
+        const head = chunkHead(identity)
+        const chunks = [deltaChunk(head, {}, 'length')]
+        if (this.start.includeUsage) {
+          const sofar = this.meter.sofar()
+          chunks.push(usageChunk(head, { inputTokens: sofar.inputTokens, outputTokens: sofar.outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }))
+        }
+        return chunks
+      },
+    })
+  }
+
+  /** Bytes reached the client: the first time, the stream starts being checkpointed. */
+  sent(): void {
+    if (this.meter.firstByteAt !== null) return
+    this.meter.markFirstByte()
+    if (this.start.stream && this.deps.checkpoints) {
+      this.streaming = true
+      this.deps.checkpoints.add(this)
+    }
+  }
+
+  checkpointIfMoved(): void {
+    if (this.finished || this.meter.version === this.checkpointedVersion) return
+    this.checkpointedVersion = this.meter.version
+    this.reservation.checkpoint(JSON.stringify(this.recordSoFar()))
+  }
+
+  /**
+   * The end of the request, whatever it was: the meter says what was used, the hold pays it (never more than it
+   * held), and the record goes to the queue. Runs once; later calls do nothing.
+   */
+  finish(outcome: Outcome): void {
+    const first = !this.finished
+    this.deps.onFinish?.(this.start.requestId, outcome, first)
+    if (!first) return
+    this.finished = true
+    if (this.streaming) this.deps.checkpoints?.remove(this)
+    this.deadline.release()
+    const usage = this.meter.final({ complete: outcome.complete, reachedUpstream: outcome.reachedUpstream })
+    const record = usageRecord(this.header, usage, {
+      status: outcome.status,
+      httpStatus: outcome.httpStatus,
+      errorCode: outcome.errorCode,
+      firstByteAt: this.meter.firstByteAt,
+      limitNano: this.reservation.limitNano(),
+    })
+    void this.reservation.settle(record.costNano, usage.inputTokens + usage.outputTokens, this.tracked ? JSON.stringify(record) : null)
+    this.deps.recordUsage(record)
+  }
+
+  /** The record the hold sweeper writes if this gateway dies now. */
+  private recordSoFar(): UsageRecord {
+    return usageRecord(this.header, this.meter.sofar(), { ...LOST, firstByteAt: this.meter.firstByteAt, limitNano: this.reservation.limitNano() })
+  }
+
+  /** A sink that lets the meter see every generated token and the provider's usage on their way down. */
+  private metered(down: RelaySink): RelaySink {
+    const meter = this.meter
+    return {
+      chunk: (json) => down.chunk(json),
+      output(delta, kind) {
+        meter.output(delta)
+        down.output(delta, kind)
+      },
+      usage(usage, chunkJson) {
+        meter.setProviderUsage(usage)
+        down.usage(usage, chunkJson)
+      },
+      fail: (error) => down.fail(error),
+      complete: () => down.complete(),
+      truncate() {
+        meter.markTruncated()
+        down.truncate()
+      },
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// The usage record of an exchange: what the meter saw, priced at the catalog, billed at most what was held.
+import type { MoneyMode } from '../limits/admission'
+import type { MeteredUsage } from '../metering/meter'
+import type { UsageRecord, UsageStatus } from '../metering/usage-record'
+import type { CatalogModel } from '../pricing/catalog'
+import { usageCost } from '../pricing/cost'
+
+/** What stays the same for the whole request. */
+export interface RecordHeader {
+  requestId: string
+  keyId: string
+  accountId: string
+  model: CatalogModel
+  stream: boolean
+  catalogVersion: string
+  moneyMode: MoneyMode
+  subject: string
+  /** performance.now() at arrival. */
+  startedAt: number
+  startedAtIso: string
+}
+
+export interface RecordEnd {
+  status: UsageStatus
+  httpStatus: number
+  errorCode: string | null
+  firstByteAt: number | null
+  /** The most it may be billed (what it held); null: no money held. */
+  limitNano: bigint | null
+}
+
+const round2 = (ms: number) => Math.round(ms * 100) / 100
+
+/**
+ * Prices the usage and builds the record. A request that held money is billed at most its hold: a provider that
+ * counts more than the worst case we could foresee is not passed on (the excess is recorded as overHoldNano).
+ */
+export function usageRecord(header: RecordHeader, usage: MeteredUsage, end: RecordEnd): UsageRecord {
+  const { model } = header
+  const price = usageCost(usage, model.prices)
+  const billed = end.limitNano !== null && price > end.limitNano ? end.limitNano : price
+  return {
+    requestId: header.requestId,
+    keyId: header.keyId,
+    accountId: header.accountId,
+    model: model.id,
+    provider: model.provider,
+    upstreamModel: model.upstreamModel,
+    stream: header.stream,
+    status: end.status,
+    httpStatus: end.httpStatus,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cachedInputTokens: usage.cachedInputTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    reasoningTokens: usage.reasoningTokens,
+    costNano: Number(billed),
+    overHoldNano: Number(price - billed),
+    catalogVersion: header.catalogVersion,
+    moneyMode: header.moneyMode,
+    subject: header.subject,
+    source: usage.source,
+    countedInputTokens: usage.countedInputTokens,
+    countedOutputTokens: usage.countedOutputTokens,
+    inputTokensDiff: usage.inputTokensDiff,
+    outputTokensDiff: usage.outputTokensDiff,
+    ttfbMs: end.firstByteAt === null ? null : round2(end.firstByteAt - header.startedAt),
+    totalMs: round2(performance.now() - header.startedAt),
+    startedAt: header.startedAtIso,
+    errorCode: end.errorCode,
+  }
+}

@@ -1,0 +1,232 @@
+// The streaming relay, transport only: upstream bytes → SSE parser → event handler (the provider's translator) → client chunks.
+import { GatewayError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { SseParser } from '../lib/sse'
+import type { StreamSink } from '../providers/types'
+import type { UpstreamDeadline } from './deadline'
+import { answered, clientGone, cut, failed, type Outcome } from './outcome'
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+} as const
+
+/** What the relay takes from the translator chain: a StreamSink, and the gateway ending the answer itself. */
+export interface RelaySink extends StreamSink {
+  /** The answer ends here (a budget ran out): the client gets [DONE], the upstream is let go. */
+  truncate(): void
+}
+
+/** One SSE event in; a promise when the handler must wait (for a hold to grow) before the next one. */
+export interface EventHandler {
+  onEvent(event: string, data: string): void | Promise<void>
+  /** The upstream body ended, or the relay gave up on it. */
+  onEnd(): void
+}
+
+/** The part of a body reader the relay uses. */
+interface ByteReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>
+  cancel(reason?: unknown): Promise<void>
+}
+
+const DONE_EVENT = 'data: [DONE]\n\n'
+const encoder = new TextEncoder()
+
+export function timeoutError(deadline: UpstreamDeadline): UpstreamTimeoutError {
+  return new UpstreamTimeoutError(
+    deadline.reason === 'first_byte_timeout' ? 'The upstream did not start answering in time.' : 'The upstream did not finish answering in time.',
+  )
+}
+
+const errorEvent = (error: GatewayError) => `data: ${JSON.stringify(error.toBody())}\n\n`
+
+/**
+ * One streamed answer. prime() reads until the first client-visible chunk, so an upstream that fails, stalls or sends
+ * garbage before saying anything still gets a proper HTTP status (502/504): it throws, and the caller finishes the
+ * request. After toResponse() the relay owns the end: onEnd runs exactly once, when the stream closes or is cancelled.
+ */
+export class StreamRelay implements RelaySink {
+  private readonly reader: ByteReader
+  private readonly decoder = new TextDecoder()
+  private readonly parser: SseParser
+  private readonly handler: EventHandler
+  /** Parsed events not yet handed to the handler (it may pause between two). */
+  private readonly pending: [string, string][] = []
+  /** SSE text produced since the last hand-off to the client. */
+  private out = ''
+  private failure: GatewayError | null = null
+  /** The provider marked a proper end of its answer. */
+  private completed = false
+  private truncated = false
+  private closed = false
+  private handlerEnded = false
+  /** The upstream sent at least one SSE event. */
+  private sawEvents = false
+  /** prime() already reached the end of the upstream body. */
+  private primedEnded = false
+  private onEnd: ((outcome: Outcome) => void) | null = null
+
+  constructor(
+    upstream: Response,
+    handlerFor: (sink: RelaySink) => EventHandler,
+    private readonly deadline: UpstreamDeadline,
+    private readonly includeUsage: boolean,
+    /** Called each time bytes go to the client. */
+    private readonly onSend: () => void,
+  ) {
+    if (!upstream.body) throw new UpstreamError('The upstream answered a stream request with no body.', 'upstream_bad_response')
+    this.reader = upstream.body.getReader()
+    this.handler = handlerFor(this)
+    this.parser = new SseParser((event, data) => {
+      this.sawEvents = true
+      this.pending.push([event, data])
+    })
+  }
+
+  // RelaySink: what the translator chain emits.
+  chunk(json: string): void {
+    if (!this.failure && !this.truncated) this.out += `data: ${json}\n\n`
+  }
+  output(): void {
+    // Counting is the meter's, above this sink.
+  }
+  usage(_usage: unknown, usageChunkJson: string): void {
+    if (!this.failure && this.includeUsage && usageChunkJson) this.out += `data: ${usageChunkJson}\n\n`
+  }
+  fail(error: GatewayError): void {
+    if (!this.failure) this.failure = error
+  }
+  complete(): void {
+    this.completed = true
+  }
+  truncate(): void {
+    this.truncated = true
+  }
+
+  /** Reads until there is something to send. Throws the failure if the stream failed before any output; false if the client left. */
+  async prime(): Promise<boolean> {
+    const state = await this.fill()
+    if (state === 'client_gone') {
+      this.endHandler()
+      return false
+    }
+    if (this.failure && this.out === '') {
+      this.endHandler()
+      throw this.failure
+    }
+    this.primedEnded = state === 'ended'
+    return true
+  }
+
+  /** Hands the stream to the client; from here the relay calls onEnd once, however the stream ends. */
+  toResponse(headers: Record<string, string>, onEnd: (outcome: Outcome) => void): Response {
+    this.onEnd = onEnd
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => this.pull(controller),
+      cancel: () => this.clientGone(),
+    })
+    return new Response(body, { status: 200, headers: { ...headers, ...SSE_HEADERS } })
+  }
+
+  private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    if (this.closed) return
+    let ended = this.primedEnded
+    this.primedEnded = false
+    if (this.out === '' && !ended && !this.failure && !this.truncated) {
+      const state = await this.fill()
+      if (state === 'client_gone') return this.clientGone()
+      ended = state === 'ended'
+    }
+    if (this.closed) return
+    if (this.truncated) return this.finishWith(controller, this.out + DONE_EVENT, cut(), true)
+    if (this.failure) return this.finishWith(controller, this.out + errorEvent(this.failure), failed(this.failure, this.deadline, 200), true)
+    if (ended) return this.finishWith(controller, this.out + DONE_EVENT, answered(), false)
+    this.send(controller, this.out)
+  }
+
+  /** Hands parsed events to the handler, waiting where it asks to; stops at a failure or the gateway's own end. */
+  private async handlePending(): Promise<void> {
+    let at = 0
+    while (at < this.pending.length && !this.failure && !this.truncated) {
+      const [event, data] = this.pending[at++]!
+      const waiting = this.handler.onEvent(event, data)
+      if (waiting) await waiting
+    }
+    this.pending.length = 0
+  }
+
+  /** Reads upstream pieces until the handler produced output or the stream failed or was cut ('data'), or the body ended. */
+  private async fill(): Promise<'data' | 'ended' | 'client_gone'> {
+    while (this.out === '' && !this.failure && !this.truncated) {
+      let result: { done: boolean; value?: Uint8Array }
+      try {
+        result = await this.reader.read()
+      } catch (error) {
+        if (this.deadline.reason === 'client_gone') return 'client_gone'
+        this.failure = this.deadline.timedOut
+          ? timeoutError(this.deadline)
+          : new UpstreamError(`The upstream connection broke mid-stream: ${(error as Error).message}`, 'upstream_disconnected')
+        return 'data'
+      }
+      if (this.deadline.reason === 'client_gone') return 'client_gone'
+      if (result.done) {
+        this.parser.push(this.decoder.decode())
+        this.parser.end()
+        await this.handlePending()
+        if (this.truncated) return 'data'
+        this.endHandler()
+        if (!this.completed && !this.failure) {
+          this.failure = this.sawEvents
+            ? new UpstreamError('The upstream ended the stream before finishing its answer.', 'upstream_incomplete')
+            : new UpstreamError('The upstream answered with something that is not an event stream.', 'upstream_bad_response')
+        }
+        return 'ended'
+      }
+      this.deadline.firstByte()
+      this.parser.push(this.decoder.decode(result.value, { stream: true }))
+      await this.handlePending()
+    }
+    return 'data'
+  }
+
+  private send(controller: ReadableStreamDefaultController<Uint8Array>, text: string): void {
+    this.out = ''
+    if (text === '') return
+    controller.enqueue(encoder.encode(text))
+    this.onSend()
+  }
+
+  private finishWith(controller: ReadableStreamDefaultController<Uint8Array>, text: string, outcome: Outcome, releaseUpstream: boolean): void {
+    this.send(controller, text)
+    this.closed = true
+    controller.close()
+    if (releaseUpstream) this.reader.cancel().catch(() => {})
+    this.end(outcome)
+  }
+
+  private clientGone(): void {
+    if (this.closed) return
+    this.closed = true
+    this.deadline.abort('client_gone')
+    this.reader.cancel().catch(() => {})
+    this.end(clientGone(200))
+  }
+
+  private endHandler(): void {
+    if (this.handlerEnded) return
+    this.handlerEnded = true
+    this.handler.onEnd()
+  }
+
+  /** The one place the stream path ends its request. */
+  private end(outcome: Outcome): void {
+    // Usage the translator still holds (e.g. Anthropic's input count from message_start) reaches the meter first.
+    this.endHandler()
+    this.deadline.release()
+    const onEnd = this.onEnd
+    this.onEnd = null
+    onEnd?.(outcome)
+  }
+}
