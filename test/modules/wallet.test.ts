@@ -14,7 +14,7 @@ import type { AdminDeps } from '../../src/modules/admin/service'
 import { STATIC_ACCOUNT_ID, type Authenticator, type Principal } from '../../src/modules/auth/service'
 import { walletPlugin } from '../../src/modules/wallet'
 import { NANO_PER_USD } from '../../src/pricing/money'
-import { testDb, uniqueId } from '../helpers/db'
+import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
 import { testPrincipal } from '../helpers/principals'
 
 const ADMIN_TOKEN = 'admin-token-wallet-test'
