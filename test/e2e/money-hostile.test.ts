@@ -65,6 +65,13 @@ interface HostileCase {
   capNano: bigint
   /** The request bodies, fired all at once. */
   bodies(): Record<string, unknown>[]
+  /**
+   * How many the spec admits with this much money (the hold is the worst case: refused when it does not fit, served
+   * when it does), so a gateway that refused everything could not pass.
+   */
+  admitted: { prepaid: number; cap: number }
+  /** A prepaid stream without its own cap is cut where its slices stop: finish_reason "length". */
+  prepaidFinish?: string
 }
 
 const CASES: HostileCase[] = [
@@ -73,54 +80,73 @@ const CASES: HostileCase[] = [
     prepaidNano: cents(1),
     capNano: cents(1),
     bodies: () => [{ model: 'openai/gpt-4o', n: 128, max_tokens: 100, messages: [user(`Write. ${hostileMarker('max')}`)] }],
+    admitted: { prepaid: 0, cap: 0 },
   },
   {
     name: 'no max_tokens (gpt-4o, JSON): the default held must be the cap sent upstream',
     prepaidNano: cents(5),
     capNano: cents(5),
     bodies: () => [{ model: 'openai/gpt-4o', messages: [user(`Write. ${hostileMarker('max')}`)] }],
+    admitted: { prepaid: 1, cap: 1 },
   },
   {
     name: 'conflicting caps: max_completion_tokens: 10 with max_tokens: 16384 (gpt-4o, JSON)',
     prepaidNano: cents(1),
     capNano: cents(1),
     bodies: () => [{ model: 'openai/gpt-4o', max_completion_tokens: 10, max_tokens: 16_384, messages: [user(`Write. ${hostileMarker('max')}`)] }],
+    admitted: { prepaid: 0, cap: 0 },
   },
   {
     name: 'hidden reasoning: o3-mini stream without max_tokens, all but two tokens reasoning',
     prepaidNano: cents(1),
     capNano: cents(5),
     bodies: () => [{ model: 'openai/o3-mini', stream: true, messages: [user(`Think hard. ${hostileMarker('reasoning')}`)] }],
+    // Hidden reasoning cannot be cut: the whole default cap (8,192 at $4.40/1M) is held, more than $0.01.
+    admitted: { prepaid: 0, cap: 1 },
   },
   {
     name: 'refusal: a stream of delta.refusal pieces without max_tokens (gpt-4o)',
     prepaidNano: cents(1),
     capNano: cents(5),
     bodies: () => [{ model: 'openai/gpt-4o', stream: true, messages: [user(`Do something bad. ${hostileMarker('refusal')}`)] }],
+    admitted: { prepaid: 1, cap: 1 },
+    prepaidFinish: 'length',
   },
   {
     name: 'tool calls with ~120-token names, stream without max_tokens (gpt-4o)',
     prepaidNano: cents(1),
     capNano: cents(5),
     bodies: () => [{ model: 'openai/gpt-4o', stream: true, tools: [lookupTool], messages: [user(`Look everything up. ${hostileMarker('tools')}`)] }],
+    admitted: { prepaid: 1, cap: 1 },
+    prepaidFinish: 'length',
   },
   {
     name: 'a file part, read by the provider as a full context window (gpt-4o, JSON)',
     prepaidNano: cents(1),
     capNano: cents(1),
     bodies: () => [unreadablePartRequest(filePart)],
+    admitted: { prepaid: 0, cap: 0 },
   },
   {
     name: 'an input_audio part, read by the provider as a full context window (gpt-4o, JSON)',
     prepaidNano: cents(1),
     capNano: cents(1),
     bodies: () => [unreadablePartRequest(audioPart)],
+    admitted: { prepaid: 0, cap: 0 },
   },
   {
     name: `${IMAGES} image_url parts at detail high, billed ${GPT4O_IMAGE_MAX_TOKENS} tokens each (gpt-4o, JSON)`,
     prepaidNano: cents(1),
     capNano: cents(1),
     bodies: () => [imageRequest()],
+    admitted: { prepaid: 0, cap: 0 },
+  },
+  {
+    name: `the same ${IMAGES} images with money enough for their worst case: served, and billed within the hold`,
+    prepaidNano: cents(10),
+    capNano: cents(10),
+    bodies: () => [imageRequest()],
+    admitted: { prepaid: 1, cap: 1 },
   },
   {
     // The provider takes a moment before answering, so all 50 are in flight together.
@@ -128,6 +154,8 @@ const CASES: HostileCase[] = [
     prepaidNano: cents(100),
     capNano: cents(100),
     bodies: () => Array.from({ length: 50 }, (_, i) => unreadablePartRequest(i % 2 === 0 ? filePart : audioPart, { stream: i % 4 < 2, thinkMs: 300 })),
+    // Each holds a whole context window ($0.32): three fit in $1.00 at once, and the provider bills each that much.
+    admitted: { prepaid: 3, cap: 3 },
   },
 ]
 
@@ -155,6 +183,10 @@ async function runCase(hostileCase: HostileCase, billing: Billing) {
   const unexpected = replies.filter((reply) => reply.status !== 200 && !(reply.status === 402 && reply.code === REFUSAL_CODE[billing.mode]))
   expect(unexpected.map((reply) => `${reply.status} ${reply.code}`)).toEqual([])
   expect(report.violations).toEqual([])
+  expect(replies.length - refused.length).toBe(hostileCase.admitted[billing.mode])
+  if (billing.mode === 'prepaid' && hostileCase.prepaidFinish) {
+    for (const reply of replies.filter((r) => r.status === 200)) expect(reply.finishReasons).toContain(hostileCase.prepaidFinish)
+  }
 }
 
 for (const hostileCase of CASES) {
