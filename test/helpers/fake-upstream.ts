@@ -14,20 +14,23 @@ import { readFixture } from './fixtures'
  * scenario:midstream-error  Anthropic's stream that breaks with `event: error`
  * scenario:long       (OpenAI) a stream of 1,000 one-token words in the fixture's chunk format, then its usage
  * scenario:break      like slow, but the connection ends after a few events, with no end marker and no usage
+ * scenario:drip       (OpenAI) DRIP_STREAM_WORDS one-token words, DRIP_GAP_MS apart (a stream open for seconds)
  */
-export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'long' | 'break' | 'default'
+export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'long' | 'break' | 'drip' | 'default'
 
 export const LONG_STREAM_WORDS = 1_000
+export const DRIP_STREAM_WORDS = 200
+export const DRIP_GAP_MS = 25
 
 /** OpenAI chunks in the fixture's exact shape: a role chunk, one word per chunk, the finish chunk, usage, [DONE]. */
-function longOpenAiStream(): string[] {
+function longOpenAiStream(words = LONG_STREAM_WORDS): string[] {
   const head = '{"id":"chatcmpl-long","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_f9f4fb6dbf"'
   const chunk = (delta: string, finish: string | null) =>
     `data: ${head},"choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? 'null' : `"${finish}"`}}],"usage":null}\n\n`
   const events = [chunk('{"role":"assistant","content":"","refusal":null}', null)]
-  for (let i = 0; i < LONG_STREAM_WORDS; i++) events.push(chunk(`{"content":" word"}`, null))
+  for (let i = 0; i < words; i++) events.push(chunk(`{"content":" word"}`, null))
   events.push(chunk('{}', 'stop'))
-  events.push(`data: ${head},"choices":[],"usage":{"prompt_tokens":19,"completion_tokens":${LONG_STREAM_WORDS},"total_tokens":${19 + LONG_STREAM_WORDS}}}\n\n`)
+  events.push(`data: ${head},"choices":[],"usage":{"prompt_tokens":19,"completion_tokens":${words},"total_tokens":${19 + words}}}\n\n`)
   events.push('data: [DONE]\n\n')
   return events
 }
@@ -126,6 +129,7 @@ export function startFakeUpstream(): FakeUpstream {
       gemini: { default: 'gemini.streamGenerateContent.sse', tools: 'gemini.streamGenerateContent.tools.sse' },
     }[provider]
     if (scenario === 'long' && provider === 'openai') return streamResponse(path, longOpenAiStream())
+    if (scenario === 'drip' && provider === 'openai') return streamResponse(path, longOpenAiStream(DRIP_STREAM_WORDS), { gapMs: DRIP_GAP_MS })
     let file = scenario === 'tools' ? files.tools : files.default
     if (scenario === 'midstream-error' && provider === 'anthropic') file = 'anthropic.messages.stream.error.sse'
     const events = sseEvents(readFixture(file))

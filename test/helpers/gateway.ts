@@ -3,6 +3,7 @@ import OpenAI from 'openai'
 import { loadConfig, type Config } from '../../src/config'
 import { createLogger } from '../../src/lib/logger'
 import type { UsageRecord } from '../../src/metering/usage-record'
+import type { Outcome } from '../../src/exchange/outcome'
 import { startServer, type RunningServer } from '../../src/server'
 import { prepareTestDatabase, TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from './db'
 
@@ -14,6 +15,8 @@ export interface TestGateway {
   config: Readonly<Config>
   server: RunningServer
   usage: UsageRecord[]
+  /** Every call of every request's finish, by request id (`first` false: a call that did nothing). */
+  finishes: Map<string, { outcome: Outcome; first: boolean }[]>
   /** Resolves with the record of that request id once it was emitted. */
   usageFor(requestId: string, timeoutMs?: number): Promise<UsageRecord>
   client(options?: { apiKey?: string; prefix?: '/v1' | '/llm/v1' }): OpenAI
@@ -38,12 +41,18 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     ...env,
   })
   const usage: UsageRecord[] = []
+  const finishes = new Map<string, { outcome: Outcome; first: boolean }[]>()
   const waiters = new Map<string, (record: UsageRecord) => void>()
   const server = await startServer(config, {
     logger: createLogger(config.logLevel),
     tapUsage: (record) => {
       usage.push(record)
       waiters.get(record.requestId)?.(record)
+    },
+    tapFinish: (requestId, outcome, first) => {
+      const calls = finishes.get(requestId) ?? []
+      calls.push({ outcome, first })
+      finishes.set(requestId, calls)
     },
   })
   const url = server.url!
@@ -53,6 +62,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     config,
     server,
     usage,
+    finishes,
     usageFor(requestId, timeoutMs = 2_000) {
       const existing = usage.find((r) => r.requestId === requestId)
       if (existing) return Promise.resolve(existing)
