@@ -85,13 +85,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let server: ReturnType<ReturnType<typeof createApp>['listen']>['server'] = null
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
   let events: EventEmitter | null = null
+  let admission: Admission | null = null
   if (config.role !== 'worker') {
     usageQueue = createUsageQueueSink(config.redisUrl, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
     const recordUsage: UsageSink = tap ? (record) => (tap(record), queueSink(record)) : queueSink
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
-    const admission = new Admission(redis, sql, config.admission, logger)
+    admission = new Admission(redis, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
     events = createEventEmitter(sql, config.redisUrl, logger, config.queuePrefix)
     const emit = events.emit
@@ -144,24 +145,48 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   logger.info('meterway started', { role: config.role, url, staticKeys: config.staticApiKeys.length })
 
   let stopping: Promise<void> | null = null
-  const stop = () =>
-    (stopping ??= (async () => {
-      if (server) {
-        server.stop(false)
-        const deadline = Date.now() + config.shutdownGraceMs
-        while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(25)
-        server.stop(true)
-      }
-      // Usage emitted by the last requests reaches the queue before the workers stop taking it.
-      if (usageQueue) {
-        await usageQueue.drain(config.shutdownGraceMs)
-        await usageQueue.close()
-      }
-      await events?.close()
-      if (workers) await workers.close()
-      subscriber.disconnect()
-      await Promise.allSettled([sql.end({ timeout: 5 }), redis.quit()])
-    })())
+  const stop = () => (stopping ??= stopInOrder())
+
+  /**
+   * SIGTERM: stop accepting, let in-flight requests finish, send the usage they leave, close the workers and the
+   * connections, all within SHUTDOWN_GRACE_MS even when Redis or Postgres does not answer: each step waits only for
+   * what is left of the grace time, and what could not be done is logged, not waited for.
+   */
+  async function stopInOrder(): Promise<void> {
+    const deadline = Date.now() + config.shutdownGraceMs
+    const left = () => Math.max(0, deadline - Date.now())
+    const within = async (what: string, ms: number, work: Promise<unknown>) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const gaveUp = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, ms, 'late')))
+      const result = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), gaveUp])
+      clearTimeout(timer)
+      if (result === 'late') logger.warn('shutdown: stopped waiting', { step: what, waitedMs: ms })
+    }
+    if (server) {
+      server.stop(false)
+      // Streams may use the grace time, less a reserve for sending the usage they leave behind.
+      const streamsUntil = deadline - Math.min(1_000, config.shutdownGraceMs / 4)
+      while (server.pendingRequests > 0 && Date.now() < streamsUntil) await Bun.sleep(25)
+      // Whatever still runs is cut: each one finishes (client_aborted) and leaves its record.
+      server.stop(true)
+    }
+    // Usage emitted by the last requests reaches the queue before the workers stop taking it.
+    if (usageQueue) {
+      await usageQueue.drain(Math.max(left() - 100, 0))
+      const unsent = usageQueue.pendingCount()
+      if (unsent > 0) logger.error('shutdown: usage records not sent to the queue (Redis unreachable)', { records: unsent })
+    }
+    const unsettled = admission?.abandonRetries() ?? []
+    if (unsettled.length > 0) {
+      // Their holds expire and are given back; their records (if sent) bring the cost to Postgres, and the next
+      // wallet rebuild charges it.
+      logger.error('shutdown: settlements not applied in Redis', { requests: unsettled.length, costNano: unsettled.reduce((sum, u) => sum + u.costNano, 0), requestIds: unsettled.slice(0, 20).map((u) => u.requestId) })
+    }
+    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), workers?.close()]))
+    subscriber.disconnect()
+    await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
+    redis.disconnect()
+  }
 
   return { url, port: server?.port ?? null, principals, stop }
 }

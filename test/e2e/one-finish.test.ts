@@ -2,6 +2,7 @@
 // error, timeout, budget cut, failure after partial output, never sent), and writes exactly one usage record.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { insertCredit } from '../../src/db/queries/ledger'
+import type { Outcome } from '../../src/exchange/outcome'
 import type { Sql } from '../../src/lib/db'
 import { testDb, uniqueId } from '../helpers/db'
 import { closedPortUrl, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
@@ -66,7 +67,7 @@ async function send(on: TestGateway, body: Record<string, unknown>, options: { a
 }
 
 /** Waits a moment past the finish for any second call, then checks: one finish, the first, one usage record. */
-async function expectOneFinish(on: TestGateway, requestId: string, status: string) {
+async function expectOneFinish(on: TestGateway, requestId: string, status: Outcome['status']) {
   const record = await on.usageFor(requestId, 10_000)
   expect(record.status).toBe(status)
   const calls = on.finishes.get(requestId)!

@@ -1,7 +1,7 @@
 // Real Meterway processes for tests that kill them: `bun src/index.ts` with this run's database and queues, on a free port.
 import type { Subprocess } from 'bun'
 import { join } from 'node:path'
-import { TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from './db'
+import { prepareTestDatabase, TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from './db'
 import { ADMIN_TOKEN } from './gateway'
 
 const ENTRY = join(import.meta.dir, '..', '..', 'src', 'index.ts')
@@ -25,6 +25,7 @@ function freePort(): number {
 
 /** Starts a gateway (or worker) process and resolves once it answers /healthz (or, for ROLE=worker, once it logged its start). */
 export async function spawnMeterway(env: Record<string, string>, timeoutMs = 30_000): Promise<GatewayProcess> {
+  await prepareTestDatabase()
   const port = freePort()
   const child = Bun.spawn(['bun', ENTRY], {
     env: {
