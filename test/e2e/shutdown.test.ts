@@ -5,7 +5,7 @@ import type { Socket, TCPSocketListener } from 'bun'
 import { TEST_DATABASE_URL } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { TEST_KEY, upstreamEnv } from '../helpers/gateway'
-import { spawnMeterway, type GatewayProcess } from '../helpers/processes'
+import { freePort, spawnMeterway, type GatewayProcess } from '../helpers/processes'
 
 const GRACE_MS = 2_000
 /** Room for a loaded CI machine: the bound under test is the grace time; this only keeps a hang from passing. */
@@ -20,13 +20,6 @@ afterAll(() => {
   for (const undo of cleanup) undo()
   upstream.stop()
 })
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('') })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
 
 /** A Redis of this test's own, so it can be killed. */
 async function privateRedis() {

@@ -16,7 +16,8 @@ export interface GatewayProcess {
   output(): string
 }
 
-function freePort(): number {
+/** A TCP port nothing listens on right now. */
+export function freePort(): number {
   const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('') })
   const port = probe.port
   probe.stop(true)
