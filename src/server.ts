@@ -153,7 +153,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
    * what is left of the grace time, and what could not be done is logged, not waited for.
    */
   async function stopInOrder(): Promise<void> {
-    const deadline = Date.now() + config.shutdownGraceMs
+    // A little is kept back for the process to exit once the steps are done.
+    const deadline = Date.now() + config.shutdownGraceMs - Math.min(200, config.shutdownGraceMs / 10)
     const left = () => Math.max(0, deadline - Date.now())
     const within = async (what: string, ms: number, work: Promise<unknown>) => {
       let timer: ReturnType<typeof setTimeout> | undefined

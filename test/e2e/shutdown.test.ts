@@ -1,7 +1,7 @@
 // SIGTERM is the clean path, and it ends within SHUTDOWN_GRACE_MS even when Redis or Postgres stops answering,
 // saying what it could not do instead of waiting for it.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Socket, TCPSocketListener } from 'bun'
+import type { Socket } from 'bun'
 import { TEST_DATABASE_URL } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { TEST_KEY, upstreamEnv } from '../helpers/gateway'
@@ -27,7 +27,13 @@ async function privateRedis() {
   const child = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'ignore' })
   cleanup.push(() => child.kill('SIGKILL'))
   for (let i = 0; i < 200; i++) {
-    const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then((s) => (s.end(), true), () => false)
+    const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then(
+      (socket) => {
+        socket.end()
+        return true
+      },
+      () => false,
+    )
     if (ok) break
     await Bun.sleep(25)
   }
@@ -36,25 +42,34 @@ async function privateRedis() {
 
 /** A TCP relay to the real Postgres, so Postgres can be made unreachable without stopping it. */
 function postgresRelay() {
-  const open = new Set<Socket<unknown>>()
-  const listener: TCPSocketListener<{ peer?: Socket<unknown>; pending: Uint8Array[] }> = Bun.listen({
+  interface Side {
+    peer?: Socket<Side>
+    pending: Uint8Array[]
+  }
+  const open = new Set<Socket<Side>>()
+  const listener = Bun.listen<Side>({
     hostname: '127.0.0.1',
     port: 0,
     socket: {
       open(client) {
         client.data = { pending: [] }
         open.add(client)
-        void Bun.connect({
+        void Bun.connect<Side>({
           hostname: '127.0.0.1',
           port: 5432,
+          data: { pending: [] },
           socket: {
             open(server) {
               open.add(server)
               client.data.peer = server
               for (const piece of client.data.pending) server.write(piece)
             },
-            data: (_, piece) => client.write(piece),
-            close: () => client.end(),
+            data(_, piece) {
+              client.write(piece)
+            },
+            close() {
+              client.end()
+            },
           },
         })
       },
@@ -62,7 +77,9 @@ function postgresRelay() {
         if (client.data.peer) client.data.peer.write(piece)
         else client.data.pending.push(new Uint8Array(piece))
       },
-      close: (client) => client.data.peer?.end(),
+      close(client) {
+        client.data.peer?.end()
+      },
     },
   })
   cleanup.push(() => listener.stop(true))
