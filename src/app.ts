@@ -47,6 +47,9 @@ export function createApp(deps: AppDeps): AnyElysia {
   let app: AnyElysia = new Elysia({ name: 'meterway' })
     .onRequest(({ request, set }) => {
       set.headers['x-request-id'] = newRequestId()
+      // Content-Length over the limit is refused here, unread and in our shape. Bun's own limit sits out of reach
+      // (SERVER_BODY_LIMIT) since its 413 has no body; chunked bodies are counted by the parsers (src/lib/request-body.ts).
+      // Headers over 16 KiB get Bun's bare 431 before any of this runs (bun --max-http-header-size changes the size).
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > config.maxBodyBytes) {
         return errorResponse(new PayloadTooLargeError(config.maxBodyBytes), { 'x-request-id': set.headers['x-request-id'] as string })

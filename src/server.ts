@@ -4,7 +4,7 @@ import { createApp } from './app'
 import type { Config } from './config'
 import { migrate } from './db/migrate'
 import { createDb } from './lib/db'
-import { serverBodyLimit } from './lib/framework-errors'
+import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { createLogger, type Logger } from './lib/logger'
 import { createRedis } from './lib/redis'
 import { createUsageQueueSink } from './metering/usage-queue'
@@ -96,6 +96,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       stripe: createStripeClient(config.stripe),
       config: { proPriceId: config.stripe.proPriceId, webhookSecret: config.stripe.webhookSecret, publicBaseUrl: config.publicBaseUrl },
       authenticate: principals.authenticate,
+      maxBodyBytes: config.maxBodyBytes,
       // A Stripe event changed the subscription: caches drop the account, and the customer hears about it.
       onAccountChanged: async (accountId) => {
         await onAccountChanged(accountId)
@@ -131,7 +132,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         webhooksPlugin({ sql, authenticate: principals.authenticate, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
       ],
     })
-    server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: serverBodyLimit(config.maxBodyBytes), idleTimeout: 255 }).server
+    server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: SERVER_BODY_LIMIT, idleTimeout: 255 }).server
   }
 
   const url = server ? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}` : null

@@ -40,6 +40,7 @@ function billingApp(overrides: Partial<BillingDeps> = {}) {
           changed.push(accountId)
         },
         logger: createLogger('silent'),
+        maxBodyBytes: 1024 * 1024,
         ...overrides,
       }),
     )

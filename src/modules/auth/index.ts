@@ -1,11 +1,12 @@
 // The auth plugin: derives `principal` for the routes of the plugin that uses it; JSON routes authenticate before parsing.
 import { Elysia } from 'elysia'
-import { AuthenticationError, InvalidRequestError, PayloadTooLargeError } from '../../errors'
+import { AuthenticationError } from '../../errors'
+import { parseJsonBody } from '../../lib/json-body'
+import { readBodyText } from '../../lib/request-body'
 import { extractApiKey, type Authenticator, type Principal } from './service'
 
 /** Principals found while parsing a body, so the derive step does not hash the key twice. */
 const principalsByRequest = new WeakMap<Request, Principal>()
-const utf8 = new TextDecoder()
 
 function orFail(principal: Principal | null): Principal {
   if (!principal) throw new AuthenticationError()
@@ -30,21 +31,11 @@ export function authPlugin(authenticate: Authenticator) {
 /**
  * Body parser for authenticated JSON routes. The key is checked before the body is read, so an unauthenticated
  * caller can neither make us parse megabytes nor learn our schema; bodies sent without Content-Length are held to
- * the same byte limit; any Content-Type is read as JSON, as OpenAI does.
+ * the same byte limit; any Content-Type is read as JSON, as OpenAI does; nesting is held to MAX_JSON_DEPTH.
  */
 export function authenticatedJson(authenticate: Authenticator, maxBodyBytes: number) {
   return async ({ request, headers }: { request: Request; headers: Record<string, string | undefined> }) => {
     principalsByRequest.set(request, await requirePrincipal(authenticate, headers))
-    const bytes = await request.arrayBuffer()
-    if (bytes.byteLength > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
-    try {
-      return JSON.parse(utf8.decode(bytes)) as unknown
-    } catch {
-      throw new InvalidRequestError(
-        'We could not parse the JSON body of your request. Send valid JSON with "Content-Type: application/json".',
-        null,
-        'invalid_json',
-      )
-    }
+    return parseJsonBody(await readBodyText(request, maxBodyBytes))
   }
 }

@@ -1,6 +1,6 @@
 // The webhooks plugin: /v1/webhook_endpoints (agent key) — register, list, delete, rotate the secret, read the delivery log.
 import { Elysia } from 'elysia'
-import { authPlugin } from '../auth'
+import { authenticatedJson, authPlugin } from '../auth'
 import type { Authenticator } from '../auth/service'
 import { WebhookModel } from './model'
 import { createEndpoint, endpointDeliveries, listOwnEndpoints, removeEndpoint, rotateSecret, type WebhookServiceDeps } from './service'
@@ -8,6 +8,9 @@ import { createEndpoint, endpointDeliveries, listOwnEndpoints, removeEndpoint, r
 export interface WebhooksDeps extends WebhookServiceDeps {
   authenticate: Authenticator
 }
+
+/** A registration is a URL and a few event types. */
+const CREATE_MAX_BODY_BYTES = 64 * 1024
 
 export function webhooksPlugin(deps: WebhooksDeps) {
   const { authenticate, ...service } = deps
@@ -23,6 +26,8 @@ export function webhooksPlugin(deps: WebhooksDeps) {
         return created
       },
       {
+        // Authenticates before reading the body, as the chat routes do.
+        parse: authenticatedJson(authenticate, CREATE_MAX_BODY_BYTES),
         body: WebhookModel.create,
         response: { 201: WebhookModel.endpointWithSecret },
         detail: detail('Register a webhook endpoint; the signing secret (whsec_…) is shown only in this answer'),
