@@ -15,6 +15,7 @@ interface ValueErrorLike {
   path: string
   message: string
   value: unknown
+  schema?: { description?: string }
 }
 
 function describeValidation(error: ValidationError): InvalidRequestError {
@@ -25,7 +26,15 @@ function describeValidation(error: ValidationError): InvalidRequestError {
     return new InvalidRequestError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter')
   }
   const where = param ? `'${param}'` : 'the request body'
-  const detail = first.message.charAt(0).toLowerCase() + first.message.slice(1)
+  if (typeof first.value === 'string' && first.value.includes('\u0000')) {
+    return new InvalidRequestError(`Invalid value for ${where}: text must not contain NUL characters (\\u0000).`, param, 'invalid_value')
+  }
+  const description = first.schema?.description
+  // A regular expression says little to a person; the schema's description says what is expected.
+  const detail =
+    description && first.message.startsWith('Expected string to match')
+      ? `expected ${description}`
+      : first.message.charAt(0).toLowerCase() + first.message.slice(1) + (description ? ` (${description})` : '')
   return new InvalidRequestError(`Invalid value for ${where}: ${detail}.`, param, 'invalid_value')
 }
 

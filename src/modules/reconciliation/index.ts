@@ -3,7 +3,8 @@ import { timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { AuthenticationError } from '../../errors'
 import { extractApiKey, hashApiKey } from '../auth/service'
-import { ReconciliationModel } from './model'
+import { queryInteger } from '../../lib/request-schemas'
+import { MANUAL_LIMIT, ReconciliationModel } from './model'
 import { manualAdjustments, reconcile, type ReconciliationDeps } from './service'
 
 export type { ReconciliationDeps } from './service'
@@ -29,7 +30,7 @@ export function reconciliationPlugin(deps: ReconciliationDeps) {
       query: ReconciliationModel.periodQuery,
       detail: detail('Per customer: usage cost in Postgres vs reported to Stripe, pending and refused, for a month (nano-USD)'),
     })
-    .get('/manual-adjustments', ({ query }) => manualAdjustments(deps, query.period, query.limit ?? 100), {
+    .get('/manual-adjustments', ({ query }) => manualAdjustments(deps, query.period, queryInteger(query.limit, 'limit', MANUAL_LIMIT, 100)), {
       query: ReconciliationModel.manualQuery,
       detail: detail('Usage Stripe refused or would refuse (too old): to bill by a manual adjustment'),
     })

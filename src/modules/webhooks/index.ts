@@ -1,8 +1,9 @@
 // The webhooks plugin: /v1/webhook_endpoints (agent key) — register, list, delete, rotate the secret, read the delivery log.
 import { Elysia } from 'elysia'
+import { queryInteger } from '../../lib/request-schemas'
 import { authenticatedJson, authPlugin } from '../auth'
 import type { Authenticator } from '../auth/service'
-import { WebhookModel } from './model'
+import { DELIVERIES_LIMIT, WebhookModel } from './model'
 import { createEndpoint, endpointDeliveries, listOwnEndpoints, removeEndpoint, rotateSecret, type WebhookServiceDeps } from './service'
 
 export interface WebhooksDeps extends WebhookServiceDeps {
@@ -47,7 +48,7 @@ export function webhooksPlugin(deps: WebhooksDeps) {
       response: WebhookModel.endpointWithSecret,
       detail: detail('Replace the signing secret; the old one stops working at once. The new secret is shown only here'),
     })
-    .get('/:id/deliveries', ({ principal, params, query }) => endpointDeliveries(service, principal, params.id, query.limit), {
+    .get('/:id/deliveries', ({ principal, params, query }) => endpointDeliveries(service, principal, params.id, queryInteger(query.limit, 'limit', DELIVERIES_LIMIT, 20)), {
       params: WebhookModel.endpointParams,
       query: WebhookModel.deliveriesQuery,
       response: WebhookModel.deliveryList,
