@@ -26,7 +26,8 @@ export const EnvSchema = Type.Object({
   QUEUE_PREFIX: Type.String({ pattern: '^\\{[A-Za-z0-9_-]{1,32}\\}$', default: '{mw}', description: 'a Redis Cluster hash tag such as {mw}' }),
   SHUTDOWN_GRACE_MS: Millis(30_000),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
-  ADMIN_TOKEN: Type.String({ default: '', description: 'bearer token of the admin API; empty disables it' }),
+  // 32 characters: a token a person types is guessable; the failed-attempt limit below slows guessing, it cannot stop it.
+  ADMIN_TOKEN: Type.String({ pattern: '^(\\S{32,})?$', default: '', description: 'at least 32 characters without spaces; empty disables the admin API' }),
   PUBLIC_BASE_URL: HttpUrl('http://localhost:8080'),
   REQUIRE_SUBSCRIPTION: Type.Boolean({ default: true }),
   PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
@@ -95,6 +96,9 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** Variables whose value must not reach a log, even a wrong one: the error gives their length instead. */
+const SECRET = /(TOKEN|SECRET|_KEY|_KEYS)$/
+
 const trimSlash = (url: string) => url.replace(/\/+$/, '')
 
 /** Parses an environment (process.env by default) into a frozen Config; throws ConfigError naming the first bad variable. */
@@ -110,7 +114,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const name = firstError.path.replace(/^\//, '')
     const schema = firstError.schema as { description?: string }
     const expected = schema.description ? `${firstError.message} (${schema.description})` : firstError.message
-    throw new ConfigError(`${name}: ${expected}; got ${JSON.stringify(source[name] ?? null)}`)
+    const value = source[name]
+    const got = value !== undefined && SECRET.test(name) ? `${value.length} character${value.length === 1 ? '' : 's'} (not shown)` : JSON.stringify(value ?? null)
+    throw new ConfigError(`${name}: ${expected}; got ${got}`)
   }
   const e = env as Env
   return Object.freeze({

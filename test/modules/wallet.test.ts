@@ -17,7 +17,7 @@ import { NANO_PER_USD } from '../../src/pricing/money'
 import { testDb, uniqueId } from '../helpers/db'
 import { testPrincipal } from '../helpers/principals'
 
-const ADMIN_TOKEN = 'admin-token-wallet-test'
+const ADMIN_TOKEN = 'admin-token-for-the-wallet-tests-0123'
 const STATIC_KEY = 'mw_static_wallet_key'
 
 const sql = await testDb(8)
