@@ -31,6 +31,9 @@ describe('loadConfig', () => {
     ['METER_CROSSCHECK_RATE', 'perhaps'],
     ['METER_CROSSCHECK_RATE', '1.5'],
     ['REDIS_URL', 'localhost:6379'],
+    ['AUTH_FAILURE_LIMIT', '-1'],
+    ['AUTH_FAILURE_LIMIT', 'many'],
+    ['TRUST_FORWARDED_FOR', 'maybe'],
   ])('%s=%s is refused, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     try {
@@ -60,6 +63,12 @@ describe('loadConfig', () => {
         expect(message).toContain(`${short.length} character`)
       }
     }
+  })
+
+  test('failed-attempt limits default to 20 per minute per address, socket addresses', () => {
+    const config = loadConfig({})
+    expect(config.authFailures).toEqual({ limit: 20, windowMs: 60_000 })
+    expect(config.trustForwardedFor).toBe(false)
   })
 
   test('the process refuses to boot with one line on stderr and exit code 1', async () => {

@@ -10,6 +10,7 @@ import { createRedis } from '../../src/lib/redis'
 import { Admission } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { adminPlugin } from '../../src/modules/admin'
+import { adminGuard } from '../../src/modules/auth/admin-guard'
 import type { AdminDeps } from '../../src/modules/admin/service'
 import { STATIC_ACCOUNT_ID, type Authenticator, type Principal } from '../../src/modules/auth/service'
 import { walletPlugin } from '../../src/modules/wallet'
@@ -49,7 +50,7 @@ const agents: string[] = []
 const app = new Elysia()
   .onError(({ code, error, request, path }) => errorResponse(frameworkError(code, error, request.method, path)))
   .use(
-    adminPlugin(ADMIN_TOKEN, {
+    adminPlugin(adminGuard(ADMIN_TOKEN), {
       sql,
       onAccountChanged: async (accountId) => void changed.push(accountId),
       onKeyRevoked: async () => {},

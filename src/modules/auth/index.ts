@@ -1,6 +1,7 @@
 // The auth plugin: derives `principal` for the routes of the plugin that uses it; JSON routes authenticate before parsing.
 import { Elysia } from 'elysia'
 import { AuthenticationError } from '../../errors'
+import { clientAddressOf } from '../../lib/client-address'
 import { parseJsonBody } from '../../lib/json-body'
 import { readBodyText } from '../../lib/request-body'
 import { extractApiKey, type Authenticator, type Principal } from './service'
@@ -14,17 +15,17 @@ function orFail(principal: Principal | null): Principal {
 }
 
 /** The principal of the request's key; synchronous on a cache hit, a promise when the key must be looked up. */
-function requirePrincipal(authenticate: Authenticator, headers: Record<string, string | undefined>): Principal | Promise<Principal> {
+function requirePrincipal(authenticate: Authenticator, headers: Record<string, string | undefined>, request: Request): Principal | Promise<Principal> {
   const apiKey = extractApiKey(headers)
   if (apiKey === undefined) throw new AuthenticationError()
-  const found = authenticate(apiKey)
+  const found = authenticate(apiKey, clientAddressOf(request))
   return found instanceof Promise ? found.then(orFail) : orFail(found)
 }
 
 export function authPlugin(authenticate: Authenticator) {
   // Unnamed on purpose: Elysia de-duplicates named plugins, and every feature that uses this needs its own derive.
   return new Elysia().derive({ as: 'scoped' }, async ({ headers, request }) => ({
-    principal: principalsByRequest.get(request) ?? (await requirePrincipal(authenticate, headers)),
+    principal: principalsByRequest.get(request) ?? (await requirePrincipal(authenticate, headers, request)),
   }))
 }
 
@@ -35,7 +36,7 @@ export function authPlugin(authenticate: Authenticator) {
  */
 export function authenticatedJson(authenticate: Authenticator, maxBodyBytes: number) {
   return async ({ request, headers }: { request: Request; headers: Record<string, string | undefined> }) => {
-    principalsByRequest.set(request, await requirePrincipal(authenticate, headers))
+    principalsByRequest.set(request, await requirePrincipal(authenticate, headers, request))
     return parseJsonBody(await readBodyText(request, maxBodyBytes))
   }
 }

@@ -5,8 +5,6 @@ import { parsePeriod } from '../usage/period'
 
 export interface ReconciliationDeps {
   sql: Sql
-  /** Bearer token of the admin API (ADMIN_TOKEN); the plugin is mounted only when it is set. */
-  adminToken: string
 }
 
 /**
@@ -16,7 +14,7 @@ export interface ReconciliationDeps {
  * reporter has drained. `stripe` lists what the meter events carried per meter (micro-USD or tokens); in spend mode
  * Σ sent micro-USD × 1000 + the carried sub-micro remainder = reported nano-USD.
  */
-export async function reconcile(deps: Pick<ReconciliationDeps, 'sql'>, period: string) {
+export async function reconcile(deps: ReconciliationDeps, period: string) {
   const { start, end } = parsePeriod(period)
   const [usage, stripe] = await Promise.all([usageSide(deps.sql, start, end), stripeSide(deps.sql, start, end)])
   const meters = new Map<string, { event_name: string; sent: string; pending: string; refused: string }[]>()
@@ -47,7 +45,7 @@ function stringify<T extends Record<string, bigint>>(row: T): { [K in keyof T]: 
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v.toString()])) as { [K in keyof T]: string }
 }
 
-export async function manualAdjustments(deps: Pick<ReconciliationDeps, 'sql'>, period: string | undefined, limit: number) {
+export async function manualAdjustments(deps: ReconciliationDeps, period: string | undefined, limit: number) {
   const bounds = period ? parsePeriod(period) : undefined
   const rows = await refusedBatches(deps.sql, limit, bounds?.start, bounds?.end)
   return { object: 'list', data: rows.map(publicBatch) }
