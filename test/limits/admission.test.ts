@@ -9,6 +9,7 @@ import { createRedis } from '../../src/lib/redis'
 import { Admission, type AdmissionRequest } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { testDb, uniqueId } from '../helpers/db'
+import { waitFor } from '../helpers/poll'
 
 let redis: Redis
 let sql: Sql
@@ -121,7 +122,7 @@ describe('settlement when Redis fails', () => {
     ;(flaky as unknown as { run: unknown }).run = (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : run(...args))
     await flaky.settle(ticket, 250, 5)
     expect((await wallet(id)).held).toBe(1_000n)
-    for (let i = 0; i < 50 && (await wallet(id)).held !== 0n; i++) await Bun.sleep(20)
+    await waitFor(async () => (await wallet(id)).held === 0n, 5_000, 'the retried settlement')
     expect(await wallet(id)).toEqual({ avail: 9_750n, held: 0n })
   })
 })
