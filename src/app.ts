@@ -3,6 +3,7 @@ import { Elysia, type AnyElysia } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { Config } from './config'
 import { PayloadTooLargeError, errorResponse, InternalError } from './errors'
+import { rememberClientAddress, resolveClientAddress } from './lib/client-address'
 import type { Sql } from './lib/db'
 import { frameworkError } from './lib/framework-errors'
 import type { Logger } from './lib/logger'
@@ -10,6 +11,8 @@ import type { UsageSink } from './metering/usage-record'
 import type { Catalog } from './pricing/catalog'
 import type { ProviderRegistry } from './providers/registry'
 import type { Authenticator } from './modules/auth/service'
+import { adminGuard } from './modules/auth/admin-guard'
+import type { FailedAttempts } from './modules/auth/failed-attempts'
 import { adminPlugin } from './modules/admin'
 import { reconciliationPlugin } from './modules/reconciliation'
 import type { AdminDeps } from './modules/admin/service'
@@ -24,10 +27,13 @@ import { modelsPlugin } from './modules/models'
 import { usagePlugin } from './modules/usage'
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'admission'>
+  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'admission' | 'trustForwardedFor'>
   catalog: Catalog
   providers: ProviderRegistry
+  /** Already limited by failedAttempts (limitFailedAttempts) when the caller wants API-key guessing limited. */
   authenticate: Authenticator
+  /** Wrong admin tokens are counted here too; without it they are not limited. */
+  failedAttempts?: FailedAttempts
   recordUsage: UsageSink
   readiness: Record<string, ReadinessCheck>
   logger: Logger
@@ -51,8 +57,12 @@ export function createApp(deps: AppDeps): AnyElysia {
   const { config, logger, accounts } = deps
   // Typed loosely: features are added conditionally, and nothing consumes the route types.
   let app: AnyElysia = new Elysia({ name: 'meterway' })
-    .onRequest(({ request, set }) => {
+    .onRequest(({ request, server, set }) => {
       set.headers['x-request-id'] = newRequestId()
+      rememberClientAddress(request, resolveClientAddress(request, server, config.trustForwardedFor))
+      // Content-Length over the limit is refused here, unread and in our shape. Bun's own limit sits out of reach
+      // (SERVER_BODY_LIMIT) since its 413 has no body; chunked bodies are counted by the parsers (src/lib/request-body.ts).
+      // Headers over 16 KiB get Bun's bare 431 before any of this runs (bun --max-http-header-size changes the size).
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > config.maxBodyBytes) {
         return errorResponse(new PayloadTooLargeError(config.maxBodyBytes), { 'x-request-id': set.headers['x-request-id'] as string })
@@ -107,7 +117,8 @@ export function createApp(deps: AppDeps): AnyElysia {
   if (accounts) {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
     if (config.adminToken) {
-      app = app.use(adminPlugin(config.adminToken, accounts.admin)).use(reconciliationPlugin({ sql: accounts.sql, adminToken: config.adminToken }))
+      const guard = adminGuard(config.adminToken, deps.failedAttempts)
+      app = app.use(adminPlugin(guard, accounts.admin)).use(reconciliationPlugin({ sql: accounts.sql, guard }))
     }
   }
   for (const plugin of deps.plugins ?? []) app = app.use(plugin)

@@ -26,7 +26,11 @@ export const EnvSchema = Type.Object({
   QUEUE_PREFIX: Type.String({ pattern: '^\\{[A-Za-z0-9_-]{1,32}\\}$', default: '{mw}', description: 'a Redis Cluster hash tag such as {mw}' }),
   SHUTDOWN_GRACE_MS: Millis(30_000),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
-  ADMIN_TOKEN: Type.String({ default: '', description: 'bearer token of the admin API; empty disables it' }),
+  // 32 characters: a token a person types is guessable; the failed-attempt limit below slows guessing, it cannot stop it.
+  ADMIN_TOKEN: Type.String({ pattern: '^(\\S{32,})?$', default: '', description: 'at least 32 characters without spaces; empty disables the admin API' }),
+  AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'wrong keys or admin tokens per address and window; 0: no limit' }),
+  AUTH_FAILURE_WINDOW_MS: Millis(60_000),
+  TRUST_FORWARDED_FOR: Type.Boolean({ default: false, description: 'count callers by the last X-Forwarded-For hop (behind one proxy)' }),
   PUBLIC_BASE_URL: HttpUrl('http://localhost:8080'),
   REQUIRE_SUBSCRIPTION: Type.Boolean({ default: true }),
   PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
@@ -76,6 +80,10 @@ export interface Config {
   role: Env['ROLE']
   /** Empty: the admin API is off. */
   adminToken: string
+  /** Wrong keys or admin tokens one address may present per window before it is refused until the window ends (0: no limit). */
+  authFailures: { limit: number; windowMs: number }
+  /** Callers are told apart by the last X-Forwarded-For hop instead of the socket (only behind a proxy that sets it). */
+  trustForwardedFor: boolean
   publicBaseUrl: string
   requireSubscription: boolean
   principalCacheTtlMs: number
@@ -103,6 +111,9 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** Variables whose value must not reach a log, even a wrong one: the error gives their length instead. */
+const SECRET = /(TOKEN|SECRET|_KEY|_KEYS)$/
+
 const trimSlash = (url: string) => url.replace(/\/+$/, '')
 
 /** Parses an environment (process.env by default) into a frozen Config; throws ConfigError naming the first bad variable. */
@@ -118,7 +129,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const name = firstError.path.replace(/^\//, '')
     const schema = firstError.schema as { description?: string }
     const expected = schema.description ? `${firstError.message} (${schema.description})` : firstError.message
-    throw new ConfigError(`${name}: ${expected}; got ${JSON.stringify(source[name] ?? null)}`)
+    const value = source[name]
+    const got = value !== undefined && SECRET.test(name) ? `${value.length} character${value.length === 1 ? '' : 's'} (not shown)` : JSON.stringify(value ?? null)
+    throw new ConfigError(`${name}: ${expected}; got ${got}`)
   }
   const e = env as Env
   return Object.freeze({
@@ -140,6 +153,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     role: e.ROLE,
     adminToken: e.ADMIN_TOKEN,
+    authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),
+    trustForwardedFor: e.TRUST_FORWARDED_FOR,
     publicBaseUrl: trimSlash(e.PUBLIC_BASE_URL),
     requireSubscription: e.REQUIRE_SUBSCRIPTION,
     principalCacheTtlMs: e.PRINCIPAL_CACHE_TTL_MS,

@@ -58,6 +58,23 @@ export class RateLimitError extends GatewayError {
   }
 }
 
+/**
+ * 429: this address presented too many wrong keys or admin tokens; every credential from it is refused until
+ * Retry-After, a right one too (otherwise the block would still answer which guess was right).
+ */
+export class TooManyFailedAttemptsError extends GatewayError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      429,
+      'rate_limit_error',
+      `Too many failed authentication attempts from your address. Try again in ${retryAfterSeconds} s.`,
+      'too_many_failed_attempts',
+      null,
+      { 'retry-after': String(retryAfterSeconds) },
+    )
+  }
+}
+
 /** 402: the account must pay before this request can run (no subscription, cap reached, wallet empty). */
 export class PaymentRequiredError extends GatewayError {
   constructor(message: string, code: 'subscription_required' | 'spending_cap_reached' | 'insufficient_balance', headers: Record<string, string> = {}) {

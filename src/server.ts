@@ -4,13 +4,14 @@ import { createApp } from './app'
 import type { Config } from './config'
 import { migrate } from './db/migrate'
 import { createDb } from './lib/db'
-import { serverBodyLimit } from './lib/framework-errors'
+import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { createLogger, type Logger } from './lib/logger'
 import { createRedis } from './lib/redis'
 import { createUsageQueueSink } from './metering/usage-queue'
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
+import { FailedAttempts, limitFailedAttempts } from './modules/auth/failed-attempts'
 import { billingPlugin } from './modules/billing'
 import { walletPlugin } from './modules/wallet'
 import { webhooksPlugin } from './modules/webhooks'
@@ -75,6 +76,9 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     logger,
   })
   subscriber.on('message', (_channel: string, message: string) => principals.handleMessage(message))
+  // Wrong keys and admin tokens, counted per client address; every authenticated route goes through this one.
+  const failedAttempts = new FailedAttempts(config.authFailures)
+  const authenticate = limitFailedAttempts(principals.authenticate, failedAttempts)
   await subscriber
     .connect()
     .then(() => subscriber.subscribe(PRINCIPAL_CHANNEL))
@@ -100,7 +104,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       sql,
       stripe: createStripeClient(config.stripe),
       config: { proPriceId: config.stripe.proPriceId, webhookSecret: config.stripe.webhookSecret, publicBaseUrl: config.publicBaseUrl },
-      authenticate: principals.authenticate,
+      authenticate,
+      maxBodyBytes: config.maxBodyBytes,
       // A Stripe event changed the subscription: caches drop the account, and the customer hears about it.
       onAccountChanged: async (accountId) => {
         await onAccountChanged(accountId)
@@ -113,7 +118,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       config,
       catalog: buildCatalog(),
       providers: buildProviders(config),
-      authenticate: principals.authenticate,
+      authenticate,
+      failedAttempts,
       recordUsage,
       readiness: { postgres: () => sql`select 1`, redis: () => redis.ping() },
       logger,
@@ -134,11 +140,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       emit,
       plugins: [
         billing,
-        walletPlugin({ sql, admission, authenticate: principals.authenticate }),
-        webhooksPlugin({ sql, authenticate: principals.authenticate, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
+        walletPlugin({ sql, admission, authenticate }),
+        webhooksPlugin({ sql, authenticate, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
       ],
     })
-    server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: serverBodyLimit(config.maxBodyBytes), idleTimeout: 255 }).server
+    server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: SERVER_BODY_LIMIT, idleTimeout: 255 }).server
   }
 
   const url = server ? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}` : null

@@ -31,6 +31,9 @@ describe('loadConfig', () => {
     ['METER_CROSSCHECK_RATE', 'perhaps'],
     ['METER_CROSSCHECK_RATE', '1.5'],
     ['REDIS_URL', 'localhost:6379'],
+    ['AUTH_FAILURE_LIMIT', '-1'],
+    ['AUTH_FAILURE_LIMIT', 'many'],
+    ['TRUST_FORWARDED_FOR', 'maybe'],
   ])('%s=%s is refused, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     try {
@@ -39,6 +42,33 @@ describe('loadConfig', () => {
       expect((error as Error).message.startsWith(`${name}:`)).toBe(true)
       expect((error as Error).message).toContain(JSON.stringify(value))
     }
+  })
+
+  test('ADMIN_TOKEN: empty turns the admin API off, 32 characters or more turn it on, anything shorter stops the boot', () => {
+    expect(loadConfig({ ADMIN_TOKEN: '' }).adminToken).toBe('')
+    expect(loadConfig({}).adminToken).toBe('')
+    const token = 'T'.repeat(32)
+    expect(loadConfig({ ADMIN_TOKEN: token }).adminToken).toBe(token)
+    for (const short of ['a', 'adminZq', 'Zq'.repeat(15) + 'Z', `${'Zq'.repeat(10)} ${'Zq'.repeat(10)}`]) {
+      expect(() => loadConfig({ ADMIN_TOKEN: short })).toThrow(ConfigError)
+      try {
+        loadConfig({ ADMIN_TOKEN: short })
+      } catch (error) {
+        const message = (error as Error).message
+        expect(message.startsWith('ADMIN_TOKEN:')).toBe(true)
+        expect(message).toContain('32 characters')
+        // A wrong secret is still a secret: its length is told, not its value.
+        expect(message).not.toContain(JSON.stringify(short))
+        expect(message).not.toContain('Zq')
+        expect(message).toContain(`${short.length} character`)
+      }
+    }
+  })
+
+  test('failed-attempt limits default to 20 per minute per address, socket addresses', () => {
+    const config = loadConfig({})
+    expect(config.authFailures).toEqual({ limit: 20, windowMs: 60_000 })
+    expect(config.trustForwardedFor).toBe(false)
   })
 
   test('the process refuses to boot with one line on stderr and exit code 1', async () => {
@@ -53,4 +83,18 @@ describe('loadConfig', () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toContain('PORT')
   })
+})
+
+test('a short ADMIN_TOKEN stops the boot with one line naming it, and the token is not printed', async () => {
+  const child = Bun.spawn(['bun', join(import.meta.dir, '..', 'src', 'index.ts')], {
+    env: { ...process.env, ADMIN_TOKEN: 'a' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()])
+  expect(code).toBe(1)
+  const lines = stderr.trim().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toContain('ADMIN_TOKEN:')
+  expect(lines[0]).not.toContain('"a"')
 })

@@ -1,9 +1,12 @@
 // The gateway tells a customer about their money: credits, subscription changes and a reached cap arrive signed, once each.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
-import { uniqueId } from '../helpers/db'
+import { lowBalanceCrossings } from '../../src/db/queries/low-balance'
+import type { Sql } from '../../src/lib/db'
+import { testDb, uniqueId } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { ADMIN_TOKEN, startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
+import { waitFor } from '../helpers/poll'
 
 interface Received {
   headers: Record<string, string>
@@ -13,6 +16,7 @@ interface Received {
 let gateway: TestGateway
 let upstream: FakeUpstream
 let receiver: ReturnType<typeof Bun.serve>
+let sql: Sql
 const received: Received[] = []
 
 beforeAll(async () => {
@@ -28,9 +32,11 @@ beforeAll(async () => {
   })
   upstream = startFakeUpstream()
   gateway = await startGateway({ ...upstreamEnv(upstream.url), WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true' })
+  sql = await testDb(2)
 })
 afterAll(async () => {
   await gateway.stop()
+  await sql.end()
   upstream.stop()
   receiver.stop(true)
 })
@@ -43,14 +49,26 @@ const admin = (path: string, method: string, body: unknown, headers: Record<stri
     body: JSON.stringify(body),
   })
 
-async function eventsOf(type: string, limitMs = 5_000): Promise<{ id: string; type: string; data: Record<string, unknown> }[]> {
-  const stopAt = Date.now() + limitMs
-  for (;;) {
-    const events = received.map((r) => JSON.parse(r.body)).filter((e) => e.type === type)
-    if (events.length > 0 || Date.now() > stopAt) return events
-    await Bun.sleep(25)
-  }
+type Delivered = { id: string; type: string; data: Record<string, unknown> }
+const deliveredOf = (type: string): Delivered[] => received.map((r) => JSON.parse(r.body) as Delivered).filter((e) => e.type === type)
+
+/** The deliveries of that type, once at least one arrived. */
+const eventsOf = (type: string) => waitFor(() => deliveredOf(type).length > 0 && deliveredOf(type), 5_000, `a ${type} delivery`)
+
+/** The account's stored events of these types, with their logged delivery attempts, once each has at least one. */
+async function storedEvents(accountId: string, types: string[]): Promise<{ type: string; attempts: number }[]> {
+  return waitFor(async () => {
+    const rows = await sql<{ type: string; attempts: number }[]>`
+      SELECT e.type, count(d.id)::int AS attempts
+      FROM webhook_events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id
+      WHERE e.account_id = ${accountId} AND e.type = ANY(${types}) GROUP BY e.id, e.type ORDER BY e.type`
+    return rows.every((row) => row.attempts > 0) && rows
+  }, 5_000, `the deliveries of ${accountId}'s events to be logged`)
 }
+
+/** The usage of a request is committed (its usage row and ledger debit are written in one transaction). */
+const usageCommitted = (requestId: string) =>
+  waitFor(async () => (await sql`SELECT 1 FROM ledger WHERE reference = ${requestId} AND kind = 'usage'`).length === 1, 5_000, `the usage of ${requestId}`)
 
 test('wallet.credited, subscription.updated and spending_cap.reached reach a registered endpoint, signed, once each', async () => {
   const id = uniqueId('hooks')
@@ -88,7 +106,13 @@ test('wallet.credited, subscription.updated and spending_cap.reached reach a reg
   const capped = await eventsOf('spending_cap.reached')
   expect(capped).toHaveLength(1)
 
-  await Bun.sleep(300)
+  // Once each: three events stored (the replayed credit and the repeated refusals added none), each delivered in one
+  // attempt (a job that got its 200 is done), and nothing else reached the receiver.
+  expect(await storedEvents(id, ['spending_cap.reached', 'subscription.updated', 'wallet.credited'])).toEqual([
+    { type: 'spending_cap.reached', attempts: 1 },
+    { type: 'subscription.updated', attempts: 1 },
+    { type: 'wallet.credited', attempts: 1 },
+  ])
   const types = received.map((r) => JSON.parse(r.body).type).sort()
   expect(types).toEqual(['spending_cap.reached', 'subscription.updated', 'wallet.credited'])
   // Every delivery verifies with the standardwebhooks library and the endpoint's secret.
@@ -113,6 +137,7 @@ test('wallet.low_balance is sent once when usage takes a prepaid wallet below it
   expect((await admin(`/${id}/low-balance-threshold`, 'PUT', { usd: '0.0007' })).status).toBe(200)
   expect((await admin(`/${id}/credit`, 'POST', { usd: '0.001', reason: 'start' })).status).toBe(201)
   // Each call costs $0.0001475 (the fixture's 19 in / 10 out at gpt-4o prices): $0.001 → … → below $0.0007 on the third.
+  const requestIds: string[] = []
   for (let i = 0; i < 5; i++) {
     const reply = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
@@ -121,12 +146,16 @@ test('wallet.low_balance is sent once when usage takes a prepaid wallet below it
     })
     expect(reply.status).toBe(200)
     await reply.text()
-    // Let each call's usage reach Postgres, so each batch is one call and the crossing batch is the third.
-    await Bun.sleep(400)
+    // Each call's usage is committed before the next is sent, so each batch is one call and the crossing batch is the third.
+    requestIds.push(reply.headers.get('x-request-id')!)
+    await usageCommitted(requestIds[i]!)
   }
   const low = (await eventsOf('wallet.low_balance')).filter((e) => e.data.threshold_usd === '0.0007')
   expect(low).toHaveLength(1)
   expect(low[0]!.data.balance_usd).toBe('0.0005575')
+  // Not again while it stays below: the batches after the crossing cross nothing, and one event was stored.
+  for (const requestId of requestIds.slice(3)) expect(await lowBalanceCrossings(sql, [requestId], 0n)).toEqual([])
+  expect(await storedEvents(id, ['wallet.low_balance'])).toEqual([{ type: 'wallet.low_balance', attempts: 1 }])
   const verifier = new Webhook(endpoint.secret)
   const delivery = received.find((r) => JSON.parse(r.body).id === low[0]!.id)!
   expect(() => verifier.verify(delivery.body, delivery.headers)).not.toThrow()

@@ -10,6 +10,7 @@ import { Admission, type AdmissionRequest } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
 import { registerScripts } from '../../src/limits/scripts'
+import { waitFor } from '../helpers/poll'
 
 let redis: Redis
 let sql: Sql
@@ -129,7 +130,7 @@ describe('settlement when Redis fails', () => {
     ;(flaky as unknown as { run: unknown }).run = (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : run(...args))
     await flaky.settle(ticket, 250, 5, null)
     expect((await wallet(id)).held).toBe(1_000n)
-    for (let i = 0; i < 50 && (await wallet(id)).held !== 0n; i++) await Bun.sleep(20)
+    await waitFor(async () => (await wallet(id)).held === 0n, 5_000, 'the retried settlement')
     expect(await wallet(id)).toEqual({ avail: 9_750n, held: 0n })
   })
 })

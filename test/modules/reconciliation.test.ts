@@ -8,6 +8,7 @@ import type { Sql } from '../../src/lib/db'
 import { frameworkError } from '../../src/lib/framework-errors'
 import { createLogger } from '../../src/lib/logger'
 import { createStripeClient } from '../../src/lib/stripe'
+import { adminGuard } from '../../src/modules/auth/admin-guard'
 import { reconciliationPlugin } from '../../src/modules/reconciliation'
 import { StripeReporter } from '../../workers/stripe-report'
 import { startFakeStripe, type FakeStripe } from '../helpers/fake-stripe'
@@ -29,7 +30,7 @@ beforeAll(async () => {
   // The app's error shape, as src/app.ts renders it.
   app = new Elysia()
     .onError(({ code, error, request, path }) => errorResponse(frameworkError(code, error, request.method, path)))
-    .use(reconciliationPlugin({ sql, adminToken: ADMIN_TOKEN }))
+    .use(reconciliationPlugin({ sql, guard: adminGuard(ADMIN_TOKEN) }))
 })
 afterAll(async () => {
   await fake.stop()

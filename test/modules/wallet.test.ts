@@ -10,6 +10,7 @@ import { createRedis } from '../../src/lib/redis'
 import { Admission } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { adminPlugin } from '../../src/modules/admin'
+import { adminGuard } from '../../src/modules/auth/admin-guard'
 import type { AdminDeps } from '../../src/modules/admin/service'
 import { STATIC_ACCOUNT_ID, type Authenticator, type Principal } from '../../src/modules/auth/service'
 import { walletPlugin } from '../../src/modules/wallet'
@@ -17,7 +18,7 @@ import { NANO_PER_USD } from '../../src/pricing/money'
 import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
 import { testPrincipal } from '../helpers/principals'
 
-const ADMIN_TOKEN = 'admin-token-wallet-test'
+const ADMIN_TOKEN = 'admin-token-for-the-wallet-tests-0123'
 const STATIC_KEY = 'mw_static_wallet_key'
 
 const sql = await testDb(8)
@@ -49,7 +50,7 @@ const agents: string[] = []
 const app = new Elysia()
   .onError(({ code, error, request, path }) => errorResponse(frameworkError(code, error, request.method, path)))
   .use(
-    adminPlugin(ADMIN_TOKEN, {
+    adminPlugin(adminGuard(ADMIN_TOKEN), {
       sql,
       onAccountChanged: async (accountId) => void changed.push(accountId),
       onKeyRevoked: async () => {},

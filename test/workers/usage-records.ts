@@ -35,11 +35,5 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
   }
 }
 
-/** Polls until check() is true; throws after limitMs (a generous bound, not a timing assertion). */
-export async function waitFor(check: () => boolean | Promise<boolean>, limitMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + limitMs
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(20)
-  }
-}
+/** Polling with a deadline lives in one place; re-exported for the tests that import it from here. */
+export { waitFor } from '../helpers/poll'

@@ -12,6 +12,7 @@ import { createEndpoint, emitEvent } from '../../src/modules/webhooks/service'
 import { constructEvent } from '../../src/sdk/webhooks'
 import { startWebhookWorker, type WebhookWorker } from '../../workers/webhooks'
 import { testDb, uniqueId } from '../helpers/db'
+import { waitFor } from '../helpers/poll'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
 const PREFIX = `{${uniqueId('mwtest-wh')}}`
@@ -54,14 +55,6 @@ async function newAccount(): Promise<Principal> {
   const id = uniqueId('acct')
   await insertAccount(sql, { id, name: id, description: '', capabilities: [] })
   return principal(id)
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, limitMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + limitMs
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(20)
-  }
 }
 
 interface DeliveryLogRow {
@@ -130,7 +123,9 @@ describe('webhooks worker', () => {
       const endpoint = await createEndpoint(loopbackDeps, account, { url: target.url, enabled_events: ['wallet.low_balance'] })
       const { eventId } = await emitEvent(sql, queue, { accountId: account.accountId, type: 'wallet.low_balance', data: { balance_usd: '0.50', threshold_usd: '1.00' } })
       await waitFor(async () => (await deliveries(endpoint.id)).some((r) => r.status_code === 200), 15_000, 'the fifth attempt')
-      await Bun.sleep(300)
+      // A completed job makes no more attempts: counting after it is exact, not a guess at how long to wait.
+      const job = await queue.getJob(`${eventId}_${endpoint.id}`)
+      await waitFor(async () => (await job!.getState()) === 'completed', 10_000, 'the job to complete')
 
       expect(target.received).toHaveLength(5)
       expect(new Set(target.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]))
@@ -160,7 +155,6 @@ describe('webhooks worker', () => {
       const { eventId } = await emitEvent(sql, queue, { accountId: account.accountId, type: 'spending_cap.reached', data: { cap_usd: '50.00' } })
       const job = await queue.getJob(`${eventId}_${endpoint.id}`)
       await waitFor(async () => (await job!.getState()) === 'completed', 10_000, 'the job to complete')
-      await Bun.sleep(300)
 
       expect(target.received).toHaveLength(1)
       const rows = await deliveries(endpoint.id)

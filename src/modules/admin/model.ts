@@ -1,12 +1,13 @@
 // TypeBox models of the admin API.
 import { t } from 'elysia'
+import { Text } from '../../lib/request-schemas'
 
 const strict = { additionalProperties: false } as const
 const usdString = (description: string) => t.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', description })
 
 export const AdminModel = {
-  agentParams: t.Object({ agent_id: t.String({ minLength: 1 }) }),
-  keyParams: t.Object({ key_id: t.String({ minLength: 1 }) }),
+  agentParams: t.Object({ agent_id: Text({ minLength: 1, maxLength: 64 }) }),
+  keyParams: t.Object({ key_id: Text({ minLength: 1, maxLength: 100 }) }),
   subscription: t.Object({ status: t.Union([t.Literal('active'), t.Literal('canceled')]) }, strict),
   spendCap: t.Object({ usd: t.Union([usdString('USD as a decimal string, e.g. "50.00"'), t.Null()]) }, strict),
   lowBalance: t.Object(
@@ -28,13 +29,13 @@ export const AdminModel = {
   credit: t.Object(
     {
       usd: usdString('USD to add, a decimal string greater than 0 with at most 9 decimals, e.g. "10.00"'),
-      reason: t.Optional(t.String({ maxLength: 500, description: 'Why, for the ledger (shown in GET /llm/balance)' })),
+      reason: t.Optional(Text({ maxLength: 500, description: 'Why, for the ledger (shown in GET /llm/balance)' })),
     },
     strict,
   ),
   creditHeaders: t.Object({
     'idempotency-key': t.Optional(
-      t.String({ minLength: 1, maxLength: 255, description: 'Retries with the same key add the credit once (and answer 200 with the same ledger row)' }),
+      Text({ minLength: 1, maxLength: 255, description: 'Retries with the same key add the credit once (and answer 200 with the same ledger row)' }),
     ),
   }),
   creditResponse: t.Object({

@@ -3,6 +3,11 @@ import { hashApiKey } from './service'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const SECRET_LENGTH = 32
+/** Every key we mint, and so every key Postgres can know. */
+const MINTED_KEY = new RegExp(`^mw_(live|test)_[A-Za-z0-9]{${SECRET_LENGTH}}$`)
+
+/** Whether a presented key has the shape mintApiKey gives; anything else is unknown without asking Postgres. */
+export const isMintedKeyFormat = (apiKey: string): boolean => MINTED_KEY.test(apiKey)
 
 function randomBase62(length: number): string {
   // Rejection sampling keeps every character uniform (256 is not a multiple of 62).

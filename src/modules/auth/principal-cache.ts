@@ -2,10 +2,11 @@
 import { findPrincipalByKeyHash, type KeyPrincipalRow } from '../../db/queries/keys'
 import type { Sql } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
+import { isMintedKeyFormat } from './keys'
 import { hashApiKey, type Principal } from './service'
 
 export const PRINCIPAL_CHANNEL = 'mw:principal-invalidations'
-/** Unknown keys are remembered briefly, so guessing keys cannot turn into one Postgres query per request. */
+/** Unknown well-formed keys are remembered briefly, so repeating one guess cannot turn into one Postgres query per request. */
 const NEGATIVE_TTL_MS = 2_000
 const MAX_ENTRIES = 100_000
 
@@ -48,6 +49,8 @@ export class PrincipalCache {
     const hash = hashApiKey(apiKey)
     const fixed = this.deps.statics.get(hash)
     if (fixed) return fixed
+    // Static keys may have any form and matched above; a key we did not mint cannot be in Postgres, so it is not looked up.
+    if (!isMintedKeyFormat(apiKey)) return null
     const entry = this.entries.get(hash)
     if (entry && entry.expiresAt > Date.now()) return entry.principal
     return this.load(hash)

@@ -14,8 +14,11 @@ export interface Principal {
   billingMode: 'postpaid' | 'prepaid'
 }
 
-/** Resolves a presented key; synchronous when the answer is cached, so the hot path stays off Postgres. */
-export type Authenticator = (apiKey: string) => Principal | null | Promise<Principal | null>
+/**
+ * Resolves a presented key; synchronous when the answer is cached, so the hot path stays off Postgres. The caller's
+ * address (src/lib/client-address.ts; null when unknown) lets a decorator limit failed attempts per address.
+ */
+export type Authenticator = (apiKey: string, clientAddress?: string | null) => Principal | null | Promise<Principal | null>
 
 export function hashApiKey(apiKey: string): string {
   return new Bun.CryptoHasher('sha256').update(apiKey).digest('hex')

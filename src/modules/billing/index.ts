@@ -2,6 +2,7 @@
 import { Elysia } from 'elysia'
 import type Stripe from 'stripe'
 import type { Sql } from '../../lib/db'
+import { textBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
 import { authenticatedJson, authPlugin } from '../auth'
 import { BillingModel } from './model'
@@ -18,6 +19,8 @@ export interface BillingDeps {
   /** Called after a Stripe event changed the account (committed), so cached principals drop it. */
   onAccountChanged(accountId: string): void | Promise<void>
   logger: Logger
+  /** Largest Stripe webhook body read (MAX_BODY_BYTES); Stripe's events are far smaller. */
+  maxBodyBytes: number
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
@@ -55,7 +58,8 @@ export function billingPlugin(deps: BillingDeps) {
       // The signature covers the exact bytes Stripe sent: read them as text, never through a JSON round trip.
       ({ body, headers }) => receiveStripeWebhook(service, typeof body === 'string' ? body : '', headers['stripe-signature'], nowSeconds()),
       {
-        parse: 'text',
+        // Read under the byte limit even when sent chunked (Elysia's 'text' parser reads any length).
+        parse: textBody(deps.maxBodyBytes),
         response: BillingModel.webhookResponse,
         detail: { tags: ['billing'], summary: 'Stripe webhook endpoint (signed with Stripe-Signature)' },
       },

@@ -1,17 +1,10 @@
 // Reconciliation of usage cost in Postgres against what was reported to Stripe, per customer and month, and the refused batches awaiting a manual adjustment.
 import { refusedBatches, stripeSide, usageSide, type RefusedBatch } from '../../db/queries/stripe-report'
 import type { Sql } from '../../lib/db'
+import { parsePeriod } from '../usage/period'
 
 export interface ReconciliationDeps {
   sql: Sql
-  /** Bearer token of the admin API (ADMIN_TOKEN); the plugin is mounted only when it is set. */
-  adminToken: string
-}
-
-/** `2025-03` → [2025-03-01T00:00Z, 2025-04-01T00:00Z): months in UTC, as the hour windows of the batches are. */
-export function periodBounds(period: string): { start: Date; end: Date } {
-  const [year, month] = period.split('-').map(Number) as [number, number]
-  return { start: new Date(Date.UTC(year, month - 1, 1)), end: new Date(Date.UTC(year, month, 1)) }
 }
 
 /**
@@ -21,8 +14,8 @@ export function periodBounds(period: string): { start: Date; end: Date } {
  * reporter has drained. `stripe` lists what the meter events carried per meter (micro-USD or tokens); in spend mode
  * Σ sent micro-USD × 1000 + the carried sub-micro remainder = reported nano-USD.
  */
-export async function reconcile(deps: Pick<ReconciliationDeps, 'sql'>, period: string) {
-  const { start, end } = periodBounds(period)
+export async function reconcile(deps: ReconciliationDeps, period: string) {
+  const { start, end } = parsePeriod(period)
   const [usage, stripe] = await Promise.all([usageSide(deps.sql, start, end), stripeSide(deps.sql, start, end)])
   const meters = new Map<string, { event_name: string; sent: string; pending: string; refused: string }[]>()
   for (const m of stripe) {
@@ -52,8 +45,8 @@ function stringify<T extends Record<string, bigint>>(row: T): { [K in keyof T]: 
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v.toString()])) as { [K in keyof T]: string }
 }
 
-export async function manualAdjustments(deps: Pick<ReconciliationDeps, 'sql'>, period: string | undefined, limit: number) {
-  const bounds = period ? periodBounds(period) : undefined
+export async function manualAdjustments(deps: ReconciliationDeps, period: string | undefined, limit: number) {
+  const bounds = period ? parsePeriod(period) : undefined
   const rows = await refusedBatches(deps.sql, limit, bounds?.start, bounds?.end)
   return { object: 'list', data: rows.map(publicBatch) }
 }

@@ -1,13 +1,17 @@
 // The webhooks plugin: /v1/webhook_endpoints (agent key) — register, list, delete, rotate the secret, read the delivery log.
 import { Elysia } from 'elysia'
-import { authPlugin } from '../auth'
+import { queryInteger } from '../../lib/request-schemas'
+import { authenticatedJson, authPlugin } from '../auth'
 import type { Authenticator } from '../auth/service'
-import { WebhookModel } from './model'
+import { DELIVERIES_LIMIT, WebhookModel } from './model'
 import { createEndpoint, endpointDeliveries, listOwnEndpoints, removeEndpoint, rotateSecret, type WebhookServiceDeps } from './service'
 
 export interface WebhooksDeps extends WebhookServiceDeps {
   authenticate: Authenticator
 }
+
+/** A registration is a URL and a few event types. */
+const CREATE_MAX_BODY_BYTES = 64 * 1024
 
 export function webhooksPlugin(deps: WebhooksDeps) {
   const { authenticate, ...service } = deps
@@ -23,6 +27,8 @@ export function webhooksPlugin(deps: WebhooksDeps) {
         return created
       },
       {
+        // Authenticates before reading the body, as the chat routes do.
+        parse: authenticatedJson(authenticate, CREATE_MAX_BODY_BYTES),
         body: WebhookModel.create,
         response: { 201: WebhookModel.endpointWithSecret },
         detail: detail('Register a webhook endpoint; the signing secret (whsec_…) is shown only in this answer'),
@@ -42,7 +48,7 @@ export function webhooksPlugin(deps: WebhooksDeps) {
       response: WebhookModel.endpointWithSecret,
       detail: detail('Replace the signing secret; the old one stops working at once. The new secret is shown only here'),
     })
-    .get('/:id/deliveries', ({ principal, params, query }) => endpointDeliveries(service, principal, params.id, query.limit), {
+    .get('/:id/deliveries', ({ principal, params, query }) => endpointDeliveries(service, principal, params.id, queryInteger(query.limit, 'limit', DELIVERIES_LIMIT, 20)), {
       params: WebhookModel.endpointParams,
       query: WebhookModel.deliveriesQuery,
       response: WebhookModel.deliveryList,

@@ -1,5 +1,6 @@
 // TypeBox models of the webhook endpoints API, and the event types accounts can subscribe to.
 import { t } from 'elysia'
+import { IntegerParam, Text } from '../../lib/request-schemas'
 
 export const WEBHOOK_EVENT_TYPES = ['wallet.credited', 'wallet.low_balance', 'spending_cap.reached', 'subscription.updated'] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
@@ -7,6 +8,9 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 export const isWebhookEventType = (value: string): value is WebhookEventType => (WEBHOOK_EVENT_TYPES as readonly string[]).includes(value)
 
 const strict = { additionalProperties: false } as const
+
+/** How many delivery attempts one page of the delivery log lists. */
+export const DELIVERIES_LIMIT = { minimum: 1, maximum: 100 } as const
 
 const endpointFields = {
   id: t.String({ description: 'we_…' }),
@@ -22,8 +26,8 @@ export const WebhookModel = {
   create: t.Object(
     {
       // Enumerated types are checked in the service, so the error names `enabled_events` and lists the allowed ones.
-      url: t.String({ minLength: 1, maxLength: 2048, description: 'https URL that receives the events' }),
-      enabled_events: t.Array(t.String({ minLength: 1, maxLength: 100 }), {
+      url: Text({ minLength: 1, maxLength: 2048, description: 'https URL that receives the events' }),
+      enabled_events: t.Array(Text({ minLength: 1, maxLength: 100 }), {
         minItems: 1,
         maxItems: 20,
         description: `Event types to send: ${WEBHOOK_EVENT_TYPES.join(', ')}`,
@@ -31,8 +35,8 @@ export const WebhookModel = {
     },
     strict,
   ),
-  endpointParams: t.Object({ id: t.String({ minLength: 1, maxLength: 100 }) }),
-  deliveriesQuery: t.Object({ limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100, description: 'default 20' })) }),
+  endpointParams: t.Object({ id: Text({ minLength: 1, maxLength: 100 }) }),
+  deliveriesQuery: t.Object({ limit: t.Optional(IntegerParam(DELIVERIES_LIMIT, 'an integer from 1 to 100; default 20')) }),
   endpoint: t.Object(endpointFields),
   endpointWithSecret: t.Object({ ...endpointFields, secret: t.String({ description: 'whsec_…; shown only when created or rotated' }) }),
   endpointList: t.Object({ object: t.Literal('list'), data: t.Array(t.Object(endpointFields)) }),
