@@ -2,6 +2,8 @@
 import { t, type Static } from 'elysia'
 
 const open = { additionalProperties: true } as const
+/** The largest output cap a client may write (a 32-bit integer, as the providers take it). */
+const MAX_OUTPUT_FIELD = 2_147_483_647
 const nullable = <T extends Parameters<typeof t.Union>[0][number]>(schema: T) => t.Optional(t.Union([schema, t.Null()]))
 
 const ContentPart = t.Object({ type: t.String({ minLength: 1 }) }, open)
@@ -53,8 +55,9 @@ export const ChatModel = {
       messages: t.Array(Message, { minItems: 1 }),
       stream: nullable(t.Boolean()),
       stream_options: nullable(t.Object({ include_usage: t.Optional(t.Boolean()) }, open)),
-      max_tokens: nullable(t.Integer({ minimum: 1 })),
-      max_completion_tokens: nullable(t.Integer({ minimum: 1 })),
+      // Capped at the model's max output, so any size up to this works; beyond it is not a number of tokens but an attack.
+      max_tokens: nullable(t.Integer({ minimum: 1, maximum: MAX_OUTPUT_FIELD })),
+      max_completion_tokens: nullable(t.Integer({ minimum: 1, maximum: MAX_OUTPUT_FIELD })),
       temperature: nullable(t.Number({ minimum: 0, maximum: 2 })),
       top_p: nullable(t.Number({ minimum: 0, maximum: 1 })),
       n: nullable(t.Integer({ minimum: 1, maximum: 128 })),
