@@ -143,6 +143,9 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     outcome = answered()
     return new Response(result.body, { status: 200, headers: { ...responseHeaders, 'content-type': 'application/json' } })
   } catch (error) {
+    if (!(error instanceof GatewayError)) {
+      deps.logger.error('unexpected error while answering', { requestId: call.requestId, provider: model.provider, error: String((error as Error)?.stack ?? error) })
+    }
     const gatewayError =
       error instanceof GatewayError ? error : new UpstreamError(`The ${model.provider} upstream answer could not be read.`, 'upstream_bad_response')
     outcome = gatewayError instanceof ClientGoneError ? clientGone() : failed(gatewayError, deadline)
