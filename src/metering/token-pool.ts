@@ -4,17 +4,19 @@ import { countTextTokens } from './tokenizer'
 /**
  * Texts at or above this many UTF-16 code units are counted off the main thread.
  *
- * Measured on the 2-core bench VM (`bun bench/tokenizer.ts`, prose and TypeScript from this repo): counting inline
- * costs ~0.09 ms at 256 chars, ~0.35 ms at 1,000, ~1.4 ms at 4,000 and ~2.4 s at 10 M (about 0.3 µs a char), all of it
- * on the event loop. Handing a text to a worker costs the process 5–6 µs of CPU up to 1,000 chars (13 µs at 4,000,
- * ~0.4 ms at 256 K: the string is copied once) but adds a round trip of ~0.15–0.2 ms to that request's latency. At
- * 512 chars the inline count (~0.18 ms) is about that round trip: below it, inline is faster and stalls the loop
- * less than one request's own relay work; above it, every char counted inline is a stall the worker avoids.
+ * Measured with `bun bench/tokenizer.ts` on the 2-core bench VM (3 runs, shared and noisy; prose and TypeScript from
+ * this repo). Inline, all on the event loop: 0.03 ms at 64 chars, 0.08–0.10 at 256, 0.19–0.22 at 512, 0.30–0.41 at
+ * 1,000, 1.1–1.9 at 4,000, 18–23 at 64 K, 0.36 s at 1 M, 2.3–3.2 s at 10 M (~0.3 µs a char). Handed to a pool thread
+ * (16 in flight), the main thread pays 0.01–0.03 ms up to 256 chars, 0.04–0.2 at 512–1,000, 0.09–0.41 at 4,000,
+ * 2.7–3.7 at 1 M (the string is copied), and the request waits a round trip of 0.14–0.28 ms on top of the count.
+ * Below ~1,000 chars an inline count stalls the loop no longer than that round trip and than one request's own relay
+ * work (~0.2 ms), and handing it off saves little; from there the saving is at least half and grows with the text,
+ * up to a 10 MB prompt: /healthz waited 2.3–3.3 s inline, at most 17–27 ms with the pool.
  */
-export const OFF_THREAD_MIN_CHARS = 512
+export const OFF_THREAD_MIN_CHARS = 1_024
 
 /**
- * Texts this long (~25 ms or more to count) never go to the first thread when there are two or more: a flood of
+ * Texts this long (~20 ms or more to count) never go to the first thread when there are two or more: a flood of
  * 10 MB prompts then queues behind itself, while ordinary prompts keep a thread that answers in a millisecond.
  */
 const BULK_MIN_CHARS = 65_536

@@ -25,7 +25,7 @@ describe('countTextTokensOffThread', () => {
       sized(prose, OFF_THREAD_MIN_CHARS),
       sized(code, 5_000),
       // Text that looks like special tokens is counted as text (encode_ordinary), on both sides.
-      `${sized(prose, 600)} <|endoftext|> <|im_start|>user`,
+      `${sized(prose, 1_200)} <|endoftext|> <|im_start|>user`,
       // Astral characters: a UTF-16 length twice the code points, and a surrogate pair split by the slice below.
       sized('emoji 🧮🪙 and accents éàü, 中文字符 ', 3_001),
       sized(prose + code, 200_000),
