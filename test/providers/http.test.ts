@@ -179,6 +179,16 @@ describe('our own pool', () => {
     upstream.release()
   })
 
+  test('a body passed on whole (new Response(upstream.body)) frees its slot when that is read to the end', async () => {
+    const pool = new UpstreamPool({ maxConnections: 1, waitMs: 0 })
+    const upstreamResponse = await pool.send(`${upstream.url}/hold`, { method: 'POST', body: '{}', signal: never() })
+    const relayed = new Response(upstreamResponse.body, { headers: { 'content-type': 'text/event-stream' } })
+    expect(pool.stats().active).toBe(1)
+    upstream.release()
+    expect(await relayed.text()).toBe('data: first\n\ndata: [DONE]\n\n')
+    expect(pool.stats().active).toBe(0)
+  })
+
   test('an answer with no body frees its slot at once; status and headers pass through', async () => {
     const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response(null, { status: 204, headers: { 'x-seen': 'yes' } }) })
     try {
