@@ -58,24 +58,20 @@ function errorCode(error: unknown): string | null {
   return typeof code === 'string' ? code : null
 }
 
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host
-  } catch {
-    return 'upstream'
-  }
-}
-
-/** The typed not-sent error for a fetch rejection, or null when the request may have reached the upstream. */
-export function classifyFetchError(error: unknown, url: string): UpstreamNotSentError | null {
+/**
+ * The typed not-sent error for a fetch rejection, or null when the request may have reached the upstream. Messages go
+ * to API clients, so they name the failure, never the upstream's address (it may be an internal host); `cause` keeps
+ * Bun's error for the logs.
+ */
+export function classifyFetchError(error: unknown): UpstreamNotSentError | null {
   const code = errorCode(error)
   if (code === null) return null
   const resource = OUT_OF_LOCAL_RESOURCES[code]
   if (resource) {
-    return new GatewayCapacityError(`The gateway is out of ${resource} and could not open a connection to ${hostOf(url)} (${code}). Retry shortly.`, CAPACITY_RETRY_AFTER_S, error)
+    return new GatewayCapacityError(`The gateway is out of ${resource} (${code}) and did not send the request upstream. Retry shortly.`, CAPACITY_RETRY_AFTER_S, error)
   }
   const why = UNREACHABLE[code]
-  if (why) return new UpstreamUnreachableError(`The upstream ${hostOf(url)} could not be reached: ${why} (${code}).`, error)
+  if (why) return new UpstreamUnreachableError(`The upstream could not be reached: ${why} (${code}). The request was not sent.`, error)
   return null
 }
 
@@ -175,7 +171,7 @@ export class UpstreamPool {
     // A free slot is taken without a wait (or a promise): the usual case.
     if (!init.signal.aborted && this.slots.tryAcquire()) return this.sendHolding(url, init)
     return this.slots.acquire(this.waitMs, init.signal).then((noSlot) => {
-      if (noSlot) throw this.noSlotError(noSlot, url, init.signal)
+      if (noSlot) throw this.noSlotError(noSlot, init.signal)
       return this.sendHolding(url, init)
     })
   }
@@ -197,17 +193,17 @@ export class UpstreamPool {
       response = await fetch(url, init)
     } catch (error) {
       release()
-      throw classifyFetchError(error, url) ?? error
+      throw classifyFetchError(error) ?? error
     }
     return holdUntilBodyEnds(response, release)
   }
 
-  private noSlotError(reason: NoSlot, url: string, signal: AbortSignal): GatewayCapacityError {
+  private noSlotError(reason: NoSlot, signal: AbortSignal): GatewayCapacityError {
     const { size, active } = this.stats()
     const message =
       reason === 'timeout'
-        ? `The gateway's upstream connections are all in use (${active} of ${size}); the request to ${hostOf(url)} waited ${this.waitMs} ms and was not sent. Retry shortly.`
-        : `The request to ${hostOf(url)} was cancelled while it waited for an upstream connection (${active} of ${size} in use); it was not sent.`
+        ? `The gateway's upstream connections are all in use (${active} of ${size}); the request waited ${this.waitMs} ms and was not sent. Retry shortly.`
+        : `The request was cancelled while it waited for an upstream connection (${active} of ${size} in use); it was not sent.`
     return new GatewayCapacityError(message, CAPACITY_RETRY_AFTER_S, reason === 'aborted' ? signal.reason : undefined)
   }
 }
