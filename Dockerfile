@@ -2,6 +2,10 @@
 FROM oven/bun:1.4-slim
 WORKDIR /app
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
+# Bun sizes its fetch pool from this only when the process starts; at its maximum, UPSTREAM_MAX_CONNECTIONS (our own
+# pool) is the limit and the gateway never restarts itself to resize Bun's. 10,000 streams also need about 20,100 open
+# files: run with e.g. `--ulimit nofile=65536:65536`.
+ENV BUN_CONFIG_MAX_HTTP_REQUESTS=65535
 
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production

@@ -58,10 +58,16 @@ export interface Mock {
   port: number
 }
 
-/** Starts the mock upstream and reads its `READY <port>` line. */
-export async function startMock(): Promise<Mock> {
-  const child = Bun.spawn(['bun', 'bench/mock-upstream.ts', '0'], { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'inherit' })
+/** Spawns a bench child that killChildren() (and a crashed or interrupted bench) always kills. */
+export function spawnChild(cmd: string[], env: Record<string, string> = {}): Subprocess<'ignore', 'pipe', 'inherit'> {
+  const child = Bun.spawn(cmd, { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'inherit', env: { ...process.env, ...env } })
   children.add(child)
+  return child
+}
+
+/** Starts a mock upstream (bench/mock-upstream.ts unless told otherwise) and reads its `READY <port>` line. */
+export async function startMock(script = 'bench/mock-upstream.ts', env: Record<string, string> = {}): Promise<Mock> {
+  const child = spawnChild(['bun', script, '0'], env)
   const reader = child.stdout.getReader()
   const decoder = new TextDecoder()
   let text = ''
@@ -109,6 +115,9 @@ export async function startGateway(mockPort: number, logLevel: string, extraEnv:
       LOG_LEVEL: logLevel,
       // Rate limits stay on (their Redis round trip is part of what we measure) but never refuse the load.
       DEFAULT_RPM: process.env.DEFAULT_RPM ?? '100000000',
+      // Bun's fetch pool at its maximum, as the Dockerfile sets it: the gateway then never restarts itself to size
+      // it (src/lib/fetch-pool.ts), so child.pid is the gateway whose CPU and memory the benches read.
+      BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
       ...extraEnv,
     },
   })

@@ -19,6 +19,12 @@ export const EnvSchema = Type.Object({
   GEMINI_API_KEY: Type.String({ default: '' }),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: Millis(60_000),
   UPSTREAM_TIMEOUT_MS: Millis(600_000),
+  // 65,535 is the most Bun's fetch pool takes (a u16); 256 of it stay for webhooks and Stripe (see src/lib/fetch-pool.ts).
+  UPSTREAM_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 65_279, default: 10_000, description: 'upstream requests in flight at once, 1 to 65279' }),
+  UPSTREAM_POOL_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'milliseconds a request waits for a free upstream slot' }),
+  // Bun's own variable, read here only to know what Bun sized its fetch pool to when this process started.
+  BUN_CONFIG_MAX_HTTP_REQUESTS: Type.Integer({ minimum: 1, maximum: 65_535, default: 256, description: "Bun's fetch pool, 1 to 65535" }),
+  TOKENIZER_THREADS: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'worker threads that count large texts' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 10 * 1024 * 1024 }),
   METER_CROSSCHECK_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'share of requests (0 to 1) whose output is also counted when the provider reports usage' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
@@ -68,7 +74,18 @@ export interface Config {
     anthropic: { baseUrl: string; apiKey: string }
     google: { baseUrl: string; apiKey: string }
   }
-  upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number }
+  upstream: {
+    firstByteTimeoutMs: number
+    totalTimeoutMs: number
+    /** Our upstream pool: requests in flight at once, from the send until the body ends. */
+    maxConnections: number
+    /** How long a request waits for a slot before a 503 gateway_capacity_exhausted. */
+    poolWaitMs: number
+    /** BUN_CONFIG_MAX_HTTP_REQUESTS as this process started with it: Bun sizes its fetch pool from it once, at start. */
+    bunFetchPool: number
+  }
+  /** Worker threads counting texts of OFF_THREAD_MIN_CHARS and more (each holds its own o200k encoder, ~45 MB). */
+  tokenizerThreads: number
   maxBodyBytes: number
   /** Share of requests with provider usage whose output we also count, to watch drift (a tiktoken count costs ~20–35 µs). */
   meterCrosscheckRate: number
@@ -144,7 +161,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       anthropic: { baseUrl: trimSlash(e.ANTHROPIC_BASE_URL), apiKey: e.ANTHROPIC_API_KEY },
       google: { baseUrl: trimSlash(e.GEMINI_BASE_URL), apiKey: e.GEMINI_API_KEY },
     }),
-    upstream: Object.freeze({ firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, totalTimeoutMs: e.UPSTREAM_TIMEOUT_MS }),
+    upstream: Object.freeze({
+      firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      totalTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      maxConnections: e.UPSTREAM_MAX_CONNECTIONS,
+      poolWaitMs: e.UPSTREAM_POOL_WAIT_MS,
+      bunFetchPool: e.BUN_CONFIG_MAX_HTTP_REQUESTS,
+    }),
+    tokenizerThreads: e.TOKENIZER_THREADS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     meterCrosscheckRate: e.METER_CROSSCHECK_RATE,
     databaseUrl: e.DATABASE_URL,

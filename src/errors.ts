@@ -96,6 +96,36 @@ export class UpstreamError extends GatewayError {
   }
 }
 
+/**
+ * The upstream request never left the gateway: nothing reached the provider, so nothing may be billed for it.
+ *
+ * Contract (src/providers/http.ts `postJson` is the only thrower): an adapter's `send` rejects with a subclass when
+ * the request waited for an upstream connection slot and got none, or failed before a byte was written (connection
+ * refused, DNS, TLS handshake, no file descriptor or local port). Callers settle the hold at zero, record no usage
+ * and answer with `status`. Anything else that goes wrong once `fetch` has started (reset, timeout, bad answer) may
+ * have reached the provider and is never this class.
+ */
+export class UpstreamNotSentError extends GatewayError {
+  readonly sent = false
+  constructor(status: number, type: string, message: string, code: string, headers: Record<string, string> = {}, override readonly cause?: unknown) {
+    super(status, type, message, code, null, headers)
+  }
+}
+
+/** 503: the gateway itself had no room to send (its upstream pool stayed full, or the process is out of file descriptors or ports). */
+export class GatewayCapacityError extends UpstreamNotSentError {
+  constructor(message: string, retryAfterSeconds: number, cause?: unknown) {
+    super(503, 'service_unavailable', message, 'gateway_capacity_exhausted', { 'retry-after': String(retryAfterSeconds) }, cause)
+  }
+}
+
+/** 502: the upstream could not be reached (connection refused, name not resolved, TLS handshake refused). */
+export class UpstreamUnreachableError extends UpstreamNotSentError {
+  constructor(message: string, cause?: unknown) {
+    super(502, 'upstream_error', message, 'upstream_unreachable', {}, cause)
+  }
+}
+
 export class UpstreamTimeoutError extends GatewayError {
   constructor(message: string) {
     super(504, 'timeout_error', message, 'upstream_timeout')

@@ -5,8 +5,10 @@ import type { Config } from './config'
 import { migrate } from './db/migrate'
 import { createDb } from './lib/db'
 import { SERVER_BODY_LIMIT } from './lib/framework-errors'
+import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
 import { createLogger, type Logger } from './lib/logger'
 import { createRedis } from './lib/redis'
+import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
@@ -20,6 +22,7 @@ import { findAccount } from './db/queries/accounts'
 import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
+import { configureUpstreamPool } from './providers/http'
 import { buildProviders } from './providers/registry'
 import { startWorkers } from '../workers'
 import { Checkpoints } from './exchange/checkpoints'
@@ -91,6 +94,17 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let events: EventEmitter | null = null
   let admission: Admission | null = null
   if (config.role !== 'worker') {
+    const slots = upstreamSlots(config.upstream)
+    if (slots < config.upstream.maxConnections) {
+      logger.warn("Bun's fetch pool is smaller than UPSTREAM_MAX_CONNECTIONS; upstream requests capped", {
+        upstreamSlots: slots,
+        maxConnections: config.upstream.maxConnections,
+        fix: `start the process with BUN_CONFIG_MAX_HTTP_REQUESTS=${requiredBunFetchPool(config.upstream.maxConnections)} (src/index.ts does)`,
+      })
+    }
+    configureUpstreamPool({ maxConnections: slots, waitMs: config.upstream.poolWaitMs })
+    checkFileBudget(slots, logger)
+    startTokenPool(config.tokenizerThreads)
     usageQueue = createUsageQueueSink(config.redisUrl, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
@@ -148,6 +162,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   }
 
   const url = server ? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}` : null
+  if (url) await startFetchThread(`${url}/healthz`)
   logger.info('meterway started', { role: config.role, url, staticKeys: config.staticApiKeys.length })
 
   let stopping: Promise<void> | null = null
@@ -189,7 +204,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       // wallet rebuild charges it.
       logger.error('shutdown: settlements not applied in Redis', { requests: unsettled.length, costNano: unsettled.reduce((sum, u) => sum + u.costNano, 0), requestIds: unsettled.slice(0, 20).map((u) => u.requestId) })
     }
-    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), workers?.close()]))
+    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), stopTokenPool(), workers?.close()]))
     subscriber.disconnect()
     await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
     redis.disconnect()
