@@ -114,6 +114,8 @@ export class StreamRelay implements RelaySink {
     }
     if (this.failure && this.out === '') {
       this.endHandler()
+      // The body is let go at once: its upstream connection (and pool slot) is not held until the deadline.
+      this.reader.cancel().catch(() => {})
       throw this.failure
     }
     this.primedEnded = state === 'ended'

@@ -1,6 +1,7 @@
 // What a chat prompt is made of, measured once per request: its text in tokens (OpenAI's framing), its images, and the parts we cannot count.
 import type { ChatMessage, ChatRequest } from '../openai/chat-request'
-import { countCachedText } from './tokenizer'
+import { countTextTokensOffThread, OFF_THREAD_MIN_CHARS } from './token-pool'
+import { countCachedText, knownCount, rememberCount } from './tokenizer'
 
 // OpenAI's documented chat framing: every message costs 3 tokens, a name 1 more, and the reply is primed with 3.
 const TOKENS_PER_MESSAGE = 3
@@ -25,6 +26,17 @@ export interface PromptMeasure {
 /** A text counter that may work off the main thread for large texts. */
 export type CountText = (text: string) => number | Promise<number>
 
+/** Counts a prompt's text once per distinct text: inline when short, on the token pool's threads when long (the event loop never stalls on a 10 MB prompt). */
+export function countPromptText(text: string): number | Promise<number> {
+  if (text.length < OFF_THREAD_MIN_CHARS) return countCachedText(text)
+  const known = knownCount(text)
+  if (known !== undefined) return known
+  return countTextTokensOffThread(text).then((tokens) => {
+    rememberCount(text, tokens)
+    return tokens
+  })
+}
+
 function walkContent(content: ChatMessage['content'], texts: string[], measure: PromptMeasure): void {
   if (content == null) return
   if (typeof content === 'string') {
@@ -46,8 +58,8 @@ function walkContent(content: ChatMessage['content'], texts: string[], measure: 
   }
 }
 
-/** Measures a chat request. Texts are counted with `count` (cached, inline by default; large ones may go off thread). */
-export async function measurePrompt(request: ChatRequest, count: CountText = countCachedText): Promise<PromptMeasure> {
+/** Measures a chat request; its texts are counted with `count` (countPromptText: cached, large ones off the main thread). */
+export async function measurePrompt(request: ChatRequest, count: CountText = countPromptText): Promise<PromptMeasure> {
   const measure: PromptMeasure = { textTokens: REPLY_PRIMING_TOKENS, imageDetails: [], uncountableParts: 0, hasTools: false }
   const texts: string[] = []
   for (const message of request.messages) {
@@ -66,10 +78,9 @@ export async function measurePrompt(request: ChatRequest, count: CountText = cou
   }
   // A JSON schema constrains the answer and is read as part of the prompt.
   if (request.response_format && request.response_format.type !== 'text') texts.push(JSON.stringify(request.response_format))
-  for (const text of texts) {
-    const tokens = count(text)
-    measure.textTokens += typeof tokens === 'number' ? tokens : await tokens
-  }
+  // Large texts are counted in parallel on the pool's threads; small ones are numbers already.
+  const counts = texts.map(count)
+  for (const tokens of counts) measure.textTokens += typeof tokens === 'number' ? tokens : await tokens
   return measure
 }
 

@@ -16,15 +16,23 @@ export function countTextTokens(text: string): number {
 const countsByHash = new Map<bigint | number, number>()
 const MAX_CACHED_TEXTS = 50_000
 
+/** A count remembered for this text, if any. */
+export function knownCount(text: string): number | undefined {
+  return countsByHash.get(Bun.hash(text))
+}
+
+export function rememberCount(text: string, tokens: number): void {
+  // Cleared whole when full: simpler than LRU, and a refill costs one tokenization per text.
+  if (countsByHash.size >= MAX_CACHED_TEXTS) countsByHash.clear()
+  countsByHash.set(Bun.hash(text), tokens)
+}
+
 /** countTextTokens, remembered by a hash of the text: prompts repeat the same system prompt and history every turn. */
 export function countCachedText(text: string): number {
   if (text.length === 0) return 0
-  const key = Bun.hash(text)
-  const cached = countsByHash.get(key)
+  const cached = knownCount(text)
   if (cached !== undefined) return cached
   const tokens = countTextTokens(text)
-  // Cleared whole when full: simpler than LRU, and a refill costs one tokenization per text.
-  if (countsByHash.size >= MAX_CACHED_TEXTS) countsByHash.clear()
-  countsByHash.set(key, tokens)
+  rememberCount(text, tokens)
   return tokens
 }

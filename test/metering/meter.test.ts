@@ -132,6 +132,12 @@ describe('measurePrompt', () => {
     expect(measure.textTokens).toBeGreaterThan(countTextTokens('I cannot help with that.') + countTextTokens('look'))
   })
 
+  test('a large text is counted off the main thread, to the same number', async () => {
+    const big = 'The quick brown fox jumps over the lazy dog. '.repeat(50_000)
+    const measure = await measurePrompt(chat([{ role: 'user', content: big }]))
+    expect(measure.textTokens).toBe(3 + 3 + countTextTokens('user') + countTextTokens(big))
+  })
+
   test('special-token text is counted as text, not rejected', () => {
     expect(countTextTokens('<|endoftext|>')).toBeGreaterThan(1)
   })
