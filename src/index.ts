@@ -1,7 +1,7 @@
 // Boot: config → startServer (connections, migrations, API and/or workers by ROLE); SIGTERM and SIGINT stop it in order.
 import { ConfigError, loadConfig, type Config } from './config'
-import { relaunchWithFetchPool, requiredBunFetchPool } from './lib/fetch-pool'
 import { createLogger } from './lib/logger'
+import { startServer } from './server'
 
 function readConfig(): Readonly<Config> {
   try {
@@ -17,11 +17,6 @@ function readConfig(): Readonly<Config> {
 
 const config = readConfig()
 const logger = createLogger(config.logLevel)
-// Bun sized its fetch pool from the environment this process started with; too small, and we start again with it set.
-const fetchPool = requiredBunFetchPool(config.upstream.maxConnections)
-if (config.role !== 'worker' && config.upstream.bunFetchPool < fetchPool) await relaunchWithFetchPool(fetchPool, logger)
-// Loaded only now, so a relaunching parent never loads the app.
-const { startServer } = await import('./server')
 if (config.staticApiKeys.length === 0 && config.role !== 'worker') logger.warn('GATEWAY_API_KEYS is empty: only registered agent keys can call the API')
 const running = await startServer(config, { logger })
 

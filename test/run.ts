@@ -11,6 +11,8 @@ mkdirSync(reportDir, { recursive: true })
 const child = Bun.spawn(['bun', 'test', '--timeout=30000', '--reporter=junit', `--reporter-outfile=${reportFile}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: ['inherit', 'inherit', 'inherit'],
+  // As `bun run start` runs the gateway: Bun sizes its fetch pool only at start, and in-process gateways share it.
+  env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
 })
 const exitCode = await child.exited
 

@@ -1,6 +1,5 @@
 // Room for UPSTREAM_MAX_CONNECTIONS in this process: Bun's fetch pool (sized only at process start), file descriptors, and Bun's HTTP thread.
 import { readdirSync, readFileSync } from 'node:fs'
-import { constants } from 'node:os'
 import type { Config } from '../config'
 import type { Logger } from './logger'
 
@@ -25,31 +24,14 @@ export function requiredBunFetchPool(maxConnections: number): number {
 }
 
 /**
- * Our pool's size in this process: the configured one, or less when Bun's pool cannot hold it (a gateway started in
- * process by a test or an embedder, which cannot restart itself). Requests then wait in our pool, where we know they
- * were not sent, rather than in Bun's, where we could not tell.
+ * Our pool's size in this process: the configured one, or less when Bun's pool cannot hold it (the process was started
+ * without BUN_CONFIG_MAX_HTTP_REQUESTS, which `bun run start` and the Dockerfile set; the boot warns). Requests then
+ * wait in our pool, where we know they were not sent, rather than in Bun's, where we could not tell.
  */
 export function upstreamSlots(upstream: Config['upstream']): number {
   if (upstream.bunFetchPool >= requiredBunFetchPool(upstream.maxConnections)) return upstream.maxConnections
   const reserve = Math.min(FETCH_POOL_RESERVE, Math.floor(upstream.bunFetchPool / 2))
   return Math.max(1, Math.min(upstream.maxConnections, upstream.bunFetchPool - reserve))
-}
-
-/**
- * Runs this same command again with BUN_CONFIG_MAX_HTTP_REQUESTS set, forwards signals to it and exits with its code.
- * The only way to size Bun's pool from our configuration; the Dockerfile and `bun run start` set the variable
- * themselves so production starts once. This process stays as a thin parent (it never loads the app).
- */
-export async function relaunchWithFetchPool(size: number, logger: Logger): Promise<never> {
-  logger.info('restarting with a larger fetch pool', { BUN_CONFIG_MAX_HTTP_REQUESTS: size, reason: 'Bun sizes its fetch pool only when the process starts' })
-  // Not configuration: the child's environment, read by Bun as it starts (config.ts reads it back there).
-  process.env.BUN_CONFIG_MAX_HTTP_REQUESTS = String(size)
-  const child = Bun.spawn([process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit'], env: process.env })
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal))
-  const code = await child.exited
-  const signal = child.signalCode
-  const signalNumber = signal === null ? undefined : typeof signal === 'number' ? signal : constants.signals[signal]
-  process.exit(signalNumber ? 128 + signalNumber : code)
 }
 
 // Descriptors the process opens after the boot-time check (Redis, PostgreSQL, BullMQ, token threads, kept-alive

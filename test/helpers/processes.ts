@@ -38,6 +38,8 @@ export async function spawnMeterway(env: Record<string, string>, timeoutMs = 30_
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
       DEFAULT_RPM: '100000000',
+      // As `bun run start` and the Dockerfile start it: Bun's fetch pool is sized only when the process starts.
+      BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
       ...env,
     },
     stdout: 'pipe',
