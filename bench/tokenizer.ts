@@ -1,5 +1,5 @@
 // Tokenizer bench (`bun run bench:tokenizer`): what a count costs inline vs handed to a pool thread, and /healthz's lag
-// while a 10 MB prompt is counted inline, on the token pool, and by the gateway's chat path as it is today.
+// while a 10 MB prompt is counted inline, on the token pool, and by the gateway's chat path.
 import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -157,7 +157,7 @@ installCleanup()
 const report = {
   threshold: args['skip-threshold'] ? null : await threshold(),
   countServer: await lagOfCountServer(),
-  gatewayChatPathToday: args['skip-gateway'] ? null : await lagOfGateway(),
+  gatewayChatPath: args['skip-gateway'] ? null : await lagOfGateway(),
 }
 killChildren()
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true })
