@@ -5,8 +5,8 @@ import type { Logger } from './logger'
 
 /**
  * Bun reads BUN_CONFIG_MAX_HTTP_REQUESTS once, when the VM starts and before any of our code runs (AsyncHTTP.loadEnv
- * in Bun's run command): setting process.env later changes nothing. Checked on Bun 1.4.5 with 1,000 fetches against a
- * server holding each 2 s: 256 open at once by default, also after `process.env.BUN_CONFIG_MAX_HTTP_REQUESTS = '2000'`
+ * in Bun's run command): setting the variable from the program later changes nothing. Checked on Bun 1.4.5 with 1,000 fetches against a
+ * server holding each 2 s: 256 open at once by default, also after setting it to 2000
  * at run time; 1,000 when the variable was in the environment at start. It is a u16: 65,535 at most, and 70000 is
  * refused (Bun logs an error and keeps 256). Past the limit Bun queues fetches silently.
  */
