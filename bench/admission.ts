@@ -2,6 +2,7 @@
 import { createDb } from '../src/lib/db'
 import { createLogger } from '../src/lib/logger'
 import { createRedis } from '../src/lib/redis'
+import { createHotRedis } from '../src/lib/hot-redis'
 import { Admission, type MoneyMode } from '../src/limits/admission'
 import { subjectKeys } from '../src/limits/keys'
 import { migrate } from '../src/db/migrate'
@@ -16,7 +17,7 @@ const redis = createRedis(REDIS_URL)
 await redis.connect()
 const sql = createDb(DATABASE_URL, { max: 2 })
 await migrate(sql)
-const admission = new Admission(redis, sql, { defaultRpm: 100_000_000, defaultTpm: 1_000_000_000, holdTtlMs: 600_000, onRedisError: 'deny', queuePrefix: '{mwbench}' }, createLogger('warn'))
+const admission = new Admission(createHotRedis(REDIS_URL), sql, { defaultRpm: 100_000_000, defaultTpm: 1_000_000_000, holdTtlMs: 600_000, onRedisError: 'deny', queuePrefix: '{mwbench}' }, createLogger('warn'))
 
 /** A loaded wallet with plenty of money, so every admission passes and measures the full path. */
 async function subjectFor(mode: MoneyMode): Promise<string> {

@@ -17,7 +17,8 @@ import { adminPlugin } from './modules/admin'
 import { reconciliationPlugin } from './modules/reconciliation'
 import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
-import { chatPlugin } from './modules/chat'
+import { chatPlugin, chatRoutes } from './modules/chat'
+import { createChatHandler, newRequestId } from './modules/chat/handler'
 import type { Admission } from './limits/admission'
 import type { Checkpoints } from './exchange/checkpoints'
 import type { ExchangeDeps } from './exchange/exchange'
@@ -51,12 +52,35 @@ export interface AppDeps {
   plugins?: AnyElysia[]
 }
 
-const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`
 
 export function createApp(deps: AppDeps): AnyElysia {
   const { config, logger, accounts } = deps
-  // Typed loosely: features are added conditionally, and nothing consumes the route types.
-  let app: AnyElysia = new Elysia({ name: 'meterway' })
+  const chatHandler = createChatHandler({
+    deps: {
+      catalog: deps.catalog,
+      providers: deps.providers,
+      exchange: {
+        catalogVersion: deps.catalog.version,
+        recordUsage: deps.recordUsage,
+        upstream: config.upstream,
+        meterCrosscheckRate: config.meterCrosscheckRate,
+        checkpoints: deps.checkpoints ?? null,
+        ...(deps.onFinish ? { onFinish: deps.onFinish } : {}),
+      },
+      logger,
+      requireSubscription: config.requireSubscription,
+      admission: deps.admission,
+      progressiveHoldTokens: config.admission.progressiveHoldTokens,
+      ...(deps.emit ? { emit: deps.emit } : {}),
+    },
+    authenticate: deps.authenticate,
+    maxBodyBytes: config.maxBodyBytes,
+    trustForwardedFor: config.trustForwardedFor,
+    logger,
+  })
+  // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
+  // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens).
+  let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes: chatRoutes(chatHandler) } })
     .onRequest(({ request, server, set }) => {
       set.headers['x-request-id'] = newRequestId()
       rememberClientAddress(request, resolveClientAddress(request, server, config.trustForwardedFor))
@@ -91,29 +115,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     )
     .use(healthPlugin(deps.readiness))
     .use(modelsPlugin(deps.catalog))
-    .use(
-      chatPlugin(
-        {
-          catalog: deps.catalog,
-          providers: deps.providers,
-          exchange: {
-            catalogVersion: deps.catalog.version,
-            recordUsage: deps.recordUsage,
-            upstream: config.upstream,
-            meterCrosscheckRate: config.meterCrosscheckRate,
-            checkpoints: deps.checkpoints ?? null,
-            ...(deps.onFinish ? { onFinish: deps.onFinish } : {}),
-          },
-          logger,
-          requireSubscription: config.requireSubscription,
-          admission: deps.admission,
-          progressiveHoldTokens: config.admission.progressiveHoldTokens,
-          ...(deps.emit ? { emit: deps.emit } : {}),
-        },
-        deps.authenticate,
-        config.maxBodyBytes,
-      ),
-    )
+    .use(chatPlugin(chatHandler))
   if (accounts) {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
     if (config.adminToken) {

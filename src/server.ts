@@ -8,6 +8,7 @@ import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
 import { createLogger, type Logger } from './lib/logger'
 import { createRedis } from './lib/redis'
+import { createHotRedis, type HotRedis } from './lib/hot-redis'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
 import type { UsageSink } from './metering/usage-record'
@@ -93,6 +94,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
   let events: EventEmitter | null = null
   let admission: Admission | null = null
+  let hot: HotRedis | null = null
   if (config.role !== 'worker') {
     const slots = upstreamSlots(config.upstream)
     if (slots < config.upstream.maxConnections) {
@@ -110,7 +112,9 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const queueSink = usageQueue.record
     const recordUsage: UsageSink = tap ? (record) => (tap(record), queueSink(record)) : queueSink
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
-    admission = new Admission(redis, sql, config.admission, logger)
+    // The request path's own client: Bun's native one (see src/lib/hot-redis.ts); ioredis serves the rest.
+    hot = createHotRedis(config.redisUrl)
+    admission = new Admission(hot, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
     events = createEventEmitter(sql, config.redisUrl, logger, config.queuePrefix)
     const emit = events.emit
@@ -208,6 +212,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     subscriber.disconnect()
     await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
     redis.disconnect()
+    hot?.close()
   }
 
   return { url, port: server?.port ?? null, principals, stop }

@@ -41,6 +41,11 @@ export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => S
       delivered += tokens
       down.output(delta, kind)
     },
+    // A budget counts as output passes, so it reads what others may read later.
+    outputLater(chunkJson, read) {
+      const text = read(chunkJson)
+      if (text !== '') sink.output(text, 'text')
+    },
     // After a cut the provider's numbers still reach the meter (its input count), but the client saw our usage chunk.
     usage: (usage, chunkJson) => down.usage(usage, cut ? '' : chunkJson),
     fail: (error) => {

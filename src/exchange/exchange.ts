@@ -158,7 +158,8 @@ export class Exchange {
     if (!first) return
     this.finished = true
     if (this.streaming) this.deps.checkpoints?.remove(this)
-    this.deadline.release()
+    // The call is over: its signal fires, which also frees its upstream pool slot.
+    this.deadline.end()
     const usage = this.meter.final({ complete: outcome.complete, reachedUpstream: outcome.reachedUpstream })
     const record = usageRecord(this.header, usage, {
       status: outcome.status,
@@ -184,6 +185,10 @@ export class Exchange {
       output(delta, kind) {
         meter.output(delta)
         down.output(delta, kind)
+      },
+      outputLater(chunkJson, read) {
+        meter.outputLater(chunkJson, read)
+        down.outputLater(chunkJson, read)
       },
       usage(usage, chunkJson) {
         meter.setProviderUsage(usage)

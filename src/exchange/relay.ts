@@ -92,6 +92,7 @@ export class StreamRelay implements RelaySink {
   output(): void {
     // Counting is the meter's, above this sink.
   }
+  outputLater(): void {}
   usage(_usage: unknown, usageChunkJson: string): void {
     if (!this.failure && this.includeUsage && usageChunkJson) this.out += `data: ${usageChunkJson}\n\n`
   }

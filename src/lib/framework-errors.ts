@@ -11,7 +11,7 @@ export function jsonPointerToParam(path: string): string {
     .join('')
 }
 
-interface ValueErrorLike {
+export interface ValueErrorLike {
   path: string
   message: string
   value: unknown
@@ -19,7 +19,11 @@ interface ValueErrorLike {
 }
 
 function describeValidation(error: ValidationError): InvalidRequestError {
-  const first = (error.all as ValueErrorLike[] | undefined)?.[0] ?? (error.valueError as ValueErrorLike | undefined)
+  return describeValueError((error.all as ValueErrorLike[] | undefined)?.[0] ?? (error.valueError as ValueErrorLike | undefined))
+}
+
+/** The 400 for the first thing a body got wrong against its schema, naming the field. */
+export function describeValueError(first: ValueErrorLike | undefined): InvalidRequestError {
   if (!first) return new InvalidRequestError('The request body does not match the expected schema.', null, 'invalid_body')
   const param = jsonPointerToParam(first.path) || null
   if (first.value === undefined && param) {

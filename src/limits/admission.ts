@@ -5,8 +5,8 @@ import type { Sql } from '../lib/db'
 import type { Logger } from '../lib/logger'
 import { formatNanoAsUsd } from '../pricing/money'
 import { monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
-import { registerScripts, type ScriptReply, type ScriptRunner } from './scripts'
-import type Redis from 'ioredis'
+import type { ScriptReply } from './scripts'
+import type { HotRedis } from '../lib/hot-redis'
 
 /** none: postpaid without a cap; prepaid: a wallet hold; cap: postpaid under a monthly spending cap. */
 export type MoneyMode = 'none' | 'prepaid' | 'cap'
@@ -60,18 +60,16 @@ const LOAD_ATTEMPTS = 3
 const SETTLE_RETRY_DELAYS_MS = [100, 500, 2_000, 10_000, 30_000]
 
 export class Admission {
-  private readonly run: ScriptRunner
   private readonly openIndex: string[]
   /** Settlements waiting to be retried after a Redis error, by request id: what a stop could not settle. */
   private readonly retrying = new Map<string, { costNano: number; timer: ReturnType<typeof setTimeout> }>()
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: HotRedis,
     private readonly sql: Sql,
     private readonly settings: AdmissionSettings,
     private readonly logger: Logger,
   ) {
-    this.run = registerScripts(redis)
     this.openIndex = openIndexKeys(settings.queuePrefix)
   }
 
@@ -98,7 +96,7 @@ export class Admission {
     for (let attempt = 1; ; attempt++) {
       let reply: ScriptReply
       try {
-        reply = await this.run('admit-7', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open], [
+        reply = await this.redis.script('admit-7', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open], [
           Date.now(), rpm, tpm, request.chargeTokens, request.mode, request.holdNano.toString(),
           (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs, request.openRecord ?? '',
         ])
@@ -157,7 +155,7 @@ export class Admission {
     if (ticket.mode === 'none' && ticket.tpm === 0 && !ticket.tracked) return
     const { keys } = ticket
     try {
-      await this.run('settle-8', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open], [
+      await this.redis.script('settle-8', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open], [
         ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(), ticket.tracked ? (finalRecord ?? '') : '',
       ])
       this.retrying.delete(ticket.requestId)
@@ -179,7 +177,7 @@ export class Admission {
   /** A progressive hold asks for more, checkpointing the stream; returns the nano-USD granted (0: the wallet is empty, or Redis failed). */
   async extend(ticket: Ticket, wantNano: bigint, checkpoint: string): Promise<bigint> {
     try {
-      const [granted] = (await this.run('extend-hold-4', [ticket.keys.wallet, ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open], [
+      const [granted] = (await this.redis.script('extend-hold-4', [ticket.keys.wallet, ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open], [
         ticket.requestId, wantNano.toString(), Date.now(), this.settings.holdTtlMs, checkpoint,
       ])) as [number, number]
       ticket.heldNano += BigInt(granted)
@@ -193,7 +191,7 @@ export class Admission {
   /** Records a tracked stream's usage so far and keeps its hold alive. Fire and forget: a missed one is caught up by the next. */
   checkpoint(ticket: Ticket, record: string): void {
     if (!ticket.tracked) return
-    this.run('checkpoint-3', [ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open], [ticket.requestId, record, Date.now(), this.settings.holdTtlMs]).catch(
+    this.redis.script('checkpoint-3', [ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open], [ticket.requestId, record, Date.now(), this.settings.holdTtlMs]).catch(
       (error: Error) => this.logger.debug('checkpoint not recorded', { requestId: ticket.requestId, error: error.message }),
     )
   }
@@ -208,7 +206,7 @@ export class Admission {
   /** Puts a tracked request where the hold sweeper will look at it once its hold could have expired. */
   private index(ticket: Ticket): void {
     const key = this.openIndex[openIndexShard(ticket.requestId)]!
-    this.redis.zadd(key, Date.now() + this.settings.holdTtlMs, openIndexMember(ticket.requestId, ticket.subject)).catch((error: Error) => {
+    this.redis.send('ZADD', [key, Date.now() + this.settings.holdTtlMs, openIndexMember(ticket.requestId, ticket.subject)]).catch((error: Error) => {
       // The open record stays; only a crash of this gateway before the request ends would leave it unswept.
       this.logger.warn('tracked request not indexed', { requestId: ticket.requestId, error: error.message })
     })
@@ -218,17 +216,17 @@ export class Admission {
   async balance(accountId: string): Promise<{ availableNano: bigint; heldNano: bigint }> {
     const keys = subjectKeys(accountId)
     const month = monthId()
-    let [loaded, avail, held, walletMonth] = await this.redis.hmget(keys.wallet, 'loaded', 'avail', 'held', 'month')
+    let [loaded, avail, held, walletMonth] = (await this.redis.send('HMGET', [keys.wallet, 'loaded', 'avail', 'held', 'month'])) as (string | null)[]
     if (loaded !== '1' || walletMonth !== month) {
       await this.loadWallet(accountId, keys, month)
-      ;[avail, held] = await this.redis.hmget(keys.wallet, 'avail', 'held')
+      ;[avail, held] = (await this.redis.send('HMGET', [keys.wallet, 'avail', 'held'])) as (string | null)[]
     }
     return { availableNano: BigInt(avail ?? '0'), heldNano: BigInt(held ?? '0') }
   }
 
   /** A committed ledger credit raises the wallet in Redis (if loaded and not already counted). */
   async credit(subject: string, amountNano: bigint, ledgerId: string): Promise<void> {
-    await this.run('credit-1', [subjectKeys(subject).wallet], [amountNano.toString(), ledgerId])
+    await this.redis.script('credit-1', [subjectKeys(subject).wallet], [amountNano.toString(), ledgerId])
   }
 
   /**
@@ -236,9 +234,9 @@ export class Admission {
    * have yet. The unposted ids are read before Postgres, so one posted in between is seen there and dropped here.
    */
   private async loadWallet(accountId: string, keys: SubjectKeys, month: string): Promise<void> {
-    const pendingIds = await this.redis.hkeys(keys.unposted)
+    const pendingIds = (await this.redis.send('HKEYS', [keys.unposted])) as string[]
     const snapshot = await walletSnapshot(this.sql, accountId, monthStart(), pendingIds)
-    await this.run('load-wallet-4', [keys.wallet, keys.unposted, keys.posted, keys.settled], [
+    await this.redis.script('load-wallet-4', [keys.wallet, keys.unposted, keys.posted, keys.settled], [
       snapshot.balanceNano.toString(), snapshot.monthSpendNano.toString(), month, snapshot.watermark, ...snapshot.postedRequestIds,
     ])
   }

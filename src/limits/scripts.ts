@@ -1,4 +1,4 @@
-// The admission Lua scripts, read once at boot (with their `--#include lib/…` parts) and registered on a Redis client.
+// The admission Lua scripts, read once at boot (with their `--#include lib/…` parts), runnable on ioredis or on the hot path's client.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type Redis from 'ioredis'
@@ -28,12 +28,24 @@ function readScript(file: string): string {
   return readFileSync(join(SCRIPT_DIR, file), 'utf8').replace(/^--#include (\S+)$/gm, (_, part: string) => readScript(part))
 }
 
-const sources = new Map<ScriptName, { lua: string; numberOfKeys: number }>(
-  SCRIPTS.map((name) => [name, { lua: readScript(`${name}.lua`), numberOfKeys: Number(name.split('-').at(-1)) }]),
+export interface ScriptSource {
+  lua: string
+  numberOfKeys: number
+  /** SHA-1 of the source, as EVALSHA names it. */
+  sha: string
+}
+
+const sha1 = (text: string) => new Bun.CryptoHasher('sha1').update(text).digest('hex')
+
+export const scriptSources: ReadonlyMap<ScriptName, ScriptSource> = new Map(
+  SCRIPTS.map((name) => {
+    const lua = readScript(`${name}.lua`)
+    return [name, { lua, numberOfKeys: Number(name.split('-').at(-1)), sha: sha1(lua) }] as const
+  }),
 )
 
 export function registerScripts(redis: Redis): ScriptRunner {
-  for (const [name, { lua, numberOfKeys }] of sources) redis.defineCommand(name, { lua, numberOfKeys })
+  for (const [name, { lua, numberOfKeys }] of scriptSources) redis.defineCommand(name, { lua, numberOfKeys })
   const commands = redis as unknown as Record<ScriptName, (...parts: (string | number)[]) => Promise<ScriptReply>>
   return (name, keys, args) => commands[name](...keys, ...args)
 }

@@ -27,6 +27,9 @@ export interface MeterEnd {
 
 export class RequestMeter {
   private readonly pieces: string[] = []
+  /** Chunks whose output is read only when it must be counted (outputLater), and how to read them. */
+  private unread: string[] = []
+  private readUnread: ((chunkJson: string) => string) | null = null
   /** Output counted so far: pieces before `countedUpTo` make `countedTokens` (counted in runs, not one by one). */
   private countedUpTo = 0
   private countedTokens = 0
@@ -44,8 +47,26 @@ export class RequestMeter {
   ) {}
 
   output(delta: string): void {
+    this.readPending()
     this.pieces.push(delta)
     this.version++
+  }
+
+  /** A chunk whose generated text `read` extracts, when (and if) it must be counted. */
+  outputLater(chunkJson: string, read: (chunkJson: string) => string): void {
+    this.unread.push(chunkJson)
+    this.readUnread = read
+    this.version++
+  }
+
+  private readPending(): void {
+    if (this.unread.length === 0) return
+    const read = this.readUnread!
+    for (const chunk of this.unread) {
+      const text = read(chunk)
+      if (text !== '') this.pieces.push(text)
+    }
+    this.unread = []
   }
 
   setProviderUsage(usage: ProviderUsage): void {
@@ -64,6 +85,7 @@ export class RequestMeter {
 
   /** Our count of the output so far. Pieces are counted once, in runs; a run boundary may split a token, never lose one. */
   countedOutput(): number {
+    this.readPending()
     if (this.countedUpTo < this.pieces.length) {
       this.countedTokens += countTextTokens(this.pieces.slice(this.countedUpTo).join(''))
       this.countedUpTo = this.pieces.length

@@ -75,73 +75,6 @@ export function classifyFetchError(error: unknown): UpstreamNotSentError | null 
   return null
 }
 
-// Statuses whose Response may not carry a body; there is nothing to wait for.
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
-const nativeBody = Object.getOwnPropertyDescriptor(Response.prototype, 'body')!.get! as (this: Response) => ReadableStream<Uint8Array> | null
-// The ways to read a whole body at once; each is Bun's native reader, which a JS stream in front would bypass.
-const WHOLE_BODY_READERS = ['text', 'json', 'arrayBuffer', 'bytes', 'blob', 'formData'] as const
-
-/** The body as a stream that calls release() once it ended, failed or was cancelled. */
-function releasingStream(source: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
-  const reader = source.getReader()
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done, value } = await reader.read()
-          if (done) {
-            release()
-            controller.close()
-          } else controller.enqueue(value)
-        } catch (error) {
-          release()
-          controller.error(error)
-        }
-      },
-      cancel(reason) {
-        release()
-        return reader.cancel(reason)
-      },
-    },
-    { highWaterMark: 0 },
-  )
-}
-
-/**
- * The slot stays taken until the body has been read to its end, failed, or been cancelled: a streaming answer holds
- * its connection (and one of Bun's fetch slots) that long. The same Response comes back, instrumented: its whole-body
- * readers (text(), json(), …) stay Bun's native ones and release when they settle, and `body` is a stream that
- * releases at its end, whatever reads it (a reader, a pipe, `new Response(upstream.body)`). Main-thread CPU against a
- * local server (20 rounds of 800, 16 at once): a JSON answer read with text() costs ~2 µs more than a bare fetch (a JS
- * stream in front of it cost 15–18 µs); a 22-chunk stream read through `body` ~10 µs more (of 60–80).
- * Contract for callers: read the body, cancel it, or abort the call's signal; never hand this Response object itself
- * to Bun.serve, which would read its body natively, past us.
- */
-function holdUntilBodyEnds(response: Response, release: () => void): Response {
-  if (NULL_BODY_STATUSES.has(response.status)) {
-    release()
-    return response
-  }
-  // Bun builds the body's stream object on first access; text() and friends never need it.
-  let stream: ReadableStream<Uint8Array> | null | undefined
-  Object.defineProperty(response, 'body', {
-    configurable: true,
-    get: () => {
-      if (stream === undefined) {
-        const source = nativeBody.call(response)
-        if (!source) release()
-        stream = source ? releasingStream(source, release) : null
-      }
-      return stream
-    },
-  })
-  for (const name of WHOLE_BODY_READERS) {
-    const read = response[name] as (this: Response) => Promise<unknown>
-    Object.defineProperty(response, name, { configurable: true, value: () => read.call(response).finally(release) })
-  }
-  return response
-}
-
 /**
  * Our own pool in front of Bun's. Bun queues fetches past BUN_CONFIG_MAX_HTTP_REQUESTS silently, and a request that
  * times out in that queue looks exactly like one the upstream is slow to answer. Here the queue is ours: a request
@@ -166,7 +99,12 @@ export class UpstreamPool {
     return { size: this.slots.size, active: this.slots.active, waiting: this.slots.waiting }
   }
 
-  /** fetch() with a slot held until the response body ends; rejects with UpstreamNotSentError when nothing was sent. */
+  /**
+   * fetch() with a slot held until the call's signal aborts (or the fetch fails); rejects with UpstreamNotSentError when
+   * nothing was sent. Contract for callers: abort the signal once done with the response, as the exchange does when
+   * its request finishes. (Wrapping the body to release at its end cost a JS stream in front of every chunk:
+   * ~10 µs a 22-chunk stream, measured with bench/run.ts.)
+   */
   send(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
     // A free slot is taken without a wait (or a promise): the usual case.
     if (!init.signal.aborted && this.slots.tryAcquire()) return this.sendHolding(url, init)
@@ -188,14 +126,12 @@ export class UpstreamPool {
     // An aborted call frees its slot even if nobody reads or cancels the body.
     signal.addEventListener('abort', release, { once: true })
 
-    let response: Response
     try {
-      response = await fetch(url, init)
+      return await fetch(url, init)
     } catch (error) {
       release()
       throw classifyFetchError(error) ?? error
     }
-    return holdUntilBodyEnds(response, release)
   }
 
   private noSlotError(reason: NoSlot, signal: AbortSignal): GatewayCapacityError {

@@ -80,6 +80,12 @@ export interface StreamSink {
    * client is not shown it). Called BEFORE the chunk that carries them: a budget that cannot cover them drops that chunk.
    */
   output(delta: string, kind: OutputKind): void
+  /**
+   * A chunk (JSON text) carrying generated tokens that `read` extracts: read only if they must be counted (a
+   * checkpoint, a broken stream, a crosscheck, a budget), so the common stream never parses its chunks. Called, like
+   * output(), before the chunk that carries them.
+   */
+  outputLater(chunkJson: string, read: (chunkJson: string) => string): void
   /** The provider's usage and the OpenAI usage chunk (`choices: []`) to forward if the client asked for it. */
   usage(usage: ProviderUsage, usageChunkJson: string): void
   /** The upstream failed mid-stream; the relay tells the client in OpenAI's error form and ends the stream. */

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { insertCredit } from '../../src/db/queries/ledger'
 import type { Outcome } from '../../src/exchange/outcome'
 import type { Sql } from '../../src/lib/db'
+import { upstreamPool } from '../../src/providers/http'
 import { testDb, uniqueId } from '../helpers/db'
 import { closedPortUrl, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { startGateway, TEST_KEY, upstreamEnv, type TestGateway } from '../helpers/gateway'
@@ -168,9 +169,11 @@ describe('finish runs exactly once', () => {
     }
   })
 
-  test('across every request of this file, no finish ran twice', () => {
+  test('across every request of this file, no finish ran twice, and every upstream pool slot was given back', () => {
     for (const on of [gateway, unreachable]) {
       for (const [requestId, calls] of on.finishes) expect({ requestId, calls: calls.length }).toEqual({ requestId, calls: 1 })
     }
+    // A finished request ends its upstream call, which frees its slot: however it ended, none is left taken.
+    expect(upstreamPool.stats().active).toBe(0)
   })
 })

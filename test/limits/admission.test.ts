@@ -6,6 +6,7 @@ import { insertCredit } from '../../src/db/queries/ledger'
 import type { Sql } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
+import { createHotRedis, type HotRedis } from '../../src/lib/hot-redis'
 import { Admission, type AdmissionRequest } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
@@ -13,6 +14,7 @@ import { registerScripts } from '../../src/limits/scripts'
 import { waitFor } from '../helpers/poll'
 
 let redis: Redis
+let hot: HotRedis
 let sql: Sql
 const HOLD_TTL_MS = 100
 let admission: Admission
@@ -20,11 +22,13 @@ let admission: Admission
 beforeAll(async () => {
   redis = createRedis('redis://127.0.0.1:6379')
   await redis.connect()
+  hot = createHotRedis('redis://127.0.0.1:6379')
   sql = await testDb(2)
-  admission = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, createLogger('silent'))
+  admission = new Admission(hot, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, createLogger('silent'))
 })
 afterAll(async () => {
   redis.disconnect()
+  hot.close()
   await sql.end()
 })
 
@@ -125,9 +129,9 @@ describe('settlement when Redis fails', () => {
     const ticket = await admission.admit(request(id))
     // Another Admission whose Redis is down for its first call: the same script calls, failing once.
     let failures = 1
-    const flaky = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, createLogger('silent'))
-    const run = (flaky as unknown as { run: (...args: unknown[]) => Promise<unknown> }).run
-    ;(flaky as unknown as { run: unknown }).run = (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : run(...args))
+    const flaky = new Admission(hot, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, createLogger('silent'))
+    const flakyRedis: HotRedis = { ...hot, script: (...args) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : hot.script(...args)) }
+    ;(flaky as unknown as { redis: HotRedis }).redis = flakyRedis
     await flaky.settle(ticket, 250, 5, null)
     expect((await wallet(id)).held).toBe(1_000n)
     await waitFor(async () => (await wallet(id)).held === 0n, 5_000, 'the retried settlement')

@@ -7,6 +7,7 @@ import { errorResponse } from '../../src/errors'
 import { frameworkError } from '../../src/lib/framework-errors'
 import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
+import { createHotRedis } from '../../src/lib/hot-redis'
 import { Admission } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { adminPlugin } from '../../src/modules/admin'
@@ -24,9 +25,10 @@ const STATIC_KEY = 'mw_static_wallet_key'
 const sql = await testDb(8)
 const redis = createRedis('redis://127.0.0.1:6379')
 await redis.connect()
+const hot = createHotRedis('redis://127.0.0.1:6379')
 const logLines: string[] = []
 const logger = createLogger('warn', (line) => void logLines.push(line))
-const admission = new Admission(redis, sql, { defaultRpm: 60, defaultTpm: 0, holdTtlMs: 60_000, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, logger)
+const admission = new Admission(hot, sql, { defaultRpm: 60, defaultTpm: 0, holdTtlMs: 60_000, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, logger)
 
 /** Redis failures to inject into the next admission.credit calls (the real Admission runs otherwise). */
 let creditFailuresLeft = 0

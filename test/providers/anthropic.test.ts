@@ -312,6 +312,9 @@ function record(): Recording {
         rec.texts.push(delta)
         rec.log.push(`text:${delta}`)
       },
+      outputLater(chunkJson, read) {
+        rec.texts.push(read(chunkJson))
+      },
       usage(usage, chunkJson) {
         const chunk = JSON.parse(chunkJson)
         expect(chunk.object).toBe('chat.completion.chunk')

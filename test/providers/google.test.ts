@@ -400,6 +400,9 @@ function recordingSink(): { sink: StreamSink; recording: Recording } {
     output(delta) {
       recording.text += delta
     },
+    outputLater(chunkJson, read) {
+      recording.text += read(chunkJson)
+    },
     usage(usage, usageChunkJson) {
       const chunk = JSON.parse(usageChunkJson)
       expect(chunk.object).toBe('chat.completion.chunk')

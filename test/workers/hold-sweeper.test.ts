@@ -7,6 +7,7 @@ import { insertCredit, ledgerBalance } from '../../src/db/queries/ledger'
 import type { Sql } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
+import { createHotRedis, type HotRedis } from '../../src/lib/hot-redis'
 import { Admission, type Ticket } from '../../src/limits/admission'
 import { openIndexKeys, openIndexMember, openIndexShard, subjectKeys } from '../../src/limits/keys'
 import { OpenRequests } from '../../src/limits/open-requests'
@@ -18,6 +19,7 @@ import { usageRecord } from './usage-records'
 const HOLD_TTL_MS = 150
 const PREFIX = `{${uniqueId('mwsweep')}}`
 let redis: Redis
+let hot: HotRedis
 let sql: Sql
 let admission: Admission
 let sweeper: HoldSweeper
@@ -25,15 +27,17 @@ let sweeper: HoldSweeper
 beforeAll(async () => {
   redis = createRedis('redis://127.0.0.1:6379')
   await redis.connect()
+  hot = createHotRedis('redis://127.0.0.1:6379')
   sql = await testDb(2)
   const logger = createLogger('silent')
-  admission = new Admission(redis, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: PREFIX }, logger)
+  admission = new Admission(hot, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: PREFIX }, logger)
   // A long interval: the tests run sweeps themselves.
   sweeper = startHoldSweeper({ redisUrl: 'redis://127.0.0.1:6379', sql, logger, queuePrefix: PREFIX, intervalMs: 600_000 })
 })
 afterAll(async () => {
   await sweeper.close()
   redis.disconnect()
+  hot.close()
   await sql.end()
 })
 

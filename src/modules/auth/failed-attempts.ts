@@ -75,15 +75,18 @@ export class FailedAttempts {
 /** The authenticator, refusing blocked addresses before any lookup and counting each key it does not know. */
 export function limitFailedAttempts(authenticate: Authenticator, attempts: FailedAttempts): Authenticator {
   return (apiKey, clientAddress = null) => {
-    attempts.assertAllowed(clientAddress)
+    // Resolving an address costs a few µs; while no address has failed lately there is nothing to check it against.
+    let address: string | null | undefined
+    const addressOf = () => (address ??= typeof clientAddress === 'function' ? clientAddress() : clientAddress)
+    if (attempts.size > 0) attempts.assertAllowed(addressOf())
     const found = authenticate(apiKey, clientAddress)
     if (found instanceof Promise) {
       return found.then((principal) => {
-        if (!principal) attempts.recordFailure(clientAddress)
+        if (!principal) attempts.recordFailure(addressOf())
         return principal
       })
     }
-    if (!found) attempts.recordFailure(clientAddress)
+    if (!found) attempts.recordFailure(addressOf())
     return found
   }
 }

@@ -18,7 +18,12 @@ export interface Principal {
  * Resolves a presented key; synchronous when the answer is cached, so the hot path stays off Postgres. The caller's
  * address (src/lib/client-address.ts; null when unknown) lets a decorator limit failed attempts per address.
  */
-export type Authenticator = (apiKey: string, clientAddress?: string | null) => Principal | null | Promise<Principal | null>
+/**
+ * Resolves a presented key; synchronous when the answer is cached, so the hot path stays off Postgres. The client
+ * address (what failed attempts are counted by) may be given as a function: it is then resolved only when needed.
+ */
+export type Authenticator = (apiKey: string, clientAddress?: ClientAddress) => Principal | null | Promise<Principal | null>
+export type ClientAddress = string | null | (() => string | null)
 
 export function hashApiKey(apiKey: string): string {
   return new Bun.CryptoHasher('sha256').update(apiKey).digest('hex')
@@ -26,12 +31,20 @@ export function hashApiKey(apiKey: string): string {
 
 /** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`; undefined if neither is there. */
 export function extractApiKey(headers: Record<string, string | undefined>): string | undefined {
-  const authorization = headers.authorization
+  return keyOf(headers.authorization, headers['x-api-key'])
+}
+
+/** The same, from a Request's Headers. */
+export function extractApiKeyFrom(headers: Headers): string | undefined {
+  return keyOf(headers.get('authorization') ?? undefined, headers.get('x-api-key') ?? undefined)
+}
+
+function keyOf(authorization: string | undefined, apiKeyHeader: string | undefined): string | undefined {
   if (authorization && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
     const key = authorization.slice(7).trim()
     if (key) return key
   }
-  const apiKey = headers['x-api-key']?.trim()
+  const apiKey = apiKeyHeader?.trim()
   return apiKey || undefined
 }
 

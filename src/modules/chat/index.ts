@@ -1,36 +1,31 @@
-// The chat plugin: POST /v1/chat/completions and /llm/v1/chat/completions, authenticated, validated, then handed to the service.
+// The chat plugin: POST /v1/chat/completions and /llm/v1/chat/completions, documented here; served by the one chat handler (./handler.ts).
 import { Elysia } from 'elysia'
-import { authenticatedJson, authPlugin } from '../auth'
-import type { Authenticator } from '../auth/service'
 import { ChatModel } from '../../openai/chat-request'
-import { completeChat, type ChatDeps } from './service'
+import type { ChatHandler } from './handler'
 
 export const CHAT_PREFIXES = ['/v1', '/llm/v1'] as const
+export const CHAT_PATHS = CHAT_PREFIXES.map((prefix) => `${prefix}/chat/completions`)
 
-export function chatPlugin(deps: ChatDeps, authenticate: Authenticator, maxBodyBytes: number) {
-  const parse = authenticatedJson(authenticate, maxBodyBytes)
+/**
+ * The routes as Elysia sees them: for Swagger, and for requests handled through app.handle. A listening server
+ * answers them from Bun's route table instead (chatRoutes below), without Elysia's per-request work; both call the
+ * same handler, which reads the body itself (after the key).
+ */
+export function chatPlugin(handler: ChatHandler) {
   const routes = (prefix: string) =>
-    new Elysia({ name: `chat${prefix}`, prefix })
-      .use(authPlugin(authenticate))
-      .post(
-        '/chat/completions',
-        ({ body, principal, request, set }) => {
-          const requestId = set.headers['x-request-id'] as string
-          return completeChat(
-            deps,
-            { requestId, principal, request: body, clientSignal: request.signal, startedAt: performance.now() },
-            { 'x-request-id': requestId },
-          )
-        },
-        {
-          parse,
-          body: ChatModel.request,
-          detail: {
-            summary: 'Create a chat completion (OpenAI-compatible, streaming or not)',
-            tags: ['chat'],
-            security: [{ bearer: [] }, { apiKey: [] }],
-          },
-        },
-      )
+    new Elysia({ name: `chat${prefix}`, prefix }).post('/chat/completions', ({ request, server }) => handler(request, server), {
+      parse: 'none',
+      detail: {
+        summary: 'Create a chat completion (OpenAI-compatible, streaming or not)',
+        tags: ['chat'],
+        security: [{ bearer: [] }, { apiKey: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: ChatModel.request as never } } },
+      },
+    })
   return new Elysia({ name: 'chat' }).use(routes(CHAT_PREFIXES[0])).use(routes(CHAT_PREFIXES[1]))
+}
+
+/** Bun.serve routes for the chat paths: they take precedence over Elysia's routing for a listening server. */
+export function chatRoutes(handler: ChatHandler) {
+  return Object.fromEntries(CHAT_PATHS.map((path) => [path, { POST: (request: Request, server: Parameters<ChatHandler>[1]) => handler(request, server) }]))
 }
