@@ -161,8 +161,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  killChildren()
-  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-  process.exit(1)
-})
+main()
+  // Something (autocannon's timers or an idle keep-alive socket) would hold the process ~10 s after the report.
+  .then(() => process.exit())
+  .catch((error: unknown) => {
+    killChildren()
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    process.exit(1)
+  })
