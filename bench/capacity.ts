@@ -1,8 +1,9 @@
 // Capacity bench (`bun run bench:capacity`): N slow streams at once through the gateway, all open upstream together, all complete.
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { writeFileSync, mkdirSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import Redis from 'ioredis'
-import { installCleanup, killChildren, spawnChild, startGateway, startMock, stopChild } from './lib-proc'
+import { measureOpenStreams, streamsThatFit } from './lib-open-streams'
+import { fileLimits, installCleanup, killChildren, startGateway, startMock, stopChild } from './lib-proc'
 import { prepareStores, type Stores } from './lib-stores'
 
 const USAGE = 'usage: bun bench/capacity.ts [--streams 10000] [--chunks 20] [--interval-ms 1000] [--warmup 200]'
@@ -38,61 +39,6 @@ const STORES: Stores = { databaseUrl: 'postgres://postgres@127.0.0.1:5432/meterw
 const QUEUE_PREFIX = '{mwcap}'
 const log = (line: string) => process.stderr.write(`[capacity] ${line}\n`)
 
-function procStatus(pid: number, field: string): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))
-  return Number(line?.split(/\s+/)[1] ?? NaN) // kB
-}
-const openFiles = (pid: number) => readdirSync(`/proc/${pid}/fd`).length
-function fileLimits(pid: number | 'self'): { soft: number; hard: number } {
-  const fields = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!.split(/\s{2,}/)
-  const value = (v: string | undefined) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v))
-  return { soft: value(fields[1]), hard: value(fields[2]) }
-}
-
-interface ClientSummary {
-  type: 'summary'
-  ms: number
-  headers: number
-  firstChunk: number
-  complete: number
-  incomplete: number
-  statuses: Record<string, number>
-  errors: Record<string, number>
-  errorSamples: string[]
-  allHeadersMs: number | null
-  allFirstChunkMs: number | null
-}
-
-/** Runs bench/stream-clients.ts in its own process (its own 20,000-descriptor budget) and hands over its JSON lines. */
-async function runClients(port: number, count: number, onProgress: (line: Record<string, unknown>) => void): Promise<ClientSummary> {
-  // Its fetch pool must hold every stream at once, like the gateway's.
-  const child = spawnChild(['bun', 'bench/stream-clients.ts', `http://127.0.0.1:${port}/v1/chat/completions`, KEY, String(count), String(chunks)], { BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' })
-  const decoder = new TextDecoder()
-  let buffered = ''
-  let summary: ClientSummary | null = null
-  for await (const part of child.stdout) {
-    buffered += decoder.decode(part, { stream: true })
-    let newline: number
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffered.slice(0, newline))
-      buffered = buffered.slice(newline + 1)
-      if (line.type === 'summary') summary = line
-      else onProgress(line)
-    }
-  }
-  await child.exited
-  if (!summary) throw new Error(`the load generator exited (${child.exitCode}) without a summary`)
-  return summary
-}
-
-async function mockStats(port: number): Promise<{ open: number; peak: number; started: number; completed: number }> {
-  return (await fetch(`http://127.0.0.1:${port}/stats`)).json() as never
-}
-
-async function setMockInterval(port: number, ms: number): Promise<void> {
-  await (await fetch(`http://127.0.0.1:${port}/config`, { method: 'POST', body: JSON.stringify({ intervalMs: ms }) })).arrayBuffer()
-}
-
 async function dropQueuedUsage(): Promise<void> {
   const redis = new Redis(STORES.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
   await redis.connect()
@@ -107,11 +53,10 @@ async function dropQueuedUsage(): Promise<void> {
 
 installCleanup()
 const limits = fileLimits('self')
-// Each stream holds a client socket and an upstream socket in the gateway, beside its own ~60 descriptors.
-const gatewayNeeds = 2 * streams + 60
 log(`open-file limit here: soft ${limits.soft}, hard ${limits.hard} (Bun raises its soft limit to the hard one; children inherit it)`)
-if (gatewayNeeds > limits.hard) {
-  log(`the gateway needs about ${gatewayNeeds} descriptors for ${streams} streams; the hard limit is ${limits.hard}, so about ${Math.floor((limits.hard - 60) / 2)} fit. Streams past that get 503 gateway_capacity_exhausted (EMFILE) or are not accepted.`)
+// Asked for more than fit, it runs them anyway: this bench is where the limit itself is found.
+if (streams > streamsThatFit(limits.hard)) {
+  log(`each stream holds two descriptors in the gateway; the hard limit is ${limits.hard}, so about ${streamsThatFit(limits.hard)} fit. Streams past that get 503 gateway_capacity_exhausted (EMFILE) or are not accepted.`)
 }
 
 await prepareStores(STORES)
@@ -127,44 +72,8 @@ const gateway = await startGateway(mock.port, 'warn', {
 const pid = gateway.child.pid
 log(`gateway pid ${pid} on :${gateway.port}, open-file limit ${JSON.stringify(fileLimits(pid))}; mock on :${mock.port}`)
 
-if (warmup > 0) {
-  await setMockInterval(mock.port, 0)
-  const warm = await runClients(gateway.port, warmup, () => {})
-  log(`warmup: ${warm.complete}/${warmup} complete`)
-}
-await setMockInterval(mock.port, intervalMs)
-await Bun.sleep(2_000)
-const idle = { rssKb: procStatus(pid, 'VmRSS'), openFiles: openFiles(pid) }
-log(`idle: RSS ${(idle.rssKb / 1024).toFixed(1)} MB, ${idle.openFiles} descriptors`)
-
-let peakOpen = 0
-let allOpenUpstreamMs: number | null = null
-let rssAtPeakKb = 0
-let filesAtPeak = 0
-let sampling = true
-const started = performance.now()
-const sampler = (async () => {
-  while (sampling) {
-    const [stats, rssKb, files] = await Promise.all([mockStats(mock.port), procStatus(pid, 'VmRSS'), openFiles(pid)])
-    if (stats.open >= peakOpen) {
-      peakOpen = stats.open
-      rssAtPeakKb = Math.max(rssAtPeakKb, rssKb)
-      filesAtPeak = Math.max(filesAtPeak, files)
-    }
-    if (allOpenUpstreamMs === null && stats.open >= streams) allOpenUpstreamMs = Math.round(performance.now() - started)
-    await Bun.sleep(200)
-  }
-})()
-let lastLog = 0
-const summary = await runClients(gateway.port, streams, (line) => {
-  if ((line.ms as number) - lastLog < 2_000) return
-  lastLog = line.ms as number
-  log(`${line.ms} ms: ${line.headers} answered, ${line.firstChunk} streaming, ${line.complete} complete; ${peakOpen} open upstream at most so far`)
-})
-sampling = false
-await sampler
-const upstreamStats = await mockStats(mock.port)
-const after = { rssKb: procStatus(pid, 'VmRSS'), hwmKb: procStatus(pid, 'VmHWM'), openFiles: openFiles(pid) }
+const m = await measureOpenStreams({ pid, port: gateway.port, upstreamPort: mock.port, key: KEY, streams, chunks, intervalMs, warmup, log })
+const { summary, idle, after } = m
 await stopChild(gateway.child)
 await stopChild(mock.child)
 await dropQueuedUsage()
@@ -176,16 +85,16 @@ const report = {
   chunks,
   intervalMs,
   served: { status200: summary.statuses['200'] ?? 0, complete: summary.complete, incomplete: summary.incomplete, otherStatuses: Object.fromEntries(non200), errors: summary.errors, samples: summary.errorSamples },
-  peakOpenUpstream: upstreamStats.peak,
-  secondsToOpenAllUpstream: allOpenUpstreamMs === null ? null : allOpenUpstreamMs / 1000,
+  peakOpenUpstream: m.upstream.peak,
+  secondsToOpenAllUpstream: m.allOpenUpstreamMs === null ? null : m.allOpenUpstreamMs / 1000,
   secondsToAllFirstChunks: summary.allFirstChunkMs === null ? null : summary.allFirstChunkMs / 1000,
   gateway: {
     idleRssMb: +(idle.rssKb / 1024).toFixed(1),
-    rssAtPeakMb: +(rssAtPeakKb / 1024).toFixed(1),
+    rssAtPeakMb: +(m.rssAtPeakKb / 1024).toFixed(1),
     peakRssHwmMb: +(after.hwmKb / 1024).toFixed(1),
-    rssPerOpenStreamKb: peakOpen > 0 ? +((rssAtPeakKb - idle.rssKb) / peakOpen).toFixed(1) : null,
+    rssPerOpenStreamKb: m.rssPerOpenStreamKb === null ? null : +m.rssPerOpenStreamKb.toFixed(1),
     descriptorsIdle: idle.openFiles,
-    descriptorsAtPeak: filesAtPeak,
+    descriptorsAtPeak: m.filesAtPeak,
     rssAfterMb: +(after.rssKb / 1024).toFixed(1),
   },
   fileLimit: limits,
@@ -194,5 +103,4 @@ const report = {
 mkdirSync('bench/results', { recursive: true })
 writeFileSync('bench/results/capacity.json', `${JSON.stringify(report, null, 2)}\n`)
 console.log(JSON.stringify(report, null, 2))
-const ok = report.served.complete === streams && non200.length === 0 && Object.keys(summary.errors).length === 0
-process.exit(ok ? 0 : 1)
+process.exit(m.ok ? 0 : 1)

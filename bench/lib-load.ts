@@ -7,6 +7,8 @@ export interface Target {
   url: string
   headers: Record<string, string>
   body: string
+  /** Checked on every response of a load run; false counts as a mismatch (a cut or broken answer under load). */
+  complete?: (body: string) => boolean
 }
 
 export interface LoadResult {
@@ -18,6 +20,8 @@ export interface LoadResult {
   non2xx: number
   errors: number
   timeouts: number
+  /** 2xx responses whose body failed Target.complete. */
+  mismatches: number
   statusCodes: Record<string, number>
   sampleErrors: string[]
 }
@@ -48,6 +52,8 @@ export function runLoad(target: Target, connections: number, durationS: number):
         duration: durationS,
         pipelining: 1,
         timeout: 10,
+        // autocannon hands over the whole body as a string (it accumulates it for every response anyway).
+        ...(target.complete ? { verifyBody: (body: unknown) => typeof body === 'string' && target.complete!(body) } : {}),
       },
       (error: unknown, result: autocannon.Result) => {
         if (error) return reject(error)
@@ -64,6 +70,7 @@ export function runLoad(target: Target, connections: number, durationS: number):
           non2xx: result.non2xx,
           errors: result.errors,
           timeouts: result.timeouts,
+          mismatches: result.mismatches ?? 0,
           statusCodes,
           sampleErrors,
         })

@@ -1,5 +1,5 @@
-// Bench child processes: spawning the mock and the gateway, waiting for them, reading their CPU time, and always killing them.
-import { readFileSync } from 'node:fs'
+// Bench child processes: spawning the mock, the floor and the gateway, waiting for them, reading their CPU, memory and descriptors from /proc, and always killing them.
+import { readdirSync, readFileSync } from 'node:fs'
 import type { Subprocess } from 'bun'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -87,6 +87,11 @@ export async function startMock(script = 'bench/mock-upstream.ts', env: Record<s
   return { child, port: Number(match[1]) }
 }
 
+/** Starts the floor (bench/floor.ts) in front of an upstream, with Bun's fetch pool as large as the gateway's. */
+export function startFloor(upstreamPort: number): Promise<Mock> {
+  return startMock('bench/floor.ts', { FLOOR_UPSTREAM: `http://127.0.0.1:${upstreamPort}/v1`, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' })
+}
+
 export interface Gateway {
   child: Subprocess<'ignore', 'ignore', 'inherit'>
   port: number
@@ -167,4 +172,19 @@ export function machineBusySeconds(): { busy: number; steal: number } {
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
   const tick = clockTicksPerSecond()
   return { busy: (user + nice + system + irq + softirq + steal) / tick, steal: steal / tick }
+}
+
+/** A `kB` field of /proc/<pid>/status, e.g. VmRSS or VmHWM. */
+export function procStatusKb(pid: number, field: string): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))
+  return Number(line?.split(/\s+/)[1] ?? NaN)
+}
+
+export const openFiles = (pid: number) => readdirSync(`/proc/${pid}/fd`).length
+
+/** The open-file limits of a process (`Max open files` in /proc/<pid>/limits). */
+export function fileLimits(pid: number | 'self'): { soft: number; hard: number } {
+  const fields = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!.split(/\s{2,}/)
+  const value = (v: string | undefined) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v))
+  return { soft: value(fields[1]), hard: value(fields[2]) }
 }

@@ -2,6 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import Redis from 'ioredis'
 import postgres from 'postgres'
+import { staticPrincipals } from '../src/modules/auth/service'
+import { STATIC_KEY } from './lib-methods'
 import { clockTicksPerSecond } from './lib-proc'
 
 /**
@@ -48,22 +50,40 @@ export async function prepareStores(stores: Stores): Promise<void> {
   } finally {
     await db.end({ timeout: 5 })
   }
-  await clearQueues(stores)
+  await dropBenchKeys(stores)
+}
+
+/**
+ * What earlier runs left in Redis besides the queue: the bench's own subjects (agents named bench-run-*, the static
+ * key's buckets) with their wallets, holds and the open records ROLE=api never posts, and the sweeper index of the
+ * `{mw}` prefix. Only these: db 15 is shared with other benches and profiling runs (with other queue prefixes).
+ */
+const BENCH_SUBJECT_KEYS = ['{a:bench-run-*', `{a:${staticPrincipals([STATIC_KEY]).values().next().value!.keyId}}:*`, '{mw:open:*']
+
+/** Everything the bench's gateways wrote to Redis; at the start and the end of a run (tens of MB per run otherwise). */
+export function dropBenchKeys(stores: Stores): Promise<number> {
+  return deleteKeys(stores, [QUEUE_KEYS, ...BENCH_SUBJECT_KEYS])
 }
 
 /** Drops the gateway's BullMQ keys from the bench Redis db, so unprocessed usage jobs do not pile up across runs. */
-export async function clearQueues(stores: Stores): Promise<number> {
+export function clearQueues(stores: Stores): Promise<number> {
+  return deleteKeys(stores, [QUEUE_KEYS])
+}
+
+async function deleteKeys(stores: Stores, patterns: string[]): Promise<number> {
   if (!stores.owned) return 0
   const redis = new Redis(stores.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
   let removed = 0
   try {
     await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', QUEUE_KEYS, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) removed += await redis.unlink(...keys)
-    } while (cursor !== '0')
+    for (const pattern of patterns) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+        cursor = next
+        if (keys.length > 0) removed += await redis.unlink(...keys)
+      } while (cursor !== '0')
+    }
   } finally {
     redis.disconnect()
   }

@@ -1,0 +1,73 @@
+// `bun run bench` options: parsed and checked once, with the defaults the README's figures were measured with.
+import { parseArgs } from 'node:util'
+import { METHODS, type Method } from './lib-methods'
+
+export type Kind = 'json' | 'stream'
+
+export interface BenchOptions {
+  connections: number
+  durationS: number
+  /** Seconds of the same load right before each measured scenario (0: none). */
+  warmupS: number
+  ttfbRequests: number
+  /** Open streams in the memory phase; 0 skips it. */
+  streams: number
+  kinds: Kind[]
+  methods: Method[]
+  logLevel: string
+  role: 'api' | 'all'
+}
+
+export const USAGE = `usage: bun bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--ttfb-requests 300] [--streams 10000]
+                    [--only json|stream] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`)
+  process.exit(2)
+}
+
+function integer(name: string, raw: string, min: number): number {
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) fail(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`)
+  return value
+}
+
+export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
+  const { values: a } = parseArgs({
+    args: argv,
+    options: {
+      connections: { type: 'string', default: '50' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      'ttfb-requests': { type: 'string', default: '300' },
+      streams: { type: 'string', default: '10000' },
+      only: { type: 'string' },
+      methods: { type: 'string', default: METHODS.join(',') },
+      'log-level': { type: 'string', default: 'warn' },
+      role: { type: 'string', default: 'api' },
+      help: { type: 'boolean', default: false },
+    },
+  })
+  if (a.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  if (a.only !== undefined && a.only !== 'json' && a.only !== 'stream') fail(`--only takes json or stream, got ${JSON.stringify(a.only)}`)
+  const methods = a.methods.split(',').map((m) => m.trim()).filter(Boolean)
+  const unknown = methods.filter((m) => !(METHODS as readonly string[]).includes(m))
+  if (methods.length === 0 || unknown.length > 0) fail(`--methods takes a comma-separated list of ${METHODS.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`)
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(a['log-level'])) fail('--log-level takes debug|info|warn|error|silent')
+  if (a.role !== 'api' && a.role !== 'all') fail('--role takes api (the request path only) or all (also the usage workers)')
+  return {
+    connections: integer('connections', a.connections, 1),
+    durationS: integer('duration', a.duration, 1),
+    warmupS: integer('warmup', a.warmup, 0),
+    ttfbRequests: integer('ttfb-requests', a['ttfb-requests'], 1),
+    streams: integer('streams', a.streams, 0),
+    kinds: a.only ? [a.only as Kind] : ['json', 'stream'],
+    // In the canonical order, whatever order they were given in: the table's columns never move.
+    methods: METHODS.filter((m) => methods.includes(m)),
+    logLevel: a['log-level'],
+    role: a.role,
+  }
+}
