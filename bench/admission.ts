@@ -31,7 +31,7 @@ async function one(subject: string, mode: MoneyMode, n: number): Promise<void> {
   const requestId = `req_${subject}_${n}`
   const ticket = await admission.admit({
     requestId, subject, accountId: subject, limits: { rpm: null, tpm: null }, mode,
-    capNano: mode === 'cap' ? 1_000_000_000_000_000n : null, holdNano: 207_500n, chargeTokens: 40, openRecord: null,
+    capNano: mode === 'cap' ? 1_000_000_000_000_000n : null, holdNano: 207_500n, chargeTokens: 40,
   })
   await admission.settle(ticket, 147_500, 29, null)
 }

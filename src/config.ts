@@ -26,7 +26,7 @@ export const EnvSchema = Type.Object({
   BUN_CONFIG_MAX_HTTP_REQUESTS: Type.Integer({ minimum: 1, maximum: 65_535, default: 256, description: "Bun's fetch pool, 1 to 65535" }),
   TOKENIZER_THREADS: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'worker threads that count large texts' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 10 * 1024 * 1024 }),
-  METER_CROSSCHECK_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'share of requests (0 to 1) whose output is also counted when the provider reports usage' }),
+  METER_CROSSCHECK_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'share of requests (0 to 1) whose output is also counted when the provider reports usage' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   QUEUE_PREFIX: Type.String({ pattern: '^\\{[A-Za-z0-9_-]{1,32}\\}$', default: '{mw}', description: 'a Redis Cluster hash tag such as {mw}' }),

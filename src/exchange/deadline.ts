@@ -2,6 +2,12 @@
 
 export type AbortReason = 'first_byte_timeout' | 'total_timeout' | 'client_gone'
 
+/**
+ * The reason a finished request's signal fires with: made once, since aborting without one builds a DOMException
+ * (with its stack) on every request, ~20 µs measured with bun --cpu-prof-md.
+ */
+const FINISHED = new Error('the request finished')
+
 /** How often live deadlines are checked: a timeout fires at most this late. */
 const TICK_MS = 50
 
@@ -90,6 +96,6 @@ export class UpstreamDeadline {
   /** The request ended: the call's signal fires too, so whatever holds on to it (an upstream pool slot) lets go. */
   end(): void {
     this.release()
-    if (!this.controller.signal.aborted) this.controller.abort()
+    if (!this.controller.signal.aborted) this.controller.abort(FINISHED)
   }
 }

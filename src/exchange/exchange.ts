@@ -1,6 +1,6 @@
 // One billable request's lifecycle: estimate and hold at open, the meter and deadline while it runs, and one finish (meter → settle → enqueue).
-import { isTracked, type UsageRecord, type UsageSink } from '../metering/usage-record'
-import { nothingUsed, RequestMeter } from '../metering/meter'
+import type { UsageRecord, UsageSink } from '../metering/usage-record'
+import { RequestMeter } from '../metering/meter'
 import type { CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
 import type { ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
@@ -57,8 +57,6 @@ export class Exchange {
     private readonly start: ExchangeStart,
     private readonly reservation: Reservation,
     header: RecordHeader,
-    /** Its record waits in Redis until Postgres has it. */
-    private readonly tracked: boolean,
   ) {
     this.header = header
     this.meter = new RequestMeter(start.estimate.promptTokens, deps.meterCrosscheckRate > 0 && Math.random() < deps.meterCrosscheckRate)
@@ -67,8 +65,8 @@ export class Exchange {
 
   /**
    * Holds the worst case and charges the rate limits (one Redis round trip). Throws the refusal; nothing is open then.
-   * A stream, or a request that holds money, is tracked: its record waits in Redis beside the hold, so a gateway that
-   * dies still bills what it delivered.
+   * A stream is checkpointed as it runs (its record waits in Redis beside its hold), so a gateway that dies still bills
+   * what it delivered.
    */
   static async open(deps: ExchangeDeps, start: ExchangeStart): Promise<Exchange> {
     const header: RecordHeader = {
@@ -83,15 +81,8 @@ export class Exchange {
       startedAt: start.startedAt,
       startedAtIso: new Date().toISOString(),
     }
-    const tracked = isTracked({ stream: start.stream, moneyMode: start.payment.mode })
-    const openRecord = tracked ? JSON.stringify(usageRecord(header, nothingUsed(start.estimate.promptTokens), { ...LOST, firstByteAt: null, limitNano: null })) : null
-    const reservation = await start.payment.reserve({
-      requestId: start.requestId,
-      holdNano: start.estimate.holdNano,
-      chargeTokens: start.estimate.chargeTokens,
-      openRecord,
-    })
-    return new Exchange(deps, start, reservation, header, tracked)
+    const reservation = await start.payment.reserve({ requestId: start.requestId, holdNano: start.estimate.holdNano, chargeTokens: start.estimate.chargeTokens })
+    return new Exchange(deps, start, reservation, header)
   }
 
   get requestId(): string {
@@ -168,7 +159,7 @@ export class Exchange {
       firstByteAt: this.meter.firstByteAt,
       limitNano: this.reservation.limitNano(),
     })
-    void this.reservation.settle(record.costNano, usage.inputTokens + usage.outputTokens, this.tracked ? JSON.stringify(record) : null)
+    void this.reservation.settle(record.costNano, usage.inputTokens + usage.outputTokens, this.reservation.tracked() ? JSON.stringify(record) : null)
     this.deps.recordUsage(record)
   }
 

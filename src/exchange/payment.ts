@@ -7,8 +7,6 @@ export interface HoldRequest {
   holdNano: bigint
   /** Charged to the token bucket now. */
   chargeTokens: number
-  /** A tracked request's usage record at admission (JSON), kept against a gateway crash; null: not tracked. */
-  openRecord: string | null
 }
 
 /** What admission granted a request, and how it pays at the end. */
@@ -19,8 +17,10 @@ export interface Reservation {
   limitNano(): bigint | null
   /** A progressive hold asks for more (checkpointing the stream); resolves with the nano-USD granted (0: no more). */
   extend(wantNano: bigint, checkpoint: string): Promise<bigint>
-  /** Records a stream's usage so far (fire and forget). */
+  /** Records a stream's usage so far (fire and forget); the first one starts tracking the request. */
   checkpoint(record: string): void
+  /** Checkpointed (or given a slice): its settlement must leave the final record in Redis too. */
+  tracked(): boolean
   /** Pays the cost, releases the rest, corrects the rate limits; never throws. */
   settle(costNano: number, tokensUsed: number, finalRecord: string | null): Promise<void>
 }

@@ -32,7 +32,6 @@ interface ByteReader {
 }
 
 const DONE_EVENT = 'data: [DONE]\n\n'
-const encoder = new TextEncoder()
 
 export function timeoutError(deadline: UpstreamDeadline): UpstreamTimeoutError {
   return new UpstreamTimeoutError(
@@ -126,27 +125,31 @@ export class StreamRelay implements RelaySink {
   /** Hands the stream to the client; from here the relay calls onEnd once, however the stream ends. */
   toResponse(headers: Record<string, string>, onEnd: (outcome: Outcome) => void): Response {
     this.onEnd = onEnd
-    const body = new ReadableStream<Uint8Array>({
-      pull: (controller) => this.pull(controller),
+    // A direct stream: one loop writes each piece as it is ready, rather than one pull (and its promises) per chunk.
+    const source: Bun.DirectUnderlyingSource<Uint8Array> = {
+      type: 'direct',
+      pull: (controller) => this.relay(controller),
       cancel: () => this.clientGone(),
-    })
+    }
+    const body = new ReadableStream(source)
     return new Response(body, { status: 200, headers: { ...headers, ...SSE_HEADERS } })
   }
 
-  private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    if (this.closed) return
+  private async relay(controller: ReadableStreamDirectController): Promise<void> {
     let ended = this.primedEnded
-    this.primedEnded = false
-    if (this.out === '' && !ended && !this.failure && !this.truncated) {
-      const state = await this.fill()
-      if (state === 'client_gone') return this.clientGone()
-      ended = state === 'ended'
+    for (;;) {
+      if (this.closed) return
+      if (this.out === '' && !ended && !this.failure && !this.truncated) {
+        const state = await this.fill()
+        if (state === 'client_gone') return this.clientGone()
+        ended = state === 'ended'
+      }
+      if (this.closed) return
+      if (this.truncated) return this.finishWith(controller, this.out + DONE_EVENT, cut(), true)
+      if (this.failure) return this.finishWith(controller, this.out + errorEvent(this.failure), failed(this.failure, this.deadline, 200), true)
+      if (ended) return this.finishWith(controller, this.out + DONE_EVENT, answered(), false)
+      await this.send(controller, this.out)
     }
-    if (this.closed) return
-    if (this.truncated) return this.finishWith(controller, this.out + DONE_EVENT, cut(), true)
-    if (this.failure) return this.finishWith(controller, this.out + errorEvent(this.failure), failed(this.failure, this.deadline, 200), true)
-    if (ended) return this.finishWith(controller, this.out + DONE_EVENT, answered(), false)
-    this.send(controller, this.out)
   }
 
   /** Hands parsed events to the handler, waiting where it asks to; stops at a failure or the gateway's own end. */
@@ -194,16 +197,21 @@ export class StreamRelay implements RelaySink {
     return 'data'
   }
 
-  private send(controller: ReadableStreamDefaultController<Uint8Array>, text: string): void {
+  /** Writes a piece and flushes it: each piece reaches the client as it is ready (strings are encoded natively). */
+  private async send(controller: ReadableStreamDirectController, text: string): Promise<void> {
     this.out = ''
     if (text === '') return
-    controller.enqueue(encoder.encode(text))
+    // Awaited only when the client is slow to read (backpressure); flushed so an SSE piece is not held back.
+    const written = controller.write(text)
     this.onSend()
+    if (written instanceof Promise) await written
+    const flushed = controller.flush()
+    if (flushed instanceof Promise) await flushed
   }
 
-  private finishWith(controller: ReadableStreamDefaultController<Uint8Array>, text: string, outcome: Outcome, releaseUpstream: boolean): void {
-    this.send(controller, text)
+  private async finishWith(controller: ReadableStreamDirectController, text: string, outcome: Outcome, releaseUpstream: boolean): Promise<void> {
     this.closed = true
+    await this.send(controller, text)
     controller.close()
     if (releaseUpstream) this.reader.cancel().catch(() => {})
     this.end(outcome)

@@ -7,7 +7,7 @@ const SCRIPTS = [
   'admit-7',
   'settle-8',
   'extend-hold-4',
-  'checkpoint-3',
+  'checkpoint-4',
   'load-wallet-4',
   'credit-1',
   'post-usage-4',

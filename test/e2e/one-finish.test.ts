@@ -14,7 +14,11 @@ let gateway: TestGateway
 let unreachable: TestGateway
 let sql: Sql
 
+/** Slots other test files may have left taken (provider tests send without ending their calls). */
+let slotsTakenBefore = 0
+
 beforeAll(async () => {
+  slotsTakenBefore = upstreamPool.stats().active
   upstream = startFakeUpstream()
   const timeouts = { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '500', UPSTREAM_TIMEOUT_MS: '2000', PROGRESSIVE_HOLD_TOKENS: '32' }
   gateway = await startGateway({ ...upstreamEnv(upstream.url), ...timeouts })
@@ -174,6 +178,6 @@ describe('finish runs exactly once', () => {
       for (const [requestId, calls] of on.finishes) expect({ requestId, calls: calls.length }).toEqual({ requestId, calls: 1 })
     }
     // A finished request ends its upstream call, which frees its slot: however it ended, none is left taken.
-    expect(upstreamPool.stats().active).toBe(0)
+    expect(upstreamPool.stats().active).toBe(slotsTakenBefore)
   })
 })

@@ -49,7 +49,6 @@ const request = (accountId: string, overrides: Partial<AdmissionRequest> = {}): 
   capNano: null,
   holdNano: 1_000n,
   chargeTokens: 10,
-  openRecord: null,
   ...overrides,
 })
 

@@ -326,7 +326,6 @@ describe('POST /admin/agents/{id}/credit and GET /llm/balance', () => {
       capNano: null,
       holdNano: usd(3),
       chargeTokens: 0,
-      openRecord: null,
     })
     const during = await balanceOf(agent.key)
     expect([during.balance_usd, during.held_usd, during.available_usd]).toEqual(['10.00', '3.00', '7.00'])

@@ -49,13 +49,15 @@ async function prepaid(creditNano: bigint): Promise<string> {
   return id
 }
 
-/** A tracked prepaid stream, admitted with its open record (as Exchange.open does). */
+/** A prepaid stream, admitted and checkpointed once (as a stream's first checkpoint does): tracked from then on. */
 async function openStream(accountId: string, holdNano: bigint): Promise<{ ticket: Ticket; record: UsageRecord }> {
   const record = usageRecord({ accountId, subject: accountId, moneyMode: 'prepaid', status: 'gateway_lost', costNano: 0, inputTokens: 0, outputTokens: 0 })
   const ticket = await admission.admit({
     requestId: record.requestId, subject: accountId, accountId, limits: { rpm: null, tpm: null }, mode: 'prepaid', capNano: null,
-    holdNano, chargeTokens: 0, openRecord: JSON.stringify(record),
+    holdNano, chargeTokens: 0,
   })
+  admission.checkpoint(ticket, JSON.stringify(record))
+  for (let i = 0; i < 100 && !(await redis.hexists(subjectKeys(accountId).open, record.requestId)); i++) await Bun.sleep(5)
   // The index entry is written without waiting; make sure it landed.
   const shard = openIndexKeys(PREFIX)[openIndexShard(record.requestId)]!
   for (let i = 0; i < 100 && (await redis.zscore(shard, openIndexMember(record.requestId, accountId))) === null; i++) await Bun.sleep(5)

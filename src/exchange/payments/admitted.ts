@@ -12,6 +12,7 @@ export async function admitted(admission: Admission, terms: AdmissionTerms, hold
     limitNano: () => (ticket.mode === 'none' ? null : ticket.heldNano),
     extend: (wantNano, checkpoint) => admission.extend(ticket, wantNano, checkpoint),
     checkpoint: (record) => admission.checkpoint(ticket, record),
+    tracked: () => ticket.tracked,
     settle: (costNano, tokensUsed, finalRecord) => admission.settle(ticket, costNano, tokensUsed, finalRecord),
   }
 }
@@ -22,5 +23,6 @@ export const unadmitted: Reservation = {
   limitNano: () => null,
   extend: async () => 0n,
   checkpoint: () => {},
+  tracked: () => false,
   settle: async () => {},
 }

@@ -2,20 +2,19 @@
   Request bucket (rpm) and token bucket (tpm) refill continuously (limit per 60 s); then the money check: a prepaid
   wallet hold, or a postpaid cap on (month's spend + open holds + this hold). Expired holds are released first, so a
   crashed gateway leaks nothing. Nothing changes unless everything passes.
-  A tracked request (a stream, or one that holds money) also gets a hold entry (amount 0 without money) and an open
-  record: the usage record as it would be written if its gateway died now. Its gateway checkpoints it as the answer
-  streams; if the hold expires, the hold sweeper writes it and the hold pays its cost (see inspect-open-4).
+  A stream's gateway later records what it has delivered beside the hold (checkpoint-4); such a hold is the hold
+  sweeper's once it expires (see inspect-open-4), so the lazy release here skips it.
   KEYS[1] limits   HASH  rt, rts (request bucket tokens, last refill ms); tt, tts (token bucket)
   KEYS[2] wallet   HASH  loaded, avail, held, spent, month, seq (nano-USD as integers)
   KEYS[3] holds    HASH  request id -> "<mode>:<nano-USD held>"
   KEYS[4] expiry   ZSET  request id -> hold expiry (ms)
   KEYS[5] posted   HASH  request id -> cost already in Postgres that Redis has not settled (its gateway died)
   KEYS[6] settled  ZSET  request id -> when Redis settled it (so nothing pays twice)
-  KEYS[7] open     HASH  request id -> its usage record so far (JSON), until Postgres has the real one
+  KEYS[7] open     HASH  request id -> its usage record so far (JSON): only read, to leave those holds alone
   ARGV[1] now (ms)       ARGV[2] rpm (0: none)       ARGV[3] tpm (0: none)     ARGV[4] tokens charged to tpm
   ARGV[5] money mode: none | prepaid | cap           ARGV[6] hold (nano-USD)   ARGV[7] cap (nano-USD)
   ARGV[8] month id (cap mode: the spend must be this month's)                  ARGV[9] request id
-  ARGV[10] hold ttl (ms)  ARGV[11] open record (JSON; empty: not tracked)
+  ARGV[10] hold ttl (ms)
   Returns { verdict, rpm remaining, rpm ms until full, tpm remaining, tpm ms until full, retry after ms, money }
   verdict: ok | rpm | tpm | tpm_too_large | load | insufficient_balance | spending_cap_reached
   money: prepaid: available nano-USD (after an ok, before a refusal); cap: spent + held; else 0
@@ -24,7 +23,7 @@
 local now = tonumber(ARGV[1])
 local rpm, tpm, charge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mode, hold = ARGV[5], tonumber(ARGV[6])
-local id, openRecord = ARGV[9], ARGV[11]
+local id = ARGV[9]
 -- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
 local function int(x) return string.format('%d', x) end
 
@@ -90,14 +89,10 @@ if tpm > 0 then tt = tt - charge end
 if rpm > 0 or tpm > 0 then
   redis.call('HSET', KEYS[1], 'rt', string.format('%.6f', rt), 'rts', now, 'tt', string.format('%.6f', tt), 'tts', now)
 end
-local money_held = mode == 'prepaid' or mode == 'cap'
-if money_held or openRecord ~= '' then
-  redis.call('HSET', KEYS[3], id, (money_held and mode or 'none') .. ':' .. int(money_held and hold or 0))
+if mode == 'prepaid' or mode == 'cap' then
+  redis.call('HSET', KEYS[3], id, mode .. ':' .. int(hold))
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), id)
-end
-if money_held then
   redis.call('HINCRBY', KEYS[2], 'held', int(hold))
   if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(-hold)) end
 end
-if openRecord ~= '' then redis.call('HSET', KEYS[7], id, openRecord) end
 return { 'ok', math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), 0, money }

@@ -1,5 +1,6 @@
 --[[ extend-hold-4: a prepaid stream without max_tokens asks for its next slice; it gets what the wallet can cover.
-  The stream's open record is checkpointed in the same call, so a crash loses at most what streamed since.
+  The stream is checkpointed in the same call (its first slice starts tracking it), so a crash loses at most what
+  streamed since.
   KEYS[1] wallet   HASH  loaded, avail, held
   KEYS[2] holds    HASH  request id -> "prepaid:<nano-USD held>"
   KEYS[3] expiry   ZSET  request id -> hold expiry (ms)
@@ -12,7 +13,7 @@
 local function int(x) return string.format('%d', x) end
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
 if not entry or redis.call('HGET', KEYS[1], 'loaded') ~= '1' then return { 0, 0 } end
-if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 1 then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
 local avail = tonumber(redis.call('HGET', KEYS[1], 'avail'))
 local granted = tonumber(ARGV[2])
 if granted > avail then granted = avail end

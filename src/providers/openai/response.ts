@@ -71,6 +71,8 @@ export function readChunkOutput(chunkJson: string): string {
  * counting only when they must be.
  */
 function isPlainChunk(data: string): boolean {
+  // We always ask for usage, so OpenAI ends every content chunk with "usage":null: no scan needed for those.
+  if (data.endsWith(USAGE_NULL_SUFFIX)) return !data.startsWith('{"error"')
   return data.charCodeAt(0) === 123 && data.charCodeAt(data.length - 1) === 125 && !data.startsWith('{"error"') && !data.includes('"usage":{')
 }
 
