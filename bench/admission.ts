@@ -17,7 +17,9 @@ const redis = createRedis(REDIS_URL)
 await redis.connect()
 const sql = createDb(DATABASE_URL, { max: 2 })
 await migrate(sql)
-const admission = new Admission(createHotRedis(REDIS_URL), sql, { defaultRpm: 100_000_000, defaultTpm: 1_000_000_000, holdTtlMs: 600_000, onRedisError: 'deny', queuePrefix: '{mwbench}' }, createLogger('warn'))
+const hot = createHotRedis(REDIS_URL)
+await hot.ready
+const admission = new Admission(hot, sql, { defaultRpm: 100_000_000, defaultTpm: 1_000_000_000, holdTtlMs: 600_000, onRedisError: 'deny', queuePrefix: '{mwbench}' }, createLogger('warn'))
 
 /** A loaded wallet with plenty of money, so every admission passes and measures the full path. */
 async function subjectFor(mode: MoneyMode): Promise<string> {

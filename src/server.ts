@@ -114,6 +114,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
     // The request path's own client: Bun's native one (see src/lib/hot-redis.ts); ioredis serves the rest.
     hot = createHotRedis(config.redisUrl)
+    const connected = await Promise.race([hot.ready.then(() => true), Bun.sleep(2_000).then(() => false)]).catch(() => false)
+    if (!connected) logger.warn('redis (request path) not reachable yet; money checks answer 503 until it is')
     admission = new Admission(hot, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
     events = createEventEmitter(sql, config.redisUrl, logger, config.queuePrefix)

@@ -26,6 +26,7 @@ const sql = await testDb(8)
 const redis = createRedis('redis://127.0.0.1:6379')
 await redis.connect()
 const hot = createHotRedis('redis://127.0.0.1:6379')
+await hot.ready
 const logLines: string[] = []
 const logger = createLogger('warn', (line) => void logLines.push(line))
 const admission = new Admission(hot, sql, { defaultRpm: 60, defaultTpm: 0, holdTtlMs: 60_000, onRedisError: 'deny', queuePrefix: TEST_QUEUE_PREFIX }, logger)

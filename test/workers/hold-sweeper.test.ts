@@ -28,6 +28,7 @@ beforeAll(async () => {
   redis = createRedis('redis://127.0.0.1:6379')
   await redis.connect()
   hot = createHotRedis('redis://127.0.0.1:6379')
+  await hot.ready
   sql = await testDb(2)
   const logger = createLogger('silent')
   admission = new Admission(hot, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: PREFIX }, logger)
