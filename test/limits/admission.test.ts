@@ -113,6 +113,7 @@ describe('Admission', () => {
     const keys = subjectKeys(id)
     // Two settled requests: one already written by the usage worker (its debit is in the ledger), one still queued.
     await redis.hset(keys.unposted, 'req_posted', '300', 'req_queued', '200')
+    await redis.zadd(keys.settled, Date.now(), 'req_posted', Date.now(), 'req_queued')
     await sql`INSERT INTO usage_events (request_id, account_id, key_id, model, provider, upstream_model, stream, status, http_status,
       input_tokens, output_tokens, source, cost_nano, catalog_version, total_ms, started_at, money_mode)
       VALUES ('req_posted', ${id}, 'k', 'm', 'openai', 'm', false, 'ok', 200, 1, 1, 'provider', 300, 'v', 1, now(), 'prepaid')`
@@ -121,6 +122,16 @@ describe('Admission', () => {
     expect(availableNano).toBe(10_000n - 300n - 200n)
     expect(await redis.hkeys(keys.unposted)).toEqual(['req_queued'])
   })
+})
+
+test('a rebuild forgets a settled cost whose record never reached Postgres in a day (its gateway died holding it)', async () => {
+  const id = await prepaidAccount(10_000n)
+  const keys = subjectKeys(id)
+  // Settled over a day ago (its mark in "settled" trimmed since), never posted: the record was lost, the ledger never charged it.
+  await redis.hset(keys.unposted, 'req_lost', '700', 'req_recent', '200')
+  await redis.zadd(keys.settled, Date.now(), 'req_recent')
+  expect((await admission.balance(id)).availableNano).toBe(10_000n - 200n)
+  expect(await redis.hkeys(keys.unposted)).toEqual(['req_recent'])
 })
 
 describe('settlement when Redis fails', () => {

@@ -8,12 +8,20 @@
   KEYS[4] settled  ZSET  request id -> when it was settled
   ARGV[1] ledger balance (nano-USD)   ARGV[2] month spend (nano-USD)   ARGV[3] month id   ARGV[4] ledger watermark
   ARGV[5..] request ids Postgres already has: their unposted entries are stale and go
+  An unposted cost whose settlement is no longer in "settled" (trimmed after a day) never reached Postgres in a day:
+  its record was lost with the gateway that held it, the ledger never charged it, so the rebuild forgets it too.
   Returns 1 if it loaded the wallet, 0 if it was loaded already (for this month)
 ]]
 for i = 5, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
 local w = redis.call('HMGET', KEYS[1], 'loaded', 'month', 'held')
 local pending = 0
-for _, cost in ipairs(redis.call('HVALS', KEYS[2])) do pending = pending + tonumber(cost) end
+if w[1] ~= '1' or w[2] ~= ARGV[3] then
+  local unposted = redis.call('HGETALL', KEYS[2])
+  for i = 1, #unposted, 2 do
+    if redis.call('ZSCORE', KEYS[4], unposted[i]) then pending = pending + tonumber(unposted[i + 1])
+    else redis.call('HDEL', KEYS[2], unposted[i]) end
+  end
+end
 local spent = string.format('%d', tonumber(ARGV[2]) + pending)
 if w[1] == '1' then
   if w[2] == ARGV[3] then return 0 end
