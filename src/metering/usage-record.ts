@@ -54,9 +54,3 @@ export interface UsageRecord {
 }
 
 export type UsageSink = (record: UsageRecord) => void
-
-/**
- * A tracked request keeps its record in Redis beside its hold until Postgres has it, so a gateway that dies still
- * bills it: every stream (it delivers as it goes), and every request that holds money.
- */
-export const isTracked = (request: { stream: boolean; moneyMode: UsageRecord['moneyMode'] }): boolean => request.stream || request.moneyMode !== 'none'

@@ -2,6 +2,8 @@
 // and empty, private ones for files that need a database no other file writes to.
 import postgres from 'postgres'
 import { migrate } from '../../src/db/migrate'
+import { insertAccount } from '../../src/db/queries/accounts'
+import { insertCredit } from '../../src/db/queries/ledger'
 import { createDb, type Sql } from '../../src/lib/db'
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432'
@@ -103,4 +105,13 @@ export async function privateTestDb(label: string, max = 4): Promise<PrivateData
 /** Ids that never collide between tests sharing the database. */
 export function uniqueId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`
+}
+
+/** A registered-agent account on prepaid billing with one ledger credit (tests of wallets below the HTTP layer). */
+export async function prepaidAccount(sql: Sql, label: string, creditNano: bigint): Promise<string> {
+  const id = uniqueId(label)
+  await insertAccount(sql, { id, name: label, description: '', capabilities: [] })
+  await sql`UPDATE accounts SET billing_mode = 'prepaid' WHERE id = ${id}`
+  await insertCredit(sql, id, creditNano, `credit:${id}`, 'test')
+  return id
 }

@@ -1,8 +1,6 @@
 // The admission scripts' edge cases on real Redis: holds a dead gateway left, settling twice, token refunds, rebuilds.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type Redis from 'ioredis'
-import { insertAccount } from '../../src/db/queries/accounts'
-import { insertCredit } from '../../src/db/queries/ledger'
 import type { Sql } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
@@ -10,6 +8,7 @@ import { createHotRedis, type HotRedis } from '../../src/lib/hot-redis'
 import { Admission, type AdmissionRequest } from '../../src/limits/admission'
 import { subjectKeys } from '../../src/limits/keys'
 import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
+import { prepaidAccount as prepaidAccountIn } from '../helpers/db'
 import { registerScripts } from '../../src/limits/scripts'
 import { waitFor } from '../helpers/poll'
 
@@ -33,13 +32,7 @@ afterAll(async () => {
   await sql.end()
 })
 
-async function prepaidAccount(creditNano: bigint): Promise<string> {
-  const id = uniqueId('adm')
-  await insertAccount(sql, { id, name: 'Admission', description: '', capabilities: [] })
-  await sql`UPDATE accounts SET billing_mode = 'prepaid' WHERE id = ${id}`
-  await insertCredit(sql, id, creditNano, `credit:${id}`, 'test')
-  return id
-}
+const prepaidAccount = (creditNano: bigint) => prepaidAccountIn(sql, 'adm', creditNano)
 
 const request = (accountId: string, overrides: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
   requestId: `req_${crypto.randomUUID().replaceAll('-', '')}`,

@@ -2,8 +2,7 @@
 // records that never reached Postgres are written; live ones wait; a gateway that comes back pays Postgres's cost.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type Redis from 'ioredis'
-import { insertAccount } from '../../src/db/queries/accounts'
-import { insertCredit, ledgerBalance } from '../../src/db/queries/ledger'
+import { ledgerBalance } from '../../src/db/queries/ledger'
 import type { Sql } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
@@ -14,6 +13,7 @@ import { OpenRequests } from '../../src/limits/open-requests'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { startHoldSweeper, type HoldSweeper } from '../../workers/holds'
 import { testDb, uniqueId } from '../helpers/db'
+import { prepaidAccount as prepaidAccountIn } from '../helpers/db'
 import { usageRecord } from './usage-records'
 
 const HOLD_TTL_MS = 150
@@ -42,13 +42,7 @@ afterAll(async () => {
   await sql.end()
 })
 
-async function prepaid(creditNano: bigint): Promise<string> {
-  const id = uniqueId('sweep')
-  await insertAccount(sql, { id, name: 'Sweep', description: '', capabilities: [] })
-  await sql`UPDATE accounts SET billing_mode = 'prepaid' WHERE id = ${id}`
-  await insertCredit(sql, id, creditNano, `credit:${id}`, 'test')
-  return id
-}
+const prepaid = (creditNano: bigint) => prepaidAccountIn(sql, 'sweep', creditNano)
 
 /** A prepaid stream, admitted and checkpointed once (as a stream's first checkpoint does): tracked from then on. */
 async function openStream(accountId: string, holdNano: bigint): Promise<{ ticket: Ticket; record: UsageRecord }> {

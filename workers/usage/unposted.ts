@@ -3,7 +3,7 @@ import { storedCosts } from '../../src/db/queries/usage'
 import type { Queryable } from '../../src/lib/db'
 import { openIndexKeys, openIndexMember, openIndexShard, subjectKeys } from '../../src/limits/keys'
 import type { ScriptRunner } from '../../src/limits/scripts'
-import { isTracked, type UsageRecord } from '../../src/metering/usage-record'
+import type { UsageRecord } from '../../src/metering/usage-record'
 import type Redis from 'ioredis'
 
 /**
@@ -13,12 +13,18 @@ import type Redis from 'ioredis'
  * sweeper's), that row's cost is what was debited. If this fails, the batch fails and its jobs run again: the rows
  * are already in (no-ops), and this runs again.
  */
+/**
+ * What Redis may still keep for a written request: a settled cost (it held money) or a record beside its hold (a
+ * stream, tracked from its first checkpoint). Other requests left nothing there to forget.
+ */
+const mayBeKeptInRedis = (record: UsageRecord): boolean => record.stream || record.moneyMode !== 'none'
+
 export async function markPosted(
   deps: { run: ScriptRunner; redis: Redis; sql: Queryable; queuePrefix: string },
   records: readonly UsageRecord[],
   allInserted: boolean,
 ): Promise<void> {
-  const posting = records.filter(isTracked)
+  const posting = records.filter(mayBeKeptInRedis)
   if (posting.length === 0) return
   const costs = allInserted ? null : await storedCosts(deps.sql, posting.map((r) => r.requestId))
   const bySubject = new Map<string, string[]>()
