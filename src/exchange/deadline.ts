@@ -1,4 +1,5 @@
 // One upstream call's abort signal: first-byte and total timeouts plus the client going away, with the reason kept.
+import { endCall, ownSignal } from '../lib/call-end'
 
 export type AbortReason = 'first_byte_timeout' | 'total_timeout' | 'client_gone'
 
@@ -56,6 +57,7 @@ export class UpstreamDeadline {
     const now = performance.now()
     this.firstByteBy = now + firstByteTimeoutMs
     this.totalBy = now + totalTimeoutMs
+    ownSignal(this.controller.signal)
     watch(this)
     if (clientSignal) {
       if (clientSignal.aborted) this.abort('client_gone')
@@ -84,6 +86,7 @@ export class UpstreamDeadline {
   abort(reason: AbortReason): void {
     if (this.reason === null) this.reason = reason
     this.release()
+    endCall(this.controller.signal)
     this.controller.abort()
   }
 
@@ -93,9 +96,13 @@ export class UpstreamDeadline {
     this.clientSignal?.removeEventListener('abort', this.onClientAbort)
   }
 
-  /** The request ended: the call's signal fires too, so whatever holds on to it (an upstream pool slot) lets go. */
-  end(): void {
+  /**
+   * The request ended: whatever the call holds (an upstream pool slot) lets go. A call whose answer was read to its end
+   * is over already; any other is aborted, which closes its upstream connection.
+   */
+  end(answerReadToEnd: boolean): void {
     this.release()
-    if (!this.controller.signal.aborted) this.controller.abort(FINISHED)
+    endCall(this.controller.signal)
+    if (!answerReadToEnd && !this.controller.signal.aborted) this.controller.abort(FINISHED)
   }
 }

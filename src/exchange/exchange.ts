@@ -149,8 +149,8 @@ export class Exchange {
     if (!first) return
     this.finished = true
     if (this.streaming) this.deps.checkpoints?.remove(this)
-    // The call is over: its signal fires, which also frees its upstream pool slot.
-    this.deadline.end()
+    // The call is over: its upstream pool slot is freed, and an answer not read to its end is aborted.
+    this.deadline.end(outcome.complete)
     const usage = this.meter.final({ complete: outcome.complete, reachedUpstream: outcome.reachedUpstream })
     const record = usageRecord(this.header, usage, {
       status: outcome.status,

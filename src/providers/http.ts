@@ -1,6 +1,7 @@
 // The one way adapters reach an upstream: a keep-alive JSON POST through a bounded pool of in-flight requests, and
 // typed errors (UpstreamNotSentError) for every request that provably never left the gateway.
 import { GatewayCapacityError, UpstreamUnreachableError, type UpstreamNotSentError } from '../errors'
+import { whenCallEnds } from '../lib/call-end'
 import { Semaphore, type NoSlot } from '../lib/semaphore'
 
 export interface UpstreamPoolOptions {
@@ -100,9 +101,9 @@ export class UpstreamPool {
   }
 
   /**
-   * fetch() with a slot held until the call's signal aborts (or the fetch fails); rejects with UpstreamNotSentError when
-   * nothing was sent. Contract for callers: abort the signal once done with the response, as the exchange does when
-   * its request finishes. (Wrapping the body to release at its end cost a JS stream in front of every chunk:
+   * fetch() with a slot held until the call ends (or the fetch fails); rejects with UpstreamNotSentError when nothing
+   * was sent. Contract for callers: end the call once done with the response (endCall on an owned signal, as the
+   * exchange's deadline does when its request finishes), or abort the signal. (Wrapping the body to release at its end cost a JS stream in front of every chunk:
    * ~10 µs a 22-chunk stream, measured with bench/run.ts.)
    */
   send(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
@@ -117,14 +118,18 @@ export class UpstreamPool {
   private async sendHolding(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
     const signal = init.signal
     let released = false
+    let listening = false
     const release = () => {
       if (released) return
       released = true
-      signal.removeEventListener('abort', release)
+      if (listening) signal.removeEventListener('abort', release)
       this.slots.release()
     }
-    // An aborted call frees its slot even if nobody reads or cancels the body.
-    signal.addEventListener('abort', release, { once: true })
+    // The call's end frees its slot (an aborted call too, even if nobody reads or cancels the body).
+    if (!whenCallEnds(signal, release)) {
+      listening = true
+      signal.addEventListener('abort', release, { once: true })
+    }
 
     try {
       return await fetch(url, init)
