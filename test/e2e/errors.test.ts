@@ -152,6 +152,38 @@ describe('bad requests', () => {
     await expectStillServing()
   })
 
+  // Under Bun and under Node (whose fetch gives up on a socket the server stops reading): the SDK must see our 413, not
+  // "Connection error.", however far past the limit the body is.
+  test('oversize body through the openai SDK → 413 request_too_large at 2× and 30× MAX_BODY_BYTES, under Bun and Node', async () => {
+    const errorOf = (promise: PromiseLike<unknown>) => Promise.resolve(promise).then(() => null, (error: unknown) => error)
+    for (const times of [2, 30]) {
+      const content = 'x'.repeat(65_536 * times)
+      const error = await errorOf(gateway.client().chat.completions.create({ model: 'mock/echo', messages: [{ role: 'user', content }] }))
+      expect(error).toBeInstanceOf(OpenAI.APIError)
+      expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(413)
+      expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('request_too_large')
+    }
+    const script = `
+      import OpenAI from ${JSON.stringify(new URL('../../node_modules/openai/index.mjs', import.meta.url).pathname)}
+      const client = new OpenAI({ apiKey: ${JSON.stringify(TEST_KEY)}, baseURL: ${JSON.stringify(`${gateway.url}/v1`)}, maxRetries: 0 })
+      const seen = []
+      for (const times of [2, 30]) {
+        try {
+          await client.chat.completions.create({ model: 'mock/echo', messages: [{ role: 'user', content: 'x'.repeat(65536 * times) }] })
+          seen.push('answered')
+        } catch (error) {
+          seen.push(String(error.status) + ' ' + String(error.code))
+        }
+      }
+      console.log(JSON.stringify(seen))`
+    // Not spawnSync: the gateway answering it runs in this process.
+    const node = Bun.spawn(['node', '--input-type=module', '-e', script], { stdout: 'pipe', stderr: 'pipe' })
+    const [out, err] = await Promise.all([new Response(node.stdout).text(), new Response(node.stderr).text(), node.exited])
+    expect(err).toBe('')
+    expect(JSON.parse(out)).toEqual(['413 request_too_large', '413 request_too_large'])
+    await expectStillServing()
+  })
+
   test('unknown route → 404 in the same shape', async () => {
     const response = await fetch(`${gateway.url}/v1/engines`, { headers: { authorization: `Bearer ${TEST_KEY}` } })
     expect(response.status).toBe(404)
