@@ -52,6 +52,13 @@ export class PayloadTooLargeError extends GatewayError {
 }
 
 /** 429: over the request or token rate; Retry-After says when to come back. */
+/** 409: the request conflicts with another one (an Idempotency-Key reused, or still in use). */
+export class ConflictError extends GatewayError {
+  constructor(message: string, code: string, param: string | null = null) {
+    super(409, 'invalid_request_error', message, code, param)
+  }
+}
+
 export class RateLimitError extends GatewayError {
   constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
     super(429, 'rate_limit_error', message, 'rate_limit_exceeded', null, { ...headers, 'retry-after': String(retryAfterSeconds) })

@@ -160,7 +160,7 @@ describe('admin API', () => {
     ['PUT', '/spend-cap', { usd: 50 }, 'usd'],
     ['PUT', '/spend-cap', { usd: '-1' }, 'usd'],
     ['PUT', '/limits', { rpm: 0, tpm: null }, 'rpm'],
-    ['PUT', '/limits', { rpm: 10 }, 'tpm'],
+    ['PUT', '/limits', { rpm: 10, tpm: 'lots' }, 'tpm'],
   ])('%s …%s with %j → 400 naming %s', async (method, path, body, param) => {
     const agent = await register()
     const response = await admin(method, `/agents/${agent.agent_id}${path}`, body)
@@ -175,6 +175,63 @@ describe('admin API', () => {
     expect(await (await admin('PUT', `/agents/${agent.agent_id}/spend-cap`, { usd: '50.00' })).json()).toEqual({ agent_id: agent.agent_id, spend_cap_usd: '50.00' })
     const [row] = await sql`SELECT rpm_limit, tpm_limit, spend_cap_nano FROM accounts WHERE id = ${agent.agent_id}`
     expect(row).toEqual({ rpm_limit: 120, tpm_limit: 50_000, spend_cap_nano: '50000000000' })
+  })
+
+  test('limits are a partial update: an omitted one keeps its value, null restores the default, {} is a 400', async () => {
+    const agent = await register()
+    const limits = (body: unknown) => admin('PUT', `/agents/${agent.agent_id}/limits`, body)
+    expect(await (await limits({ rpm: 120, tpm: 50_000 })).json()).toEqual({ agent_id: agent.agent_id, rpm: 120, tpm: 50_000 })
+    expect(await (await limits({ rpm: 5 })).json()).toEqual({ agent_id: agent.agent_id, rpm: 5, tpm: 50_000 })
+    expect(await (await limits({ tpm: null })).json()).toEqual({ agent_id: agent.agent_id, rpm: 5, tpm: null })
+    const empty = await limits({})
+    expect(empty.status).toBe(400)
+    const [row] = await sql`SELECT rpm_limit, tpm_limit FROM accounts WHERE id = ${agent.agent_id}`
+    expect(row).toEqual({ rpm_limit: 5, tpm_limit: null })
+  })
+
+  test('every admin write takes an Idempotency-Key: a retry replays the first answer, the key reused for another write is a 409', async () => {
+    const agent = await register()
+    const key = `idem-${crypto.randomUUID()}`
+    const write = (method: string, path: string, body?: unknown, idempotencyKey = key) =>
+      fetch(`${gateway.url}/admin${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    // A new key is shown once: a retry of the same request (a lost response) must show the same key, not mint another.
+    const first = await write('POST', `/agents/${agent.agent_id}/keys`)
+    expect(first.status).toBe(201)
+    const minted = (await first.json()) as { key_id: string; api_key: string }
+    const retried = await Promise.all([1, 2, 3].map(() => write('POST', `/agents/${agent.agent_id}/keys`)))
+    for (const response of retried) {
+      expect(response.status).toBe(201)
+      expect(response.headers.get('idempotent-replayed')).toBe('true')
+      expect(await response.json()).toEqual(minted)
+    }
+    const keys = await sql`SELECT id FROM api_keys WHERE account_id = ${agent.agent_id}`
+    expect(keys.length).toBe(2) // the one from registration, and one from the four requests
+    // The same key for a different write: refused, and nothing changes.
+    const reused = await write('PUT', `/agents/${agent.agent_id}/limits`, { rpm: 7 })
+    expect(reused.status).toBe(409)
+    expect(((await reused.json()) as { error: { code: string } }).error.code).toBe('idempotency_key_reused')
+    const [row] = await sql`SELECT rpm_limit FROM accounts WHERE id = ${agent.agent_id}`
+    expect(row!.rpm_limit).toBeNull()
+    // A write that failed frees its key: the retry runs (here on an agent that now exists).
+    const failKey = `idem-${crypto.randomUUID()}`
+    const ghost = uniqueId('agent')
+    expect((await write('PUT', `/agents/${ghost}/limits`, { rpm: 9 }, failKey)).status).toBe(404)
+    await register(ghost)
+    const after = await write('PUT', `/agents/${ghost}/limits`, { rpm: 9 }, failKey)
+    expect(after.status).toBe(200)
+    expect(after.headers.get('idempotent-replayed')).toBeNull()
+    // Replays go through Postgres, so another gateway process answers them the same.
+    const elsewhere = await fetch(`${second.url}/admin/agents/${ghost}/limits`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': failKey },
+      body: JSON.stringify({ rpm: 9 }),
+    })
+    expect(elsewhere.headers.get('idempotent-replayed')).toBe('true')
+    expect(await elsewhere.json()).toEqual({ agent_id: ghost, rpm: 9, tpm: null })
   })
 
   test('the Swagger document lists the admin and registration endpoints', async () => {

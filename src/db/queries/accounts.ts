@@ -70,9 +70,17 @@ export async function setSpendCap(sql: Sql, accountId: string, capNano: bigint |
   return rows.length === 1
 }
 
-export async function setLimits(sql: Sql, accountId: string, rpm: number | null, tpm: number | null): Promise<boolean> {
-  const rows = await sql`
-    UPDATE accounts SET rpm_limit = ${rpm}, tpm_limit = ${tpm}, updated_at = now()
-    WHERE id = ${accountId} RETURNING id`
-  return rows.length === 1
+/** The limits that are given change; an omitted one keeps its value. Returns both after the change, or null: no such account. */
+export async function setLimits(
+  sql: Sql,
+  accountId: string,
+  changes: { rpm?: number | null; tpm?: number | null },
+): Promise<{ rpm: number | null; tpm: number | null } | null> {
+  const rows = await sql<{ rpm_limit: number | null; tpm_limit: number | null }[]>`
+    UPDATE accounts SET
+      rpm_limit = CASE WHEN ${changes.rpm !== undefined} THEN ${changes.rpm ?? null}::integer ELSE rpm_limit END,
+      tpm_limit = CASE WHEN ${changes.tpm !== undefined} THEN ${changes.tpm ?? null}::integer ELSE tpm_limit END,
+      updated_at = now()
+    WHERE id = ${accountId} RETURNING rpm_limit, tpm_limit`
+  return rows[0] ? { rpm: rows[0].rpm_limit, tpm: rows[0].tpm_limit } : null
 }

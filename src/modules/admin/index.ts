@@ -1,6 +1,7 @@
 // The admin plugin under /admin, behind `Authorization: Bearer $ADMIN_TOKEN` (mounted only when ADMIN_TOKEN is set).
 import { Elysia } from 'elysia'
 import { adminJson, type AdminGuard } from '../auth/admin-guard'
+import { idempotent, type WriteContext } from './idempotency'
 import { AdminModel } from './model'
 import {
   createAgentKey,
@@ -20,38 +21,45 @@ const ADMIN_MAX_BODY_BYTES = 64 * 1024
 export function adminPlugin(guard: AdminGuard, deps: AdminDeps) {
   const parse = adminJson(guard, ADMIN_MAX_BODY_BYTES)
   const detail = (summary: string) => ({ tags: ['admin'], summary, security: [{ bearer: [] }] })
+  // Credits keep their own key (it names the ledger row, so a replay answers created: false); every other write goes here.
+  const once = <T>(ctx: WriteContext, write: () => Promise<T>) => idempotent(deps.sql, ctx, write)
   return new Elysia({ name: 'admin', prefix: '/admin' })
     // Local on purpose: a scoped guard would lift into the app and lock every route mounted after this one.
     .derive(({ headers, request }) => {
       guard({ headers, request })
       return {}
     })
-    .post('/agents/:agent_id/subscription', ({ params, body }) => setAgentSubscription(deps, params.agent_id, body.status), {
+    .post('/agents/:agent_id/subscription', (ctx) => once(ctx, () => setAgentSubscription(deps, ctx.params.agent_id, ctx.body.status)), {
       params: AdminModel.agentParams,
+      headers: AdminModel.writeHeaders,
       parse,
       body: AdminModel.subscription,
       detail: detail("Set an agent's subscription status"),
     })
-    .put('/agents/:agent_id/spend-cap', ({ params, body }) => setAgentSpendCap(deps, params.agent_id, body.usd), {
+    .put('/agents/:agent_id/spend-cap', (ctx) => once(ctx, () => setAgentSpendCap(deps, ctx.params.agent_id, ctx.body.usd)), {
       params: AdminModel.agentParams,
+      headers: AdminModel.writeHeaders,
       parse,
       body: AdminModel.spendCap,
       detail: detail("Set or clear an agent's monthly spending cap (USD)"),
     })
-    .put('/agents/:agent_id/limits', ({ params, body }) => setAgentLimits(deps, params.agent_id, body.rpm, body.tpm), {
+    .put('/agents/:agent_id/limits', (ctx) => once(ctx, () => setAgentLimits(deps, ctx.params.agent_id, ctx.body)), {
       params: AdminModel.agentParams,
+      headers: AdminModel.writeHeaders,
       parse,
       body: AdminModel.limits,
-      detail: detail("Set an agent's requests-per-minute and tokens-per-minute limits"),
+      detail: detail("Set an agent's requests-per-minute and tokens-per-minute limits (an omitted one keeps its value)"),
     })
-    .put('/agents/:agent_id/low-balance-threshold', ({ params, body }) => setAgentLowBalanceThreshold(deps, params.agent_id, body.usd), {
+    .put('/agents/:agent_id/low-balance-threshold', (ctx) => once(ctx, () => setAgentLowBalanceThreshold(deps, ctx.params.agent_id, ctx.body.usd)), {
       params: AdminModel.agentParams,
+      headers: AdminModel.writeHeaders,
       parse,
       body: AdminModel.lowBalance,
       detail: detail("Set the balance below which a prepaid agent gets wallet.low_balance (null: the default)"),
     })
-    .put('/agents/:agent_id/billing', ({ params, body }) => setAgentBillingMode(deps, params.agent_id, body.mode), {
+    .put('/agents/:agent_id/billing', (ctx) => once(ctx, () => setAgentBillingMode(deps, ctx.params.agent_id, ctx.body.mode)), {
       params: AdminModel.agentParams,
+      headers: AdminModel.writeHeaders,
       parse,
       body: AdminModel.billing,
       response: AdminModel.billingResponse,
@@ -75,15 +83,17 @@ export function adminPlugin(guard: AdminGuard, deps: AdminDeps) {
     )
     .post(
       '/agents/:agent_id/keys',
-      async ({ params, set }) => {
-        const created = await createAgentKey(deps, params.agent_id)
-        set.status = 201
-        return created
-      },
-      { params: AdminModel.agentParams, detail: detail('Create a new API key for an agent (shown once)') },
+      (ctx) =>
+        once(ctx, async () => {
+          const created = await createAgentKey(deps, ctx.params.agent_id)
+          ctx.set.status = 201
+          return created
+        }),
+      { params: AdminModel.agentParams, headers: AdminModel.writeHeaders, detail: detail('Create a new API key for an agent (shown once; a retry with the same Idempotency-Key shows the same key)') },
     )
-    .delete('/keys/:key_id', ({ params }) => revokeKey(deps, params.key_id), {
+    .delete('/keys/:key_id', (ctx) => once(ctx, () => revokeKey(deps, ctx.params.key_id)), {
       params: AdminModel.keyParams,
+      headers: AdminModel.writeHeaders,
       detail: detail('Revoke an API key everywhere within a second'),
     })
 }

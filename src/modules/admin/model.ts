@@ -16,11 +16,16 @@ export const AdminModel = {
   ),
   limits: t.Object(
     {
-      rpm: t.Union([t.Integer({ minimum: 1, maximum: 1_000_000 }), t.Null()], { description: 'requests per minute; null for the default' }),
-      tpm: t.Union([t.Integer({ minimum: 1, maximum: 1_000_000_000 }), t.Null()], { description: 'tokens per minute; null for the default' }),
+      rpm: t.Optional(t.Union([t.Integer({ minimum: 1, maximum: 1_000_000 }), t.Null()], { description: 'requests per minute; null for the default; omitted: unchanged' })),
+      tpm: t.Optional(t.Union([t.Integer({ minimum: 1, maximum: 1_000_000_000 }), t.Null()], { description: 'tokens per minute; null for the default; omitted: unchanged' })),
     },
-    strict,
+    { ...strict, minProperties: 1 },
   ),
+  writeHeaders: t.Object({
+    'idempotency-key': t.Optional(
+      Text({ minLength: 1, maxLength: 255, description: 'Retries with the same key get the first answer (kept 24 hours); the same key with a different request is a 409' }),
+    ),
+  }),
   billing: t.Object(
     { mode: t.Union([t.Literal('prepaid'), t.Literal('postpaid')], { description: 'prepaid: requests hold and pay from the wallet; postpaid: invoiced' }) },
     strict,

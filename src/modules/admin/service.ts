@@ -39,10 +39,12 @@ export async function setAgentSpendCap(deps: AdminDeps, agentId: string, usd: st
   return { agent_id: agentId, spend_cap_usd: capNano === null ? null : formatNanoAsUsd(capNano) }
 }
 
-export async function setAgentLimits(deps: AdminDeps, agentId: string, rpm: number | null, tpm: number | null) {
-  if (!(await setLimits(deps.sql, agentId, rpm, tpm))) throw agentNotFound(agentId)
+/** A partial update: `{rpm: 5}` leaves tpm as it was; null puts one back to the gateway default. */
+export async function setAgentLimits(deps: AdminDeps, agentId: string, changes: { rpm?: number | null; tpm?: number | null }) {
+  const limits = await setLimits(deps.sql, agentId, changes)
+  if (!limits) throw agentNotFound(agentId)
   await deps.onAccountChanged(agentId)
-  return { agent_id: agentId, rpm, tpm }
+  return { agent_id: agentId, rpm: limits.rpm, tpm: limits.tpm }
 }
 
 export async function createAgentKey(deps: AdminDeps, agentId: string) {
