@@ -1,5 +1,6 @@
 // Boot: config → startServer (connections, migrations, API and/or workers by ROLE); SIGTERM and SIGINT stop it in order.
 import { ConfigError, loadConfig, type Config } from './config'
+import { BootError } from './lib/boot-errors'
 import { createLogger } from './lib/logger'
 import { startServer } from './server'
 
@@ -18,7 +19,18 @@ function readConfig(): Readonly<Config> {
 const config = readConfig()
 const logger = createLogger(config.logLevel)
 if (config.staticApiKeys.length === 0 && config.role !== 'worker') logger.warn('GATEWAY_API_KEYS is empty: only registered agent keys can call the API')
-const running = await startServer(config, { logger })
+async function start() {
+  try {
+    return await startServer(config, { logger })
+  } catch (error) {
+    if (error instanceof BootError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+const running = await start()
 
 let stopping = false
 async function shutdown(signal: string): Promise<void> {

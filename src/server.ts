@@ -3,6 +3,7 @@ import Redis from 'ioredis'
 import { createApp } from './app'
 import type { Config } from './config'
 import { migrate } from './db/migrate'
+import { postgresBootError, redactUrl } from './lib/boot-errors'
 import { createDb } from './lib/db'
 import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
@@ -46,9 +47,12 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-function reportOutages(client: Redis, name: string, logger: Logger): void {
+/** Logs a Redis client's outages once each; returns the last connection error while it is down (for /readyz). */
+function reportOutages(client: Redis, name: string, logger: Logger): () => string | null {
   let down = false
+  let lastError: string | null = null
   client.on('error', (error: Error) => {
+    lastError = error.message
     if (down) return
     down = true
     logger.warn(`${name} unreachable`, { error: error.message })
@@ -56,17 +60,39 @@ function reportOutages(client: Redis, name: string, logger: Logger): void {
   client.on('ready', () => {
     if (down) logger.info(`${name} reachable again`)
     down = false
+    lastError = null
   })
+  return () => lastError
+}
+
+/** /readyz's Redis check: a PING, or why there is no connection, naming REDIS_URL's address rather than ioredis's state. */
+function redisReadiness(client: Redis, redisUrl: string, lastError: () => string | null) {
+  return async () => {
+    if (client.status === 'ready') return client.ping()
+    let address = redactUrl(redisUrl)
+    try {
+      const parsed = new URL(redisUrl)
+      address = `${parsed.hostname}:${parsed.port || '6379'}`
+    } catch {
+      // keep the redacted URL
+    }
+    throw new Error(`not reachable at ${address} (REDIS_URL): ${lastError() ?? `connection ${client.status}`}; requests that need Redis are refused until it is back`)
+  }
 }
 
 export async function startServer(config: Readonly<Config>, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel)
   const sql = createDb(config.databaseUrl)
-  await migrate(sql)
+  try {
+    await migrate(sql)
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {})
+    throw postgresBootError(error, config.databaseUrl) ?? error
+  }
 
   const redis = createRedis(config.redisUrl)
   // Without listeners ioredis prints every failed reconnect; say it once per outage instead.
-  reportOutages(redis, 'redis', logger)
+  const redisError = reportOutages(redis, 'redis', logger)
   await redis.connect().catch((error: Error) => logger.warn('redis not reachable yet', { error: error.message }))
   // Pub/sub needs a connection of its own; ioredis re-subscribes after a reconnect.
   const subscriber = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null })
@@ -141,7 +167,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       authenticate,
       failedAttempts,
       recordUsage,
-      readiness: { postgres: () => sql`select 1`, redis: () => redis.ping() },
+      readiness: { postgres: () => sql`select 1`, redis: redisReadiness(redis, config.redisUrl, redisError) },
       logger,
       accounts: {
         sql,
