@@ -1,6 +1,5 @@
 // Composes the feature plugins into one app, with request ids, the body-size limit and the single error shape.
 import { Elysia, type AnyElysia } from 'elysia'
-import { swagger } from '@elysiajs/swagger'
 import type { Config } from './config'
 import { PayloadTooLargeError, errorResponse, InternalError } from './errors'
 import { rememberClientAddress, resolveClientAddress } from './lib/client-address'
@@ -23,6 +22,7 @@ import type { Admission } from './limits/admission'
 import type { Checkpoints } from './exchange/checkpoints'
 import type { ExchangeDeps } from './exchange/exchange'
 import type { EmitEvent } from './modules/webhooks/emitter'
+import { docsPlugin } from './modules/docs'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { modelsPlugin } from './modules/models'
 import { usagePlugin } from './modules/usage'
@@ -99,20 +99,7 @@ export function createApp(deps: AppDeps): AnyElysia {
       }
       return errorResponse(gatewayError, { 'x-request-id': set.headers['x-request-id'] as string })
     })
-    .use(
-      swagger({
-        path: '/swagger',
-        documentation: {
-          info: { title: 'Meterway', version: '0.1.0', description: 'OpenAI-compatible LLM gateway that meters and bills every token.' },
-          components: {
-            securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer' },
-              apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-            },
-          },
-        },
-      }),
-    )
+    .use(docsPlugin())
     .use(healthPlugin(deps.readiness))
     .use(modelsPlugin(deps.catalog))
     .use(chatPlugin(chatHandler))
