@@ -24,11 +24,12 @@ import type { ExchangeDeps } from './exchange/exchange'
 import type { EmitEvent } from './modules/webhooks/emitter'
 import { docsPlugin } from './modules/docs'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
+import { metricsPlugin } from './modules/metrics'
 import { modelsPlugin } from './modules/models'
 import { usagePlugin } from './modules/usage'
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'admission' | 'trustForwardedFor'>
+  config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'metricsToken' | 'admission' | 'trustForwardedFor'>
   catalog: Catalog
   providers: ProviderRegistry
   /** Already limited by failedAttempts (limitFailedAttempts) when the caller wants API-key guessing limited. */
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     })
     .use(docsPlugin())
     .use(healthPlugin(deps.readiness))
+    .use(metricsPlugin({ token: config.metricsToken, ...(deps.failedAttempts ? { failedAttempts: deps.failedAttempts } : {}) }))
     .use(modelsPlugin(deps.catalog))
     .use(chatPlugin(chatHandler))
   if (accounts) {

@@ -33,6 +33,7 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Millis(30_000),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
   // 32 characters: a token a person types is guessable; the failed-attempt limit below slows guessing, it cannot stop it.
+  METRICS_TOKEN: Type.String({ pattern: '^(\\S{16,})?$', default: '', description: 'at least 16 characters without spaces; empty leaves /metrics open (keep it on a private network)' }),
   ADMIN_TOKEN: Type.String({ pattern: '^(\\S{32,})?$', default: '', description: 'at least 32 characters without spaces; empty disables the admin API' }),
   AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'wrong keys or admin tokens per address and window; 0: no limit' }),
   AUTH_FAILURE_WINDOW_MS: Millis(60_000),
@@ -97,6 +98,7 @@ export interface Config {
   role: Env['ROLE']
   /** Empty: the admin API is off. */
   adminToken: string
+  metricsToken: string
   /** Wrong keys or admin tokens one address may present per window before it is refused until the window ends (0: no limit). */
   authFailures: { limit: number; windowMs: number }
   /** Callers are told apart by the last X-Forwarded-For hop instead of the socket (only behind a proxy that sets it). */
@@ -177,6 +179,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     role: e.ROLE,
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),
     trustForwardedFor: e.TRUST_FORWARDED_FOR,
     publicBaseUrl: trimSlash(e.PUBLIC_BASE_URL),

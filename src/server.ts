@@ -8,6 +8,8 @@ import { createDb } from './lib/db'
 import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
 import { createLogger, type Logger } from './lib/logger'
+import { countUsage } from './lib/metrics'
+import { registerScrapedGauges } from './modules/metrics/gauges'
 import { createRedis } from './lib/redis'
 import { createHotRedis, type HotRedis } from './lib/hot-redis'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
@@ -121,6 +123,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let events: EventEmitter | null = null
   let admission: Admission | null = null
   let hot: HotRedis | null = null
+  let closeGauges: (() => Promise<void>) | null = null
   if (config.role !== 'worker') {
     const slots = upstreamSlots(config.upstream)
     if (slots < config.upstream.maxConnections) {
@@ -136,7 +139,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     usageQueue = createUsageQueueSink(config.redisUrl, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
-    const recordUsage: UsageSink = tap ? (record) => (tap(record), queueSink(record)) : queueSink
+    const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
+    closeGauges = registerScrapedGauges({ redis, queuePrefix: config.queuePrefix, sql })
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
     // The request path's own client: Bun's native one (see src/lib/hot-redis.ts); ioredis serves the rest.
     hot = createHotRedis(config.redisUrl)
@@ -236,7 +240,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       // wallet rebuild charges it.
       logger.error('shutdown: settlements not applied in Redis', { requests: unsettled.length, costNano: unsettled.reduce((sum, u) => sum + u.costNano, 0), requestIds: unsettled.slice(0, 20).map((u) => u.requestId) })
     }
-    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), stopTokenPool(), workers?.close()]))
+    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), stopTokenPool(), workers?.close(), closeGauges?.()]))
     subscriber.disconnect()
     await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
     redis.disconnect()

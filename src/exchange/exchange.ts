@@ -1,5 +1,6 @@
 // One billable request's lifecycle: estimate and hold at open, the meter and deadline while it runs, and one finish (meter → settle → enqueue).
 import type { UsageRecord, UsageSink } from '../metering/usage-record'
+import { streamEnded, streamStarted } from '../lib/metrics'
 import { RequestMeter } from '../metering/meter'
 import type { CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
@@ -51,6 +52,8 @@ export class Exchange {
   private finished = false
   private checkpointedVersion = -1
   private streaming = false
+  /** Counted in meterway_streams_in_flight from its first byte to its finish. */
+  private relaying = false
 
   private constructor(
     private readonly deps: ExchangeDeps,
@@ -127,7 +130,10 @@ export class Exchange {
   sent(): void {
     if (this.meter.firstByteAt !== null) return
     this.meter.markFirstByte()
-    if (this.start.stream && this.deps.checkpoints) {
+    if (!this.start.stream) return
+    this.relaying = true
+    streamStarted()
+    if (this.deps.checkpoints) {
       this.streaming = true
       this.deps.checkpoints.add(this)
     }
@@ -148,6 +154,7 @@ export class Exchange {
     this.deps.onFinish?.(this.start.requestId, outcome, first)
     if (!first) return
     this.finished = true
+    if (this.relaying) streamEnded()
     if (this.streaming) this.deps.checkpoints?.remove(this)
     // The call is over: its upstream pool slot is freed, and an answer not read to its end is aborted.
     this.deadline.end(outcome.complete)

@@ -3,6 +3,7 @@ import { walletSnapshot } from '../db/queries/ledger'
 import { GatewayError, PaymentRequiredError, RateLimitError, ServiceUnavailableError, InvalidRequestError } from '../errors'
 import type { Sql } from '../lib/db'
 import type { Logger } from '../lib/logger'
+import { countRefusal } from '../lib/metrics'
 import { formatNanoAsUsd } from '../pricing/money'
 import { monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
 import type { ScriptReply } from './scripts'
@@ -99,6 +100,7 @@ export class Admission {
       }
       const [verdict, rpmLeft, rpmFullMs, tpmLeft, , retryMs, money] = reply as [string, number, number, number, number, number, number]
       ticket.headers = rateHeaders(rpm, rpmLeft, rpmFullMs, tpm, tpmLeft)
+      if (verdict !== 'ok' && verdict !== 'load') countRefusal(verdict)
       switch (verdict) {
         case 'ok':
           return ticket
@@ -249,10 +251,12 @@ export class Admission {
     if (error instanceof GatewayError) throw error
     const message = (error as Error).message
     if (mode !== 'none') {
+      countRefusal('redis_unavailable')
       this.logger.warn('admission refused: Redis unavailable for a money check', { requestId: ticket.requestId, error: message })
       throw new ServiceUnavailableError('Billing state is unavailable right now; no money was held. Try again shortly.')
     }
     if (this.settings.onRedisError === 'deny') {
+      countRefusal('redis_unavailable')
       this.logger.warn('admission refused: Redis unavailable for rate limits', { requestId: ticket.requestId, error: message })
       throw new ServiceUnavailableError('Rate limiting is unavailable right now. Try again shortly.')
     }

@@ -4,6 +4,7 @@ import { logWorkerErrors } from '../lib/worker-errors'
 import { disableEndpoint, findEndpoint, findEvent, insertDelivery } from '../../src/db/queries/webhooks'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
+import { countWebhookDelivery } from '../../src/lib/metrics'
 import { pinnedFetch } from '../../src/lib/pinned-fetch'
 import { QUEUE_PREFIX, workerConnection } from '../../src/lib/queues'
 import { parseWebhookUrl, resolveChecked, type LookupFn } from '../../src/lib/ssrf'
@@ -55,7 +56,14 @@ export function startWebhookWorker(o: WebhookWorkerOptions): WebhookWorker {
   const processor = async (job: Job<WebhookJobData>) => {
     // attemptsStarted also counts a rerun after a crash, which BullMQ's attemptsMade does not: each send has its own log row.
     const attempt = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1)
-    const outcome = await deliver(deps, { eventId: job.data.eventId, endpointId: job.data.endpointId, attempt })
+    let outcome: Awaited<ReturnType<typeof deliver>>
+    try {
+      outcome = await deliver(deps, { eventId: job.data.eventId, endpointId: job.data.endpointId, attempt })
+    } catch (error) {
+      countWebhookDelivery('failed')
+      throw error
+    }
+    countWebhookDelivery(outcome)
     if (outcome === 'endpoint_disabled') logger.warn('webhook endpoint answered 410 and was disabled', { endpointId: job.data.endpointId, eventId: job.data.eventId })
     return outcome
   }

@@ -13,7 +13,7 @@ export type AdminGuard = (context: { headers: Record<string, string | undefined>
 const digest = (token: string) => Buffer.from(hashApiKey(token), 'hex')
 
 /** Digests, not tokens, are compared: equal lengths always, so the time taken says nothing about the token. */
-export function adminGuard(token: string, attempts?: FailedAttempts): AdminGuard {
+export function adminGuard(token: string, attempts?: FailedAttempts, what = 'admin token'): AdminGuard {
   // An empty token would match nothing useful; refuse to build an open admin route.
   if (!token) throw new Error('the admin guard needs the admin token (ADMIN_TOKEN)')
   const expected = digest(token)
@@ -23,7 +23,7 @@ export function adminGuard(token: string, attempts?: FailedAttempts): AdminGuard
     const presented = extractApiKey(headers)
     if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return
     if (presented !== undefined) attempts?.recordFailure(address)
-    throw new AuthenticationError('Missing or invalid admin token.')
+    throw new AuthenticationError(`Missing or invalid ${what}.`)
   }
 }
 

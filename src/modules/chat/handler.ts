@@ -7,6 +7,7 @@ import { resolveClientAddress } from '../../lib/client-address'
 import { describeValueError } from '../../lib/framework-errors'
 import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
+import { countRequest } from '../../lib/metrics'
 import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
 import { extractApiKeyFrom, type Authenticator, type Principal } from '../auth/service'
@@ -21,6 +22,9 @@ export interface ChatHandlerOptions {
 }
 
 export type ChatHandler = (request: Request, server: Pick<Server<unknown>, 'requestIP'> | null) => Promise<Response>
+
+/** The route label of chat requests in meterway_requests_total, whichever prefix (/v1, /llm/v1) they came by. */
+const CHAT_ROUTE = 'chat.completions'
 
 export const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`
 
@@ -47,6 +51,9 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
     const startedAt = performance.now()
     const requestId = newRequestId()
     const headers: Record<string, string> = { 'x-request-id': requestId }
+    // A catalog id once the body names one we serve: metrics never get a label per made-up model name.
+    let model = 'none'
+    const answered = (response: Response) => (countRequest(CHAT_ROUTE, model, response.status), response)
     try {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
@@ -54,13 +61,14 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
       const principal = await principalOf(request, server)
       const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
       if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
-      return await completeChat(deps, { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt }, headers)
+      model = deps.catalog.find((body as ChatRequest).model)?.id ?? 'none'
+      return answered(await completeChat(deps, { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt }, headers))
     } catch (error) {
       if (!(error instanceof GatewayError)) {
         logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
-        return errorResponse(new InternalError(), headers)
+        return answered(errorResponse(new InternalError(), headers))
       }
-      return errorResponse(error, headers)
+      return answered(errorResponse(error, headers))
     }
   }
 }
