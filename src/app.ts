@@ -49,6 +49,8 @@ export interface AppDeps {
   checkpoints?: Checkpoints
   /** Sees every finish of every request (tests). */
   onFinish?: ExchangeDeps['onFinish']
+  /** Elysia's OpenTelemetry plugin when tracing is on (elysiaTracing). */
+  tracing?: AnyElysia
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -82,6 +84,9 @@ export function createApp(deps: AppDeps): AnyElysia {
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
   // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens).
   let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes: chatRoutes(chatHandler) } })
+  // Spans for the Elysia routes (the chat route, served from Bun's table, makes its own: src/lib/tracing.ts).
+  if (deps.tracing) app = app.use(deps.tracing)
+  app = app
     .onRequest(({ request, server, set }) => {
       set.headers['x-request-id'] = newRequestId()
       rememberClientAddress(request, resolveClientAddress(request, server, config.trustForwardedFor))

@@ -33,6 +33,8 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Millis(30_000),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
   // 32 characters: a token a person types is guessable; the failed-attempt limit below slows guessing, it cannot stop it.
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ pattern: '^(https?://\\S+)?$', default: '', description: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces as JSON); empty: no tracing' }),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'meterway' }),
   METRICS_TOKEN: Type.String({ pattern: '^(\\S{16,})?$', default: '', description: 'at least 16 characters without spaces; empty leaves /metrics open (keep it on a private network)' }),
   ADMIN_TOKEN: Type.String({ pattern: '^(\\S{32,})?$', default: '', description: 'at least 32 characters without spaces; empty disables the admin API' }),
   AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'wrong keys or admin tokens per address and window; 0: no limit' }),
@@ -99,6 +101,7 @@ export interface Config {
   /** Empty: the admin API is off. */
   adminToken: string
   metricsToken: string
+  tracing: { endpoint: string; serviceName: string }
   /** Wrong keys or admin tokens one address may present per window before it is refused until the window ends (0: no limit). */
   authFailures: { limit: number; windowMs: number }
   /** Callers are told apart by the last X-Forwarded-For hop instead of the socket (only behind a proxy that sets it). */
@@ -180,6 +183,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     role: e.ROLE,
     adminToken: e.ADMIN_TOKEN,
     metricsToken: e.METRICS_TOKEN,
+    tracing: Object.freeze({ endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),
     trustForwardedFor: e.TRUST_FORWARDED_FOR,
     publicBaseUrl: trimSlash(e.PUBLIC_BASE_URL),

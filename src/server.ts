@@ -9,6 +9,7 @@ import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
 import { createLogger, type Logger } from './lib/logger'
 import { countUsage } from './lib/metrics'
+import { elysiaTracing, startTracing, stopTracing } from './lib/tracing'
 import { registerScrapedGauges } from './modules/metrics/gauges'
 import { createRedis } from './lib/redis'
 import { createHotRedis, type HotRedis } from './lib/hot-redis'
@@ -84,6 +85,7 @@ function redisReadiness(client: Redis, redisUrl: string, lastError: () => string
 
 export async function startServer(config: Readonly<Config>, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel)
+  if (config.tracing.endpoint) await startTracing(config.tracing.endpoint, config.tracing.serviceName)
   const sql = createDb(config.databaseUrl)
   try {
     await migrate(sql)
@@ -166,6 +168,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     })
     const app = createApp({
       config,
+      ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
       catalog: buildCatalog(),
       providers: buildProviders(config),
       authenticate,
@@ -245,6 +248,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
     redis.disconnect()
     hot?.close()
+    await within('send the last spans', left(), stopTracing())
   }
 
   return { url, port: server?.port ?? null, principals, stop }

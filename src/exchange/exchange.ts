@@ -1,6 +1,7 @@
 // One billable request's lifecycle: estimate and hold at open, the meter and deadline while it runs, and one finish (meter → settle → enqueue).
 import type { UsageRecord, UsageSink } from '../metering/usage-record'
 import { streamEnded, streamStarted } from '../lib/metrics'
+import type { RequestTrace } from '../lib/tracing'
 import { RequestMeter } from '../metering/meter'
 import type { CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
@@ -40,6 +41,8 @@ export interface ExchangeStart {
   payment: PaymentMethod
   /** The client asked for the usage chunk (stream_options.include_usage). */
   includeUsage: boolean
+  /** The request's span when tracing is on: admission and settle are its children, and the finish ends it. */
+  trace?: RequestTrace | undefined
 }
 
 /** Sent when a gateway dies before the request ends: what it had delivered, as the hold sweeper will write it. */
@@ -84,7 +87,16 @@ export class Exchange {
       startedAt: start.startedAt,
       startedAtIso: new Date().toISOString(),
     }
-    const reservation = await start.payment.reserve({ requestId: start.requestId, holdNano: start.estimate.holdNano, chargeTokens: start.estimate.chargeTokens })
+    const endAdmission = start.trace?.child('admission', { 'meterway.money_mode': start.payment.mode })
+    let reservation: Reservation
+    try {
+      reservation = await start.payment.reserve({ requestId: start.requestId, holdNano: start.estimate.holdNano, chargeTokens: start.estimate.chargeTokens })
+    } catch (error) {
+      endAdmission?.(error)
+      throw error
+    }
+    endAdmission?.()
+    if (start.trace) start.trace.ownedByExchange = true
     return new Exchange(deps, start, reservation, header)
   }
 
@@ -166,8 +178,15 @@ export class Exchange {
       firstByteAt: this.meter.firstByteAt,
       limitNano: this.reservation.limitNano(),
     })
-    void this.reservation.settle(record.costNano, usage.inputTokens + usage.outputTokens, this.reservation.tracked() ? JSON.stringify(record) : null)
+    const settled = this.reservation.settle(record.costNano, usage.inputTokens + usage.outputTokens, this.reservation.tracked() ? JSON.stringify(record) : null)
     this.deps.recordUsage(record)
+    const trace = this.start.trace
+    if (trace) {
+      const endSettle = trace.child('settle', { 'meterway.cost_nano': record.costNano })
+      void settled.then(() => endSettle(), endSettle)
+      trace.setAttributes({ 'meterway.request_id': record.requestId, 'meterway.status': record.status, 'meterway.input_tokens': record.inputTokens, 'meterway.output_tokens': record.outputTokens })
+      trace.end(outcome.httpStatus)
+    }
   }
 
   /** The record the hold sweeper writes if this gateway dies now. */

@@ -1,4 +1,11 @@
 // Structured JSON-line logging with levels; callers pass ids and facts, never keys or secrets.
+import { activeTraceId } from './tracing'
+
+/** The active span's trace id, when tracing is on and a request's span is active. */
+function traced(): { traceId?: string } {
+  const traceId = activeTraceId()
+  return traceId === undefined ? {} : { traceId }
+}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
@@ -16,6 +23,6 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     RANK[lvl] < threshold
       ? () => {}
       : (message: string, fields?: Record<string, unknown>) =>
-          write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: message, ...fields })}\n`)
+          write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: message, ...fields, ...traced() })}\n`)
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
 }

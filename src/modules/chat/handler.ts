@@ -8,6 +8,7 @@ import { describeValueError } from '../../lib/framework-errors'
 import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
 import { countRequest } from '../../lib/metrics'
+import { startRequestTrace } from '../../lib/tracing'
 import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
 import { extractApiKeyFrom, type Authenticator, type Principal } from '../auth/service'
@@ -25,6 +26,7 @@ export type ChatHandler = (request: Request, server: Pick<Server<unknown>, 'requ
 
 /** The route label of chat requests in meterway_requests_total, whichever prefix (/v1, /llm/v1) they came by. */
 const CHAT_ROUTE = 'chat.completions'
+const CHAT_SPAN = 'POST /v1/chat/completions'
 
 export const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`
 
@@ -53,7 +55,12 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
     const headers: Record<string, string> = { 'x-request-id': requestId }
     // A catalog id once the body names one we serve: metrics never get a label per made-up model name.
     let model = 'none'
-    const answered = (response: Response) => (countRequest(CHAT_ROUTE, model, response.status), response)
+    const trace = startRequestTrace(CHAT_SPAN, request.headers, { 'meterway.request_id': requestId })
+    const answered = (response: Response) => {
+      countRequest(CHAT_ROUTE, model, response.status)
+      if (trace && !trace.ownedByExchange) trace.end(response.status)
+      return response
+    }
     try {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
@@ -62,7 +69,11 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
       const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
       if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
       model = deps.catalog.find((body as ChatRequest).model)?.id ?? 'none'
-      return answered(await completeChat(deps, { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt }, headers))
+      const call = { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace }
+      if (!trace) return answered(await completeChat(deps, call, headers))
+      trace.setAttributes({ 'meterway.model': model, 'meterway.account_id': principal.accountId })
+      // With the request's span active, whatever it logs carries the trace id.
+      return answered(await trace.run(() => completeChat(deps, call, headers)))
     } catch (error) {
       if (!(error instanceof GatewayError)) {
         logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })

@@ -8,6 +8,7 @@ import type { Admission } from '../../limits/admission'
 import type { Logger } from '../../lib/logger'
 import { measurePrompt } from '../../metering/prompt'
 import type { ChatRequest } from '../../openai/chat-request'
+import type { RequestTrace } from '../../lib/tracing'
 import type { Catalog, CatalogModel } from '../../pricing/catalog'
 import type { ProviderRegistry } from '../../providers/registry'
 import type { ResponseIdentity } from '../../providers/types'
@@ -39,6 +40,8 @@ export interface ChatCall {
   clientSignal: AbortSignal | undefined
   /** performance.now() at arrival. */
   startedAt: number
+  /** The request's span when tracing is on. */
+  trace?: RequestTrace | undefined
 }
 
 /** An upstream error body is read for its message only; a huge one is not worth holding. */
@@ -91,6 +94,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     estimate,
     payment,
     includeUsage: identity.includeUsage,
+    trace: call.trace,
   })
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange
@@ -99,9 +103,12 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   let handedOff = false
   try {
     let upstream: Response
+    const endUpstream = call.trace?.child('upstream', { 'meterway.provider': model.provider, 'meterway.upstream_model': model.upstreamModel })
     try {
       upstream = await adapter.send(upstreamRequest, deadline.signal)
+      endUpstream?.(upstream.ok ? undefined : `HTTP ${upstream.status}`)
     } catch (error) {
+      endUpstream?.(error)
       if (error instanceof GatewayError) throw error
       if (deadline.timedOut) throw timeoutError(deadline)
       if (deadline.reason === 'client_gone') throw new ClientGoneError()
