@@ -24,6 +24,7 @@ const base = loadConfig()
 const config = {
   ...base,
   usage: {
+    ...base.usage,
     batchSize: Number(values['batch-size'] ?? base.usage.batchSize),
     flushMs: Number(values['flush-ms'] ?? base.usage.flushMs),
   },

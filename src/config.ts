@@ -35,6 +35,7 @@ export const EnvSchema = Type.Object({
   // 32 characters: a token a person types is guessable; the failed-attempt limit below slows guessing, it cannot stop it.
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ pattern: '^(https?://\\S+)?$', default: '', description: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces as JSON); empty: no tracing' }),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'meterway' }),
+  USAGE_RETENTION_MONTHS: Type.Integer({ minimum: 0, maximum: 1200, default: 0, description: 'whole months of usage_events kept besides the current one (older month partitions are dropped daily); 0 keeps everything' }),
   METRICS_TOKEN: Type.String({ pattern: '^(\\S{16,})?$', default: '', description: 'at least 16 characters without spaces; empty leaves /metrics open (keep it on a private network)' }),
   ADMIN_TOKEN: Type.String({ pattern: '^(\\S{32,})?$', default: '', description: 'at least 32 characters without spaces; empty disables the admin API' }),
   AUTH_FAILURE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'wrong keys or admin tokens per address and window; 0: no limit' }),
@@ -110,7 +111,7 @@ export interface Config {
   requireSubscription: boolean
   principalCacheTtlMs: number
   stripe: { secretKey: string; apiBase: string; webhookSecret: string; proPriceId: string }
-  usage: { batchSize: number; flushMs: number }
+  usage: { batchSize: number; flushMs: number; retentionMonths: number }
   /** A worker that dies holds its active jobs this long before another worker takes them again. */
   workerLockMs: number
   stripeReport: { intervalMs: number; meterMode: 'spend' | 'tokens'; spendEventName: string; maxCallsPerSecond: number }
@@ -190,7 +191,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     requireSubscription: e.REQUIRE_SUBSCRIPTION,
     principalCacheTtlMs: e.PRINCIPAL_CACHE_TTL_MS,
     stripe: Object.freeze({ secretKey: e.STRIPE_SECRET_KEY, apiBase: trimSlash(e.STRIPE_API_BASE), webhookSecret: e.STRIPE_WEBHOOK_SECRET, proPriceId: e.STRIPE_PRO_PRICE_ID }),
-    usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS }),
+    usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS, retentionMonths: e.USAGE_RETENTION_MONTHS }),
     workerLockMs: e.WORKER_LOCK_MS,
     stripeReport: Object.freeze({
       intervalMs: e.STRIPE_REPORT_INTERVAL_MS,

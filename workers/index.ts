@@ -9,6 +9,7 @@ import { formatNanoAsUsd } from '../src/pricing/money'
 import { startWebhookWorker } from './webhooks'
 import { startStripeReporter } from './stripe-report'
 import { startHoldSweeper } from './holds'
+import { startPartitionKeeper } from './partitions'
 import { createStripeClient } from '../src/lib/stripe'
 
 export interface WorkerDeps {
@@ -78,6 +79,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
 
   // Requests whose gateway died mid-answer are billed from their last checkpoint once their hold expires.
   const holds = startHoldSweeper({ redisUrl: config.redisUrl, sql, logger, queuePrefix: prefix, intervalMs: config.admission.sweepIntervalMs })
+  const partitions = startPartitionKeeper({ sql, logger, retentionMonths: config.usage.retentionMonths })
 
   let timer: ReturnType<typeof setTimeout> | undefined
   const ready = await Promise.race([
@@ -93,7 +95,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
 
   return {
     async close() {
-      await Promise.all([usage.close(), webhooks.close(), stripeReport?.close(), holds.close()])
+      await Promise.all([usage.close(), webhooks.close(), stripeReport?.close(), holds.close(), partitions.close()])
       await events.close()
     },
   }

@@ -79,7 +79,7 @@ async function insertRows(sql: Queryable, records: readonly UsageRecord[]): Prom
   let inserted = 0
   for (let start = 0; start < records.length; start += MAX_ROWS) {
     const rows = records.slice(start, start + MAX_ROWS).map(toRow)
-    const result = await sql`INSERT INTO usage_events ${sql(rows, ...COLUMNS)} ON CONFLICT (request_id) DO NOTHING`
+    const result = await sql`INSERT INTO usage_events ${sql(rows, ...COLUMNS)} ON CONFLICT DO NOTHING`
     inserted += result.count
   }
   return inserted
