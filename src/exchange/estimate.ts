@@ -2,7 +2,7 @@
 import type { ChatRequest } from '../openai/chat-request'
 import type { PromptMeasure } from '../metering/prompt'
 import { countedPromptTokens } from '../metering/prompt'
-import type { CatalogModel } from '../pricing/catalog'
+import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
 import type { PromptProfile } from '../providers/types'
 
@@ -62,8 +62,10 @@ export function estimateChat({ request, model, measure, profile, progressiveSlic
   const progressive =
     progressiveSliceTokens !== null && request.stream === true && !clientSet && !model.hiddenReasoning && model.prices.output > 0n
   const heldOutputTokens = progressive ? Math.min(progressiveSliceTokens, fullOutput) : fullOutput
+  // A model with a long-prompt tier is held at that tier whenever the most the prompt can bill passes its threshold.
+  const prices = pricesAt(model, inputHoldTokens)
   // Prompt tokens bill at the input price, or above it when the provider writes them to its cache.
-  const inputPrice = [model.prices.input, model.prices.cachedInput, model.prices.cacheWrite].reduce((a, b) => (b > a ? b : a))
+  const inputPrice = [prices.input, prices.cachedInput, prices.cacheWrite].reduce((a, b) => (b > a ? b : a))
   return {
     promptTokens: countedPromptTokens(measure),
     inputHoldTokens,
@@ -71,7 +73,7 @@ export function estimateChat({ request, model, measure, profile, progressiveSlic
     choices,
     heldOutputTokens,
     sliceTokens: progressive ? progressiveSliceTokens : null,
-    holdNano: tokenClassCost(inputHoldTokens, inputPrice) + tokenClassCost(heldOutputTokens, model.prices.output),
+    holdNano: tokenClassCost(inputHoldTokens, inputPrice) + tokenClassCost(heldOutputTokens, prices.output),
     chargeTokens: inputHoldTokens + heldOutputTokens,
   }
 }

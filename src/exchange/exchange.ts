@@ -3,7 +3,7 @@ import type { UsageRecord, UsageSink } from '../metering/usage-record'
 import { streamEnded, streamStarted } from '../lib/metrics'
 import type { RequestTrace } from '../lib/tracing'
 import { RequestMeter } from '../metering/meter'
-import type { CatalogModel } from '../pricing/catalog'
+import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
 import type { ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
 import { chunkHead, deltaChunk, usageChunk } from '../providers/openai-format'
@@ -122,9 +122,11 @@ export class Exchange {
       heldTokens: estimate.heldOutputTokens,
       sliceTokens: slice,
       extend: async () => {
-        const granted = await this.reservation.extend(tokenClassCost(slice, model.prices.output), JSON.stringify(this.recordSoFar()))
+        // The output price of the tier the request was held at.
+        const outputPrice = pricesAt(model, estimate.inputHoldTokens).output
+        const granted = await this.reservation.extend(tokenClassCost(slice, outputPrice), JSON.stringify(this.recordSoFar()))
         // Whole tokens only: a fraction of a token's price held is released at settlement.
-        return Number((granted * 1_000_000n) / model.prices.output)
+        return Number((granted * 1_000_000n) / outputPrice)
       },
       endOfCut: () => {
         const head = chunkHead(identity)

@@ -2,7 +2,7 @@
 import type { MoneyMode } from '../limits/admission'
 import type { MeteredUsage } from '../metering/meter'
 import type { UsageRecord, UsageStatus } from '../metering/usage-record'
-import type { CatalogModel } from '../pricing/catalog'
+import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { usageCost } from '../pricing/cost'
 
 /** What stays the same for the whole request. */
@@ -37,7 +37,8 @@ const round2 = (ms: number) => Math.round(ms * 100) / 100
  */
 export function usageRecord(header: RecordHeader, usage: MeteredUsage, end: RecordEnd): UsageRecord {
   const { model } = header
-  const price = usageCost(usage, model.prices)
+  // Priced at the tier the provider's prompt count falls in (one tier for most models).
+  const price = usageCost(usage, pricesAt(model, usage.inputTokens))
   const billed = end.limitNano !== null && price > end.limitNano ? end.limitNano : price
   return {
     requestId: header.requestId,

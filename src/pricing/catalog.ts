@@ -1,5 +1,7 @@
-// The catalog loaded once: entries with integer nano-USD prices, looked up by id (or an unambiguous bare model name).
-import { CATALOG_DATA, CATALOG_VERSION, type CatalogEntryData } from './catalog-data'
+// The catalog loaded once: entries with integer nano-USD prices, looked up by id, unambiguous bare name, upstream id or alias.
+import { createHash } from 'node:crypto'
+import { CATALOG_DATA, CATALOG_VERSION, type CatalogEntryData, type UsdPer1M } from './catalog-data'
+import { assertEntry, assertOverrides, CatalogError } from './catalog-schema'
 import { parseUsdToNano } from './money'
 
 export type ProviderId = 'openai' | 'anthropic' | 'google' | 'mock'
@@ -22,12 +24,18 @@ export interface CatalogModel {
   defaultMaxTokens: number
   prices: ModelPrices
   /** USD per 1M tokens as written in the catalog, for display. */
-  displayPrices: CatalogEntryData['usdPer1M']
+  displayPrices: UsdPer1M
+  /** Prompts longer than aboveInputTokens bill every token at these prices instead; null: one price for any prompt. */
+  longContext: { aboveInputTokens: number; prices: ModelPrices; displayPrices: UsdPer1M } | null
   free: boolean
   /** Bills reasoning it does not stream: a stream's whole output cap is held up front. */
   hiddenReasoning: boolean
   /** Per-model image maximum, when it differs from the provider's rule. */
   imageMaxTokens: { low: number; high: number } | null
+  /** Other names the model answers to (besides its bare name and upstream id, when unambiguous). */
+  aliases: readonly string[]
+  /** Where the numbers were read, and when; null for an entry added without one. */
+  source: string | null
 }
 
 export interface Catalog {
@@ -36,16 +44,28 @@ export interface Catalog {
   find(id: string): CatalogModel | undefined
 }
 
-function toModel(entry: CatalogEntryData): CatalogModel {
-  const provider = entry.id.slice(0, entry.id.indexOf('/')) as ProviderId
-  if (!PROVIDERS.includes(provider)) throw new Error(`catalog entry ${entry.id}: unknown provider`)
-  const input = parseUsdToNano(entry.usdPer1M.input)
-  const prices: ModelPrices = {
+/** The prices a request with this many prompt tokens (cached ones included) is billed at. */
+export function pricesAt(model: CatalogModel, promptTokens: number): ModelPrices {
+  const tier = model.longContext
+  return tier !== null && promptTokens > tier.aboveInputTokens ? tier.prices : model.prices
+}
+
+function toPrices(usd: UsdPer1M): ModelPrices {
+  const input = parseUsdToNano(usd.input)
+  return Object.freeze({
     input,
-    output: parseUsdToNano(entry.usdPer1M.output),
-    cachedInput: entry.usdPer1M.cachedInput === undefined ? input : parseUsdToNano(entry.usdPer1M.cachedInput),
-    cacheWrite: entry.usdPer1M.cacheWrite === undefined ? input : parseUsdToNano(entry.usdPer1M.cacheWrite),
-  }
+    output: parseUsdToNano(usd.output),
+    cachedInput: usd.cachedInput === undefined ? input : parseUsdToNano(usd.cachedInput),
+    cacheWrite: usd.cacheWrite === undefined ? input : parseUsdToNano(usd.cacheWrite),
+  })
+}
+
+function toModel(entry: CatalogEntryData): CatalogModel {
+  assertEntry(entry)
+  const provider = entry.id.slice(0, entry.id.indexOf('/')) as ProviderId
+  if (!PROVIDERS.includes(provider)) throw new CatalogError(`catalog entry ${entry.id}: unknown provider`)
+  const prices = toPrices(entry.usdPer1M)
+  const tier = entry.longContext
   return Object.freeze({
     id: entry.id,
     provider,
@@ -53,28 +73,60 @@ function toModel(entry: CatalogEntryData): CatalogModel {
     contextWindow: entry.contextWindow,
     maxOutputTokens: entry.maxOutputTokens,
     defaultMaxTokens: Math.min(entry.defaultMaxTokens, entry.maxOutputTokens),
-    prices: Object.freeze(prices),
+    prices,
     displayPrices: entry.usdPer1M,
+    longContext: tier ? Object.freeze({ aboveInputTokens: tier.aboveInputTokens, prices: toPrices(tier.usdPer1M), displayPrices: tier.usdPer1M }) : null,
     free: prices.input === 0n && prices.output === 0n,
     hiddenReasoning: entry.hiddenReasoning === true,
     imageMaxTokens: entry.imageMaxTokens ?? null,
+    aliases: Object.freeze([...(entry.aliases ?? [])]),
+    source: entry.source ?? null,
   })
 }
 
-export function buildCatalog(data: readonly CatalogEntryData[] = CATALOG_DATA, version = CATALOG_VERSION): Catalog {
-  const models = data.map(toModel)
-  const byId = new Map<string, CatalogModel>()
-  const bareNames = new Map<string, CatalogModel | null>()
-  for (const model of models) {
-    if (byId.has(model.id)) throw new Error(`catalog: duplicate id ${model.id}`)
-    byId.set(model.id, model)
-    const bare = model.id.slice(model.provider.length + 1)
-    // A bare name that two providers share is ambiguous and resolves to nothing.
-    bareNames.set(bare, bareNames.has(bare) ? null : model)
+/** The built-in entries with the overrides applied: an existing id is changed field by field, a new id is added. */
+function applyOverrides(data: readonly CatalogEntryData[], overrides: unknown): CatalogEntryData[] {
+  assertOverrides(overrides)
+  const entries = [...data]
+  for (const override of overrides) {
+    const at = entries.findIndex((entry) => entry.id === override.id)
+    const base = at === -1 ? undefined : entries[at]
+    const merged = { ...base, ...override, usdPer1M: { ...base?.usdPer1M, ...override.usdPer1M } }
+    // An override of prices does not keep the old source: the numbers now come from the config that set them.
+    if (base && override.usdPer1M && override.source === undefined) delete merged.source
+    if (at === -1) entries.push(merged as CatalogEntryData)
+    else entries[at] = merged as CatalogEntryData
   }
+  return entries
+}
+
+/**
+ * Builds the catalog. `overrides` (a config file's `models:` section, unvalidated) may change or add entries; the
+ * version then carries a digest of them, so every usage row names the exact prices it was charged.
+ */
+export function buildCatalog(data: readonly CatalogEntryData[] = CATALOG_DATA, version = CATALOG_VERSION, overrides: unknown = []): Catalog {
+  const hasOverrides = !(Array.isArray(overrides) && overrides.length === 0)
+  const models = (hasOverrides ? applyOverrides(data, overrides) : data).map(toModel)
+  const byId = new Map<string, CatalogModel>()
+  for (const model of models) {
+    if (byId.has(model.id)) throw new CatalogError(`catalog: duplicate id ${model.id}`)
+    byId.set(model.id, model)
+  }
+  // Other names: bare name, upstream id, aliases. A name two models claim is ambiguous and resolves to nothing.
+  const aliases = new Map<string, CatalogModel | null>()
+  for (const model of models) {
+    const bare = model.id.slice(model.provider.length + 1)
+    const names = new Set([bare, model.upstreamModel, ...model.aliases])
+    for (const name of names) {
+      if (byId.has(name)) continue
+      const seen = aliases.get(name)
+      aliases.set(name, seen === undefined || seen === model ? model : null)
+    }
+  }
+  const digest = hasOverrides ? `+${createHash('sha256').update(JSON.stringify(overrides)).digest('hex').slice(0, 8)}` : ''
   return {
-    version,
+    version: `${version}${digest}`,
     models,
-    find: (id) => byId.get(id) ?? bareNames.get(id) ?? undefined,
+    find: (id) => byId.get(id) ?? aliases.get(id) ?? undefined,
   }
 }

@@ -1,7 +1,14 @@
 // GET /models in OpenAI's list format under every prefix, one model by id, and the Swagger page documenting the API.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { buildCatalog } from '../../src/pricing/catalog'
+import { parseUsdToNano } from '../../src/pricing/money'
 import { startGateway, type TestGateway } from '../helpers/gateway'
+
+interface ModelJson {
+  id: string
+  source: string
+  pricing: { input: string; output: string; cached_input: string; cache_write: string; long_context: Record<string, unknown> | null }
+}
 
 let gateway: TestGateway
 beforeAll(async () => {
@@ -22,9 +29,43 @@ describe('models', () => {
       owned_by: 'openai',
       context_window: 128_000,
       max_output_tokens: 16_384,
-      pricing: { input: '2.50', output: '10.00', currency: 'USD', unit: '1M tokens' },
+      pricing: { input: '2.50', output: '10.00', cached_input: '1.25', currency: 'USD', unit: '1M tokens', long_context: null },
     })
     expect(response.headers.get('x-request-id')).toMatch(/^req_/)
+  })
+
+  test('every model carries its prices as decimal strings, its limits, its source and the catalog version', async () => {
+    const catalog = buildCatalog()
+    const body = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { catalog_version: string; data: ModelJson[] }
+    expect(body.catalog_version).toBe(catalog.version)
+    expect(body.data.length).toBeGreaterThanOrEqual(37)
+    for (const model of catalog.models) {
+      const listed = body.data.find((m) => m.id === model.id)!
+      expect(listed).toMatchObject({
+        object: 'model',
+        owned_by: model.provider,
+        created: expect.any(Number),
+        upstream_model: model.upstreamModel,
+        context_window: model.contextWindow,
+        max_output_tokens: model.maxOutputTokens,
+        hidden_reasoning: model.hiddenReasoning,
+        catalog_version: catalog.version,
+        source: model.source,
+      })
+      expect(listed.source).toMatch(/\d{4}-\d{2}-\d{2}/)
+      for (const key of ['input', 'output', 'cached_input', 'cache_write'] as const) {
+        expect(listed.pricing[key]).toMatch(/^\d+(\.\d{1,9})?$/)
+      }
+      // The strings are the catalog's exact prices: parsed back, they are the nano-USD it bills with.
+      expect(parseUsdToNano(listed.pricing.input)).toBe(model.prices.input)
+      expect(parseUsdToNano(listed.pricing.output)).toBe(model.prices.output)
+      expect(parseUsdToNano(listed.pricing.cached_input)).toBe(model.prices.cachedInput)
+      expect(parseUsdToNano(listed.pricing.cache_write)).toBe(model.prices.cacheWrite)
+    }
+    expect(body.data.find((m) => m.id === 'anthropic/claude-sonnet-4')!.pricing).toMatchObject({ input: '3.00', cached_input: '0.30', cache_write: '3.75', output: '15.00' })
+    expect(body.data.find((m) => m.id === 'google/gemini-2.5-pro')!.pricing.long_context).toEqual({
+      above_input_tokens: 200_000, input: '2.50', output: '15.00', cached_input: '0.25', cache_write: '2.50',
+    })
   })
 
   test('the openai SDK lists and retrieves models', async () => {
@@ -34,6 +75,9 @@ describe('models', () => {
     expect(ids).toContain('anthropic/claude-sonnet-4')
     const one = await client.models.retrieve('google/gemini-2.5-pro')
     expect(one.id).toBe('google/gemini-2.5-pro')
+    // Retrieving by an upstream id answers with the catalog entry it maps to.
+    const byUpstream = (await (await fetch(`${gateway.url}/v1/models/claude-sonnet-4-20250514`)).json()) as { id: string; catalog_version: string }
+    expect(byUpstream).toMatchObject({ id: 'anthropic/claude-sonnet-4', catalog_version: buildCatalog().version })
     const missing = await fetch(`${gateway.url}/v1/models/openai/nope`)
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('model_not_found')

@@ -14,7 +14,7 @@ describe('usageCost', () => {
     ['anthropic/claude-sonnet-4', 25, 12, 75_000n + 180_000n],
     ['google/gemini-2.0-flash', 8, 10, 800n + 4_000n],
     ['openai/gpt-4o-mini', 1, 1, 150n + 600n],
-    ['google/gemini-2.5-flash', 3, 0, 450n],
+    ['google/gemini-2.5-flash', 3, 0, 900n],
     ['mock/echo', 1_000, 1_000, 0n],
   ] as const)('%s: %i in + %i out → %p', (model, input, output, nano) => {
     expect(usageCost(plain(input, output), prices(model))).toBe(nano)

@@ -11,7 +11,7 @@ export function modelsPlugin(catalog: Catalog) {
     const id = decodeURIComponent(params['*'])
     const model = catalog.find(id)
     if (!model) throw new ModelNotFoundError(id)
-    return modelEntry(model)
+    return modelEntry(model, catalog.version)
   }
   const detail = { tags: ['models'], summary: 'List the models of the catalog with limits and prices' }
   return new Elysia({ name: 'models' })
