@@ -39,6 +39,8 @@ export interface ExchangeStart {
   payment: PaymentMethod
   /** The client asked for the usage chunk (stream_options.include_usage). */
   includeUsage: boolean
+  /** Images priced per image: the quality and size asked for ("hd/1024x1792"), which prices each one. */
+  imageTier?: string
 }
 
 /** Sent when a gateway dies before the request ends: what it had delivered, as the hold sweeper will write it. */
@@ -78,6 +80,7 @@ export class Exchange {
       catalogVersion: deps.catalogVersion,
       moneyMode: start.payment.mode,
       subject: start.payment.subject,
+      imageTier: start.imageTier ?? null,
       startedAt: start.startedAt,
       startedAtIso: new Date().toISOString(),
     }

@@ -1,18 +1,38 @@
 // The model catalog as data: every provider/model id we serve, its upstream id, limits and USD prices per 1M tokens.
 // Prices are decimal strings on purpose: they are converted once, exactly, to integer nano-USD in catalog.ts.
 // Bump CATALOG_VERSION whenever a price changes: every usage row records the version it was priced at.
+import { MEDIA_CATALOG_DATA } from './catalog-media-data'
 
-export const CATALOG_VERSION = '2026-11-22.1'
+export const CATALOG_VERSION = '2026-12-01.1'
+
+/** What an endpoint serves: chat (/v1/chat/completions), embedding (/v1/embeddings) or image (/v1/images/generations). */
+export type ModelKind = 'chat' | 'embedding' | 'image'
+
+/** A table by image quality, then size ("1024x1024"): what one image of that quality and size costs or bills. */
+export type ByQualityAndSize<T> = Readonly<Record<string, Readonly<Record<string, T>>>>
 
 export interface CatalogEntryData {
   id: string
+  /** Default chat. */
+  kind?: ModelKind
+  /** Where the prices and limits were read, and when: "platform.openai.com/docs/pricing, 2026-12-01". */
+  source?: string
   upstreamModel: string
   contextWindow: number
   maxOutputTokens: number
   /** Output tokens we ask for (and hold for) when the request gives no max_tokens; capped at maxOutputTokens. */
   defaultMaxTokens: number
   /** USD per 1M tokens. cachedInput: prompt tokens read from the provider's cache; cacheWrite: tokens written to it. */
-  usdPer1M: { input: string; output: string; cachedInput?: string; cacheWrite?: string }
+  usdPer1M: { input: string; output: string; cachedInput?: string; cacheWrite?: string; imageInput?: string; imageOutput?: string }
+  /** Image models priced per image (dall-e-3): USD per image by quality and size. Also the sizes and qualities it takes. */
+  usdPerImage?: ByQualityAndSize<string>
+  /**
+   * Image models billed by tokens (gpt-image-1): the output tokens one image bills by quality and size, from the
+   * provider's table; the hold takes the largest the request allows. Also the sizes and qualities it takes.
+   */
+  imageOutputTokens?: ByQualityAndSize<number>
+  /** Image models: how many images one request may ask for, and the longest prompt (characters) the provider takes. */
+  imageLimits?: { maxImages: number; maxPromptChars: number; defaultQuality: string; defaultSize: string; acceptsAuto: boolean }
   /**
    * The model thinks in tokens it bills as output but never streams (OpenAI o-series, Gemini 2.5): a stream cannot be
    * cut before them, so its whole output cap is held up front instead of slice by slice.
@@ -40,4 +60,5 @@ export const CATALOG_DATA: readonly CatalogEntryData[] = [
   { id: 'google/gemini-2.5-pro', upstreamModel: 'gemini-2.5-pro', contextWindow: 1_048_576, maxOutputTokens: 65_536, defaultMaxTokens: 8_192, usdPer1M: { input: '1.25', output: '10.00', cachedInput: '0.3125' }, hiddenReasoning: true },
   // Built in and free: answered by the gateway itself, so a new user can stream with no provider key.
   { id: 'mock/echo', upstreamModel: 'echo', contextWindow: 1_000_000, maxOutputTokens: 100_000, defaultMaxTokens: 4_096, usdPer1M: { input: '0', output: '0' } },
+  ...MEDIA_CATALOG_DATA,
 ]
