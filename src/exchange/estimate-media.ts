@@ -34,6 +34,8 @@ export interface ImageAsk {
 export interface ImageEstimate extends Estimate {
   /** Per-image models: the tier each image is priced at ("hd/1024x1792"). */
   imageTier: string | undefined
+  /** Token-billed models: the most output tokens one image can bill at this quality and size (0 for per-image models). */
+  outputTokensPerImage: number
 }
 
 /**
@@ -55,6 +57,7 @@ export function estimateImages(model: CatalogModel, ask: ImageAsk): ImageEstimat
       holdNano: BigInt(ask.n) * perImage,
       chargeTokens: 0,
       imageTier: imageTier(ask.quality, ask.size),
+      outputTokensPerImage: 0,
     }
   }
   const outputPerImage = mostOutputTokens(pricing, ask.quality, ask.size) ?? 0
@@ -63,7 +66,7 @@ export function estimateImages(model: CatalogModel, ask: ImageAsk): ImageEstimat
   return {
     promptTokens: ask.promptTokens,
     inputHoldTokens,
-    outputCap: outputPerImage,
+    outputCap: 0,
     choices: ask.n,
     heldOutputTokens,
     sliceTokens: null,
@@ -72,5 +75,6 @@ export function estimateImages(model: CatalogModel, ask: ImageAsk): ImageEstimat
       tokenClassCost(heldOutputTokens, maxOf(model.prices.imageOutput, model.prices.output)),
     chargeTokens: inputHoldTokens + heldOutputTokens,
     imageTier: undefined,
+    outputTokensPerImage: outputPerImage,
   }
 }

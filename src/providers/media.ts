@@ -39,7 +39,6 @@ export interface EmbeddingsAdapter {
 /** An image generation request, validated against the model's table. */
 export interface ImagesCall {
   model: CatalogModel
-  prompt: string
   n: number
   quality: string
   size: string

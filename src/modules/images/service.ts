@@ -68,7 +68,7 @@ export async function generateImages(deps: ImagesDeps, call: ImagesCallIn, respo
   const counted = model.images!.outputTokens ? countPromptText(request.prompt) : 0
   const promptTokens = typeof counted === 'number' ? counted : await counted
   const estimate = estimateImages(model, { ...ask, promptTokens, textMargin: adapter.textMargin })
-  const imagesCall: ImagesCall = { model, prompt: request.prompt, ...ask, body: request, outputTokensPerImage: estimate.outputCap }
+  const imagesCall: ImagesCall = { model, ...ask, body: request, outputTokensPerImage: estimate.outputTokensPerImage }
   // Built before anything is held: a request this provider cannot take is a 400 that never holds money.
   const upstreamRequest = adapter.prepare(imagesCall)
   const exchange = await Exchange.open(deps.exchange, {
