@@ -137,6 +137,7 @@ describe('bad input is a clear 4xx in our error shape', () => {
     ['over 100 inputs for Gemini', { model: 'google/gemini-embedding-001', input: Array.from({ length: 101 }, () => 'x') }, 400, 'too_many_inputs', 'input'],
     ['no input', { model: 'mock/embed' }, 400, 'missing_required_parameter', 'input'],
     ['a number as input', { model: 'mock/embed', input: 42 }, 400, 'invalid_value', 'input'],
+    ['too many dimensions for mock/embed', { model: 'mock/embed', input: 'x', dimensions: 5_000 }, 400, 'unsupported_value', 'dimensions'],
     ['a bad encoding_format', { model: 'mock/embed', input: 'x', encoding_format: 'hex' }, 400, 'invalid_value', 'encoding_format'],
   ])('%s', async (_, body, status, code, param) => {
     const response = await post(body)

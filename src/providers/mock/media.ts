@@ -1,6 +1,6 @@
 // Built-in free embedding and image models answered in process: mock/embed gives each input a deterministic unit vector,
 // mock/image a 1×1 PNG per image asked for.
-import { UpstreamError } from '../../errors'
+import { InvalidRequestError, UpstreamError } from '../../errors'
 import { embeddingsJson } from '../embeddings-format'
 import type { EmbeddingsAdapter, ImagesAdapter } from '../media'
 
@@ -36,7 +36,8 @@ export function createMockEmbeddings(): EmbeddingsAdapter {
     takesTokenIds: true,
     // The "request" is the answer itself, decided up front: the mock is its own upstream.
     prepare(call) {
-      const dimensions = Math.min(call.dimensions ?? MOCK_EMBEDDING_DIMENSIONS, MAX_DIMENSIONS)
+      const dimensions = call.dimensions ?? MOCK_EMBEDDING_DIMENSIONS
+      if (dimensions > MAX_DIMENSIONS) throw new InvalidRequestError(`'mock/embed' makes at most ${MAX_DIMENSIONS} dimensions.`, 'dimensions', 'unsupported_value')
       const inputs = 'texts' in call.input ? call.input.texts : call.input.tokenIds.map((ids) => ids.join(','))
       const body = embeddingsJson(inputs.map((input) => mockVector(input, dimensions)), call.model.id, call.promptTokens, call.encodingFormat)
       return { url: `mock:${call.model.upstreamModel}`, headers: {}, body }
