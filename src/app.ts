@@ -9,6 +9,7 @@ import type { Logger } from './lib/logger'
 import type { UsageSink } from './metering/usage-record'
 import type { Catalog } from './pricing/catalog'
 import type { ProviderRegistry } from './providers/registry'
+import type { MediaProviders } from './providers/media'
 import type { Authenticator } from './modules/auth/service'
 import { adminGuard } from './modules/auth/admin-guard'
 import type { FailedAttempts } from './modules/auth/failed-attempts'
@@ -26,12 +27,16 @@ import { docsPlugin } from './modules/docs'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { metricsPlugin } from './modules/metrics'
 import { modelsPlugin } from './modules/models'
+import { embeddingsPlugin } from './modules/embeddings'
+import { imagesPlugin } from './modules/images'
 import { usagePlugin } from './modules/usage'
 
 export interface AppDeps {
   config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'metricsToken' | 'admission' | 'trustForwardedFor'>
   catalog: Catalog
   providers: ProviderRegistry
+  /** Embedding and image upstreams; without them /v1/embeddings and /v1/images/generations are not served. */
+  mediaProviders?: MediaProviders
   /** Already limited by failedAttempts (limitFailedAttempts) when the caller wants API-key guessing limited. */
   authenticate: Authenticator
   /** Wrong admin tokens are counted here too; without it they are not limited. */
@@ -58,24 +63,24 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): AnyElysia {
   const { config, logger, accounts } = deps
-  const chatHandler = createChatHandler({
-    deps: {
-      catalog: deps.catalog,
-      providers: deps.providers,
-      exchange: {
-        catalogVersion: deps.catalog.version,
-        recordUsage: deps.recordUsage,
-        upstream: config.upstream,
-        meterCrosscheckRate: config.meterCrosscheckRate,
-        checkpoints: deps.checkpoints ?? null,
-        ...(deps.onFinish ? { onFinish: deps.onFinish } : {}),
-      },
-      logger,
-      requireSubscription: config.requireSubscription,
-      admission: deps.admission,
-      progressiveHoldTokens: config.admission.progressiveHoldTokens,
-      ...(deps.emit ? { emit: deps.emit } : {}),
+  // What every billable endpoint shares: the catalog, the exchange's lifecycle, admission and events.
+  const billable = {
+    catalog: deps.catalog,
+    exchange: {
+      catalogVersion: deps.catalog.version,
+      recordUsage: deps.recordUsage,
+      upstream: config.upstream,
+      meterCrosscheckRate: config.meterCrosscheckRate,
+      checkpoints: deps.checkpoints ?? null,
+      ...(deps.onFinish ? { onFinish: deps.onFinish } : {}),
     },
+    logger,
+    requireSubscription: config.requireSubscription,
+    admission: deps.admission,
+    ...(deps.emit ? { emit: deps.emit } : {}),
+  }
+  const chatHandler = createChatHandler({
+    deps: { ...billable, providers: deps.providers, progressiveHoldTokens: config.admission.progressiveHoldTokens },
     authenticate: deps.authenticate,
     maxBodyBytes: config.maxBodyBytes,
     trustForwardedFor: config.trustForwardedFor,
@@ -110,6 +115,12 @@ export function createApp(deps: AppDeps): AnyElysia {
     .use(metricsPlugin({ token: config.metricsToken, ...(deps.failedAttempts ? { failedAttempts: deps.failedAttempts } : {}) }))
     .use(modelsPlugin(deps.catalog))
     .use(chatPlugin(chatHandler))
+  if (deps.mediaProviders) {
+    const media = { authenticate: deps.authenticate, maxBodyBytes: config.maxBodyBytes }
+    app = app
+      .use(embeddingsPlugin({ ...media, deps: { ...billable, providers: deps.mediaProviders.embeddings } }))
+      .use(imagesPlugin({ ...media, deps: { ...billable, providers: deps.mediaProviders.images } }))
+  }
   if (accounts) {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
     if (config.adminToken) {

@@ -45,6 +45,20 @@ export class ModelNotFoundError extends NotFoundError {
   }
 }
 
+/** Where each kind of model is served, for the error that names the right endpoint. */
+const ENDPOINT_OF_KIND: Record<string, string> = { chat: 'POST /v1/chat/completions', embedding: 'POST /v1/embeddings', image: 'POST /v1/images/generations' }
+
+/** 400: the model exists but is not served by this endpoint (an embedding model sent to chat, a chat model to images). */
+export class ModelKindError extends InvalidRequestError {
+  constructor(model: string, kind: string, wanted: string) {
+    super(
+      `The model '${model}' is ${kind === 'image' ? 'an' : 'a'} ${kind} model; this endpoint takes ${wanted} models. Use it with ${ENDPOINT_OF_KIND[kind] ?? 'its own endpoint'}; GET /v1/models lists each model's kind.`,
+      'model',
+      'wrong_model_kind',
+    )
+  }
+}
+
 export class PayloadTooLargeError extends GatewayError {
   constructor(limitBytes: number) {
     super(413, 'invalid_request_error', `Request body is larger than the ${limitBytes}-byte limit.`, 'request_too_large')
@@ -142,6 +156,13 @@ export class UpstreamTimeoutError extends GatewayError {
 export class ServiceUnavailableError extends GatewayError {
   constructor(message: string, code = 'service_unavailable') {
     super(503, 'service_unavailable', message, code)
+  }
+}
+
+/** The client left before we could answer; nothing is sent, the record says client_aborted. */
+export class ClientGoneError extends GatewayError {
+  constructor() {
+    super(499, 'client_closed_request', 'The client closed the request.', 'client_closed_request')
   }
 }
 

@@ -28,7 +28,7 @@ import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
 import { configureUpstreamPool } from './providers/http'
-import { buildProviders } from './providers/registry'
+import { buildMediaProviders, buildProviders } from './providers/registry'
 import { startWorkers } from '../workers'
 import { Checkpoints } from './exchange/checkpoints'
 import type { ExchangeDeps } from './exchange/exchange'
@@ -171,6 +171,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
       catalog: buildCatalog(),
       providers: buildProviders(config),
+      mediaProviders: buildMediaProviders(config),
       authenticate,
       failedAttempts,
       recordUsage,

@@ -43,6 +43,8 @@ export interface ExchangeStart {
   includeUsage: boolean
   /** The request's span when tracing is on: admission and settle are its children, and the finish ends it. */
   trace?: RequestTrace | undefined
+  /** Images priced per image: the quality and size asked for ("hd/1024x1792"), which prices each one. */
+  imageTier?: string
 }
 
 /** Sent when a gateway dies before the request ends: what it had delivered, as the hold sweeper will write it. */
@@ -84,6 +86,7 @@ export class Exchange {
       catalogVersion: deps.catalogVersion,
       moneyMode: start.payment.mode,
       subject: start.payment.subject,
+      imageTier: start.imageTier ?? null,
       startedAt: start.startedAt,
       startedAtIso: new Date().toISOString(),
     }

@@ -3,7 +3,7 @@ import type { MoneyMode } from '../limits/admission'
 import type { MeteredUsage } from '../metering/meter'
 import type { UsageRecord, UsageStatus } from '../metering/usage-record'
 import { pricesAt, type CatalogModel } from '../pricing/catalog'
-import { usageCost } from '../pricing/cost'
+import { perImageCost, usageCost } from '../pricing/cost'
 
 /** What stays the same for the whole request. */
 export interface RecordHeader {
@@ -15,6 +15,8 @@ export interface RecordHeader {
   catalogVersion: string
   moneyMode: MoneyMode
   subject: string
+  /** Images priced per image: the quality and size they were asked at (its price is the catalog's for that tier). */
+  imageTier?: string | null
   /** performance.now() at arrival. */
   startedAt: number
   startedAtIso: string
@@ -37,8 +39,9 @@ const round2 = (ms: number) => Math.round(ms * 100) / 100
  */
 export function usageRecord(header: RecordHeader, usage: MeteredUsage, end: RecordEnd): UsageRecord {
   const { model } = header
-  // Priced at the tier the provider's prompt count falls in (one tier for most models).
-  const price = usageCost(usage, pricesAt(model, usage.inputTokens))
+  // Priced at the tier the provider's prompt count falls in (one tier for most models), plus any per-image price.
+  const perImage = header.imageTier == null ? undefined : model.images?.perImageNano?.get(header.imageTier)
+  const price = usageCost(usage, pricesAt(model, usage.inputTokens)) + (perImage === undefined ? 0n : perImageCost(usage.images, perImage))
   const billed = end.limitNano !== null && price > end.limitNano ? end.limitNano : price
   return {
     requestId: header.requestId,
@@ -55,6 +58,10 @@ export function usageRecord(header: RecordHeader, usage: MeteredUsage, end: Reco
     cachedInputTokens: usage.cachedInputTokens,
     cacheWriteTokens: usage.cacheWriteTokens,
     reasoningTokens: usage.reasoningTokens,
+    imageInputTokens: usage.imageInputTokens,
+    imageOutputTokens: usage.imageOutputTokens,
+    images: usage.images,
+    imageTier: header.imageTier ?? null,
     costNano: Number(billed),
     overHoldNano: Number(price - billed),
     catalogVersion: header.catalogVersion,

@@ -9,6 +9,10 @@ export interface MeteredUsage {
   cachedInputTokens: number
   cacheWriteTokens: number
   reasoningTokens: number
+  /** Image tokens read and generated (subsets of input and output), and images priced per image: image models only. */
+  imageInputTokens: number
+  imageOutputTokens: number
+  images: number
   /** provider: the provider's numbers only; counted: ours only; both: the provider's, with our count beside. */
   source: 'provider' | 'counted' | 'both'
   countedInputTokens: number
@@ -123,6 +127,9 @@ export class RequestMeter {
       cachedInputTokens: provider?.cachedInputTokens ?? 0,
       cacheWriteTokens: provider?.cacheWriteTokens ?? 0,
       reasoningTokens: provider?.reasoningTokens ?? 0,
+      imageInputTokens: provider?.imageInputTokens ?? 0,
+      imageOutputTokens: provider?.imageOutputTokens ?? 0,
+      images: provider?.images ?? 0,
       source: provider ? (didCount ? 'both' : 'provider') : 'counted',
       countedInputTokens: this.promptTokens,
       countedOutputTokens: didCount ? counted : 0,
@@ -140,6 +147,9 @@ export function nothingUsed(promptTokens: number): MeteredUsage {
     cachedInputTokens: 0,
     cacheWriteTokens: 0,
     reasoningTokens: 0,
+    imageInputTokens: 0,
+    imageOutputTokens: 0,
+    images: 0,
     source: 'counted',
     countedInputTokens: promptTokens,
     countedOutputTokens: 0,

@@ -28,6 +28,15 @@ export interface UsageRecord {
   cacheWriteTokens: number
   reasoningTokens: number
   /**
+   * Image tokens read and generated (subsets of inputTokens and outputTokens): image models. Optional, as are the two
+   * below: records queued by a gateway older than migration 007 have none (stored as 0 and null).
+   */
+  imageInputTokens?: number
+  imageOutputTokens?: number
+  /** Images billed per image, and the quality and size they were priced at ("hd/1024x1792"); 0 and null otherwise. */
+  images?: number
+  imageTier?: string | null
+  /**
    * Cost in nano-USD at the catalog version below (a number: exact for any single request below $9M), at most what the
    * request held when it held money.
    */

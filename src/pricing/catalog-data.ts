@@ -1,6 +1,7 @@
 // The model catalog as data: every provider/model id we serve, its upstream id, limits and USD prices per 1M tokens.
 // Prices are decimal strings on purpose: they are converted once, exactly, to integer nano-USD in catalog.ts.
 // Bump CATALOG_VERSION whenever a price changes: every usage row records the version it was priced at.
+import { MEDIA_CATALOG_DATA } from './catalog-media-data'
 
 export const CATALOG_VERSION = '2026-12-01.1'
 
@@ -11,10 +12,24 @@ export interface UsdPer1M {
   cachedInput?: string
   /** Prompt tokens written to the provider's cache (Anthropic's 5-minute write); the input price when absent. */
   cacheWrite?: string
+  /** Image models: image tokens read; the input price when absent. */
+  imageInput?: string
+  /** Image models: image tokens generated; the output price when absent. */
+  imageOutput?: string
 }
+
+/** What an endpoint serves: chat (/v1/chat/completions), embedding (/v1/embeddings) or image (/v1/images/generations). */
+export type ModelKind = 'chat' | 'embedding' | 'image'
+
+/** A table by image quality, then size ("1024x1024"): what one image of that quality and size costs or bills. */
+export type ByQualityAndSize<T> = Readonly<Record<string, Readonly<Record<string, T>>>>
 
 export interface CatalogEntryData {
   id: string
+  /** Default chat. */
+  kind?: ModelKind
+  /** Where the prices and limits were read, and when: "platform.openai.com/docs/pricing, 2026-12-01". */
+  source?: string
   upstreamModel: string
   contextWindow: number
   maxOutputTokens: number
@@ -22,6 +37,15 @@ export interface CatalogEntryData {
   defaultMaxTokens: number
   /** USD per 1M tokens. */
   usdPer1M: UsdPer1M
+  /** Image models priced per image (dall-e-3): USD per image by quality and size. Also the sizes and qualities it takes. */
+  usdPerImage?: ByQualityAndSize<string>
+  /**
+   * Image models billed by tokens (gpt-image-1): the output tokens one image bills by quality and size, from the
+   * provider's table; the hold takes the largest the request allows. Also the sizes and qualities it takes.
+   */
+  imageOutputTokens?: ByQualityAndSize<number>
+  /** Image models: how many images one request may ask for, and the longest prompt (characters) the provider takes. */
+  imageLimits?: { maxImages: number; maxPromptChars: number; defaultQuality: string; defaultSize: string; acceptsAuto: boolean }
   /**
    * A price tier by prompt length: a request whose prompt (every input token, cached ones included) is longer than
    * aboveInputTokens is billed at these prices for all its tokens, output included (Gemini's >200k-token prices).
@@ -36,8 +60,6 @@ export interface CatalogEntryData {
   imageMaxTokens?: { low: number; high: number }
   /** Other names the model answers to (the provider's own aliases, e.g. Anthropic's `claude-sonnet-4-5`). */
   aliases?: string[]
-  /** Where the numbers were read, and when. */
-  source?: string
 }
 
 // Where each group's numbers were read (2026-12-01). OpenAI's and Google's pricing pages are rendered client-side and
@@ -103,4 +125,5 @@ export const CATALOG_DATA: readonly CatalogEntryData[] = [
 
   // Built in and free: answered by the gateway itself, so a new user can stream with no provider key.
   { id: 'mock/echo', upstreamModel: 'echo', contextWindow: 1_000_000, maxOutputTokens: 100_000, defaultMaxTokens: 4_096, usdPer1M: { input: '0', output: '0' }, source: 'Meterway built-in (free), 2026-11-22' },
+  ...MEDIA_CATALOG_DATA,
 ]

@@ -1,5 +1,5 @@
 // The TypeBox shape of a catalog entry and of an override (a config file's `models:` section), and the checks every entry passes at load.
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { CatalogEntryData } from './catalog-data'
 
@@ -13,9 +13,12 @@ const Tokens = Type.Integer({ minimum: 1, maximum: 100_000_000 })
 const ModelId = Type.String({ pattern: '^[a-z0-9-]+/[A-Za-z0-9._:-]+$', maxLength: 200 })
 
 const UsdPer1MSchema = Type.Object(
-  { input: Usd, output: Usd, cachedInput: Type.Optional(Usd), cacheWrite: Type.Optional(Usd) },
+  { input: Usd, output: Usd, cachedInput: Type.Optional(Usd), cacheWrite: Type.Optional(Usd), imageInput: Type.Optional(Usd), imageOutput: Type.Optional(Usd) },
   { additionalProperties: false },
 )
+const ImageLabel = Type.String({ pattern: '^[a-z0-9]+$', maxLength: 20 })
+const ImageSize = Type.String({ pattern: '^(\\d{2,5}x\\d{2,5}|auto)$' })
+const byQualityAndSize = <T extends TSchema>(value: T) => Type.Record(ImageLabel, Type.Record(ImageSize, value))
 
 const entryFields = {
   id: ModelId,
@@ -29,6 +32,15 @@ const entryFields = {
   imageMaxTokens: Type.Optional(Type.Object({ low: Tokens, high: Tokens }, { additionalProperties: false })),
   aliases: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20 })),
   source: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  kind: Type.Optional(Type.Union([Type.Literal('chat'), Type.Literal('embedding'), Type.Literal('image')])),
+  usdPerImage: Type.Optional(byQualityAndSize(Usd)),
+  imageOutputTokens: Type.Optional(byQualityAndSize(Tokens)),
+  imageLimits: Type.Optional(
+    Type.Object(
+      { maxImages: Tokens, maxPromptChars: Tokens, defaultQuality: ImageLabel, defaultSize: ImageSize, acceptsAuto: Type.Boolean() },
+      { additionalProperties: false },
+    ),
+  ),
 }
 
 export const CatalogEntrySchema = Type.Object(entryFields, { additionalProperties: false })

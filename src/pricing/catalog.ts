@@ -1,8 +1,12 @@
 // The catalog loaded once: entries with integer nano-USD prices, looked up by id, unambiguous bare name, upstream id or alias.
 import { createHash } from 'node:crypto'
-import { CATALOG_DATA, CATALOG_VERSION, type CatalogEntryData, type UsdPer1M } from './catalog-data'
+import { CATALOG_DATA, CATALOG_VERSION, type CatalogEntryData, type ModelKind, type UsdPer1M } from './catalog-data'
 import { assertEntry, assertOverrides, CatalogError } from './catalog-schema'
+import { buildImagePricing, type ImagePricing } from './images'
 import { parseUsdToNano } from './money'
+
+export type { ModelKind } from './catalog-data'
+const KINDS: readonly ModelKind[] = ['chat', 'embedding', 'image']
 
 export type ProviderId = 'openai' | 'anthropic' | 'google' | 'mock'
 const PROVIDERS: readonly ProviderId[] = ['openai', 'anthropic', 'google', 'mock']
@@ -13,11 +17,18 @@ export interface ModelPrices {
   cachedInput: bigint
   cacheWrite: bigint
   output: bigint
+  /** Image tokens read (image models; the input price elsewhere). */
+  imageInput: bigint
+  /** Image tokens generated (image models; the output price elsewhere). */
+  imageOutput: bigint
 }
 
 export interface CatalogModel {
   id: string
+  kind: ModelKind
   provider: ProviderId
+  /** Where the prices were read, and when; null where the catalog does not say. */
+  source: string | null
   upstreamModel: string
   contextWindow: number
   maxOutputTokens: number
@@ -34,8 +45,8 @@ export interface CatalogModel {
   imageMaxTokens: { low: number; high: number } | null
   /** Other names the model answers to (besides its bare name and upstream id, when unambiguous). */
   aliases: readonly string[]
-  /** Where the numbers were read, and when; null for an entry added without one. */
-  source: string | null
+  /** Image models: the sizes and qualities they take, per-image prices or output tokens, limits. Null for the others. */
+  images: ImagePricing | null
 }
 
 export interface Catalog {
@@ -52,11 +63,14 @@ export function pricesAt(model: CatalogModel, promptTokens: number): ModelPrices
 
 function toPrices(usd: UsdPer1M): ModelPrices {
   const input = parseUsdToNano(usd.input)
+  const output = parseUsdToNano(usd.output)
   return Object.freeze({
     input,
-    output: parseUsdToNano(usd.output),
+    output,
     cachedInput: usd.cachedInput === undefined ? input : parseUsdToNano(usd.cachedInput),
     cacheWrite: usd.cacheWrite === undefined ? input : parseUsdToNano(usd.cacheWrite),
+    imageInput: usd.imageInput === undefined ? input : parseUsdToNano(usd.imageInput),
+    imageOutput: usd.imageOutput === undefined ? output : parseUsdToNano(usd.imageOutput),
   })
 }
 
@@ -64,11 +78,17 @@ function toModel(entry: CatalogEntryData): CatalogModel {
   assertEntry(entry)
   const provider = entry.id.slice(0, entry.id.indexOf('/')) as ProviderId
   if (!PROVIDERS.includes(provider)) throw new CatalogError(`catalog entry ${entry.id}: unknown provider`)
+  const kind = entry.kind ?? 'chat'
+  if (!KINDS.includes(kind)) throw new CatalogError(`catalog entry ${entry.id}: unknown kind ${kind}`)
   const prices = toPrices(entry.usdPer1M)
   const tier = entry.longContext
+  const images = kind === 'image' ? buildImagePricing(entry) : null
+  const perImageFree = images?.perImageNano ? [...images.perImageNano.values()].every((nano) => nano === 0n) : true
   return Object.freeze({
     id: entry.id,
+    kind,
     provider,
+    source: entry.source ?? null,
     upstreamModel: entry.upstreamModel,
     contextWindow: entry.contextWindow,
     maxOutputTokens: entry.maxOutputTokens,
@@ -76,11 +96,11 @@ function toModel(entry: CatalogEntryData): CatalogModel {
     prices,
     displayPrices: entry.usdPer1M,
     longContext: tier ? Object.freeze({ aboveInputTokens: tier.aboveInputTokens, prices: toPrices(tier.usdPer1M), displayPrices: tier.usdPer1M }) : null,
-    free: prices.input === 0n && prices.output === 0n,
+    free: prices.input === 0n && prices.output === 0n && prices.imageInput === 0n && prices.imageOutput === 0n && perImageFree,
     hiddenReasoning: entry.hiddenReasoning === true,
     imageMaxTokens: entry.imageMaxTokens ?? null,
     aliases: Object.freeze([...(entry.aliases ?? [])]),
-    source: entry.source ?? null,
+    images,
   })
 }
 

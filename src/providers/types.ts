@@ -15,6 +15,12 @@ export interface ProviderUsage {
   cacheWriteTokens: number
   /** Reasoning/thinking tokens (a subset of outputTokens). */
   reasoningTokens: number
+  /** Image tokens read (a subset of inputTokens; image models). */
+  imageInputTokens?: number
+  /** Image tokens generated (a subset of outputTokens; image models). */
+  imageOutputTokens?: number
+  /** Images delivered, for models priced per image. */
+  images?: number
 }
 
 export interface UpstreamCall {

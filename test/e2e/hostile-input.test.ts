@@ -48,6 +48,15 @@ const chatRoute = (prefix: string): Route => ({
   method: 'POST', path: `${prefix}/chat/completions`, url: () => `${prefix}/chat/completions`, auth: 'static', body: chatBody, maxBody: MAX_BODY,
   textFields: ['model'], integerFields: ['max_tokens', 'max_completion_tokens', 'n'], nulStatus: 404,
 })
+// Gemini embeds text only, so every input that is not text is wrong for it (mock/embed would take [1, 2] as token ids).
+const embeddingsRoute = (prefix: string): Route => ({
+  method: 'POST', path: `${prefix}/embeddings`, url: () => `${prefix}/embeddings`, auth: 'static', body: () => ({ model: 'google/gemini-embedding-001', input: ['hi'] }),
+  maxBody: MAX_BODY, textFields: ['model'], integerFields: ['dimensions'], nulStatus: 404,
+})
+const imagesRoute = (prefix: string): Route => ({
+  method: 'POST', path: `${prefix}/images/generations`, url: () => `${prefix}/images/generations`, auth: 'static', body: () => ({ model: 'mock/image', prompt: 'a cat' }),
+  maxBody: MAX_BODY, textFields: ['model'], integerFields: ['n'], nulStatus: 404,
+})
 const agentRoute = (method: Route['method'], suffix: string, body?: () => Record<string, unknown>, extra: Partial<Route> = {}): Route => ({
   method, path: `/admin/agents/{agent_id}${suffix}`, url: () => `/admin/agents/${agentId}${suffix}`, auth: 'admin',
   ...(body ? { body, maxBody: SMALL_BODY } : {}),
@@ -71,6 +80,10 @@ const routes: Route[] = [
   { ...get('/llm/v1/models/*'), url: () => '/llm/v1/models/openai/gpt-4o' },
   chatRoute('/v1'),
   chatRoute('/llm/v1'),
+  embeddingsRoute('/v1'),
+  embeddingsRoute('/llm/v1'),
+  imagesRoute('/v1'),
+  imagesRoute('/llm/v1'),
   {
     method: 'POST', path: '/agents/register', url: () => '/agents/register', auth: 'none', maxBody: SMALL_BODY,
     body: () => ({ agent_id: uniqueId('hostile'), name: 'Hostile', description: 'probe', capabilities: ['x'] }),

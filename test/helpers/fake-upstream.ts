@@ -15,12 +15,15 @@ import { readFixture } from './fixtures'
  * scenario:long       (OpenAI) a stream of 1,000 one-token words in the fixture's chunk format, then its usage
  * scenario:break      like slow, but the connection ends after a few events, with no end marker and no usage
  * scenario:drip       (OpenAI) DRIP_STREAM_WORDS one-token words, DRIP_GAP_MS apart (a stream open for seconds)
+ * Embeddings (OpenAI, Gemini batchEmbedContents) and images (by body.model: dall-e-3 or gpt-image-1) answer their
+ * fixture; `slow` delays it MEDIA_SLOW_MS, and the error, garbage and stall scenarios work as above.
  */
 export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'long' | 'break' | 'drip' | 'default'
 
 export const LONG_STREAM_WORDS = 1_000
 export const DRIP_STREAM_WORDS = 200
 export const DRIP_GAP_MS = 25
+export const MEDIA_SLOW_MS = 100
 
 /** OpenAI chunks in the fixture's exact shape: a role chunk, one word per chunk, the finish chunk, usage, [DONE]. */
 function longOpenAiStream(words = LONG_STREAM_WORDS): string[] {
@@ -139,6 +142,13 @@ export function startFakeUpstream(): FakeUpstream {
     return streamResponse(path, events)
   }
 
+  /** Embeddings and images answer one JSON fixture; `slow` answers after MEDIA_SLOW_MS (requests stay in flight together). */
+  async function media(provider: 'openai' | 'gemini', file: string, scenario: Scenario): Promise<Response> {
+    if (scenario === 'slow') await Bun.sleep(MEDIA_SLOW_MS)
+    if (scenario === 'error-429' || scenario === 'error-401' || scenario === 'garbage' || scenario === 'stall') return answer(provider, '', false, scenario)
+    return json(readFixture(file))
+  }
+
   const server: Server<undefined> = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
@@ -152,6 +162,11 @@ export function startFakeUpstream(): FakeUpstream {
       requests.push({ path, headers, body })
       const scenario = scenarioOf(body)
       if (url.pathname === '/v1/chat/completions') return answer('openai', path, body.stream === true, scenario)
+      if (url.pathname === '/v1/embeddings') return media('openai', 'openai.embeddings.json', scenario)
+      if (url.pathname === '/v1/images/generations') {
+        return media('openai', body.model === 'dall-e-3' ? 'openai.images.dall-e-3.json' : 'openai.images.gpt-image-1.json', scenario)
+      }
+      if (/^\/v1beta\/models\/[^/:]+:batchEmbedContents$/.test(url.pathname)) return media('gemini', 'gemini.batchEmbedContents.json', scenario)
       if (url.pathname === '/v1/messages') return answer('anthropic', path, body.stream === true, scenario)
       const gemini = /^\/v1beta\/models\/[^/:]+:(generateContent|streamGenerateContent)$/.exec(url.pathname)
       if (gemini) return answer('gemini', path, gemini[1] === 'streamGenerateContent', scenario)

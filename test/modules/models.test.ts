@@ -68,6 +68,27 @@ describe('models', () => {
     })
   })
 
+  test('each model says its kind; embedding and image models show their prices, tables and source', async () => {
+    const body = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: Record<string, unknown>[] }
+    const byId = new Map(body.data.map((m) => [m.id as string, m]))
+    for (const model of buildCatalog().models) expect(byId.get(model.id)!.kind).toBe(model.kind)
+    expect(byId.get('openai/gpt-4o')!.kind).toBe('chat')
+    expect(byId.get('openai/text-embedding-3-small')).toMatchObject({ kind: 'embedding', pricing: { input: '0.02', output: '0' }, free: false })
+    expect(byId.get('openai/text-embedding-3-small')!.source).toContain('2026-12-01')
+    expect(byId.get('openai/dall-e-3')).toMatchObject({
+      kind: 'image',
+      free: false,
+      pricing: { per_image: { standard: { '1024x1024': '0.04', '1792x1024': '0.08' }, hd: { '1024x1792': '0.12' } } },
+      images: { max_images: 1, accepts_auto: false },
+    })
+    expect(byId.get('openai/gpt-image-1')).toMatchObject({
+      kind: 'image',
+      pricing: { input: '5.00', image_input: '10.00', image_output: '40.00', image_output_tokens: { medium: { '1024x1024': 1_056 }, high: { '1024x1536': 6_240 } } },
+      images: { accepts_auto: true, max_images: 10 },
+    })
+    for (const id of ['mock/embed', 'mock/image']) expect(byId.get(id)).toMatchObject({ free: true })
+  })
+
   test('the openai SDK lists and retrieves models', async () => {
     const client = gateway.client()
     const ids: string[] = []
@@ -90,7 +111,9 @@ describe('swagger', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('<html')
     const spec = (await (await fetch(`${gateway.url}/swagger/json`)).json()) as { paths: Record<string, unknown> }
-    for (const path of ['/v1/chat/completions', '/llm/v1/chat/completions', '/v1/models', '/llm/models', '/healthz', '/readyz']) {
+    const endpoints = ['/v1/chat/completions', '/llm/v1/chat/completions', '/v1/models', '/llm/models', '/healthz', '/readyz']
+    const media = ['/v1/embeddings', '/llm/v1/embeddings', '/v1/images/generations', '/llm/v1/images/generations']
+    for (const path of [...endpoints, ...media]) {
       expect(Object.keys(spec.paths)).toContain(path)
     }
   })

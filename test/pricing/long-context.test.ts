@@ -24,6 +24,7 @@ function usage(inputTokens: number, outputTokens: number, cachedInputTokens = 0)
   return {
     inputTokens, outputTokens, cachedInputTokens, cacheWriteTokens: 0, reasoningTokens: 0, source: 'provider',
     countedInputTokens: inputTokens, countedOutputTokens: outputTokens, inputTokensDiff: 0, outputTokensDiff: 0,
+    imageInputTokens: 0, imageOutputTokens: 0, images: 0,
   }
 }
 const header: RecordHeader = {
@@ -36,7 +37,7 @@ describe('long-context tier', () => {
   test('the tier starts above the threshold: 200,000 prompt tokens bill at the base prices, 200,001 at the tier', () => {
     expect(pricesAt(pro, THRESHOLD)).toBe(pro.prices)
     expect(pricesAt(pro, THRESHOLD + 1)).toBe(pro.longContext!.prices)
-    expect(pro.longContext!.prices).toEqual({ input: usd('2.50'), output: usd('15.00'), cachedInput: usd('0.25'), cacheWrite: usd('2.50') })
+    expect(pro.longContext!.prices).toEqual({ input: usd('2.50'), output: usd('15.00'), cachedInput: usd('0.25'), cacheWrite: usd('2.50'), imageInput: usd('2.50'), imageOutput: usd('15.00') })
     // A model without a tier has one price for any prompt.
     expect(pricesAt(flat, 1_000_000)).toBe(flat.prices)
   })

@@ -6,6 +6,7 @@ export interface ModelUsageRow {
   input: string
   output: string
   cost_nano: string
+  images: string
 }
 
 export function usageByModel(sql: Sql, accountId: string, from: Date, to: Date): Promise<ModelUsageRow[]> {
@@ -13,7 +14,8 @@ export function usageByModel(sql: Sql, accountId: string, from: Date, to: Date):
     SELECT model,
            sum(input_tokens)::bigint  AS input,
            sum(output_tokens)::bigint AS output,
-           sum(cost_nano)::bigint     AS cost_nano
+           sum(cost_nano)::bigint     AS cost_nano,
+           sum(images)::bigint        AS images
     FROM usage_events
     WHERE account_id = ${accountId} AND started_at >= ${from} AND started_at < ${to}
     GROUP BY model

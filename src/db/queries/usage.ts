@@ -6,7 +6,7 @@ const COLUMNS = [
   'request_id', 'account_id', 'key_id', 'model', 'provider', 'upstream_model', 'stream', 'status', 'http_status',
   'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'source',
   'counted_input_tokens', 'counted_output_tokens', 'cost_nano', 'catalog_version', 'ttfb_ms', 'total_ms', 'error_code',
-  'started_at', 'money_mode', 'over_hold_nano',
+  'started_at', 'money_mode', 'over_hold_nano', 'image_input_tokens', 'image_output_tokens', 'images', 'image_tier',
 ] as const
 
 type UsageRow = Record<(typeof COLUMNS)[number], string | number | boolean | null>
@@ -42,6 +42,10 @@ function toRow(r: UsageRecord): UsageRow {
     money_mode: r.moneyMode,
     // Records queued by a gateway of the previous version have none.
     over_hold_nano: r.overHoldNano ?? 0,
+    image_input_tokens: r.imageInputTokens ?? 0,
+    image_output_tokens: r.imageOutputTokens ?? 0,
+    images: r.images ?? 0,
+    image_tier: r.imageTier ?? null,
   }
 }
 

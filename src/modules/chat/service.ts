@@ -3,13 +3,13 @@ import { Exchange, type ExchangeDeps } from '../../exchange/exchange'
 import { estimateChat } from '../../exchange/estimate'
 import { answered, clientGone, failed, type Outcome } from '../../exchange/outcome'
 import { StreamRelay, timeoutError } from '../../exchange/relay'
-import { GatewayError, ModelNotFoundError, UpstreamError } from '../../errors'
+import { ClientGoneError, GatewayError, ModelKindError, ModelNotFoundError, UpstreamError } from '../../errors'
 import type { Admission } from '../../limits/admission'
 import type { Logger } from '../../lib/logger'
 import { measurePrompt } from '../../metering/prompt'
 import type { ChatRequest } from '../../openai/chat-request'
 import type { RequestTrace } from '../../lib/tracing'
-import type { Catalog, CatalogModel } from '../../pricing/catalog'
+import type { Catalog, CatalogModel, ModelKind } from '../../pricing/catalog'
 import type { ProviderRegistry } from '../../providers/registry'
 import type { ResponseIdentity } from '../../providers/types'
 import type { Principal } from '../auth/service'
@@ -47,16 +47,13 @@ export interface ChatCall {
 /** An upstream error body is read for its message only; a huge one is not worth holding. */
 const MAX_ERROR_BODY_CHARS = 64 * 1024
 
-/** The client left before we could answer; nothing is sent, the record says client_aborted. */
-export class ClientGoneError extends GatewayError {
-  constructor() {
-    super(499, 'client_closed_request', 'The client closed the request.', 'client_closed_request')
-  }
-}
+export { ClientGoneError }
 
-export function resolveModel(catalog: Catalog, id: string): CatalogModel {
+/** The catalog model an endpoint serves: unknown is a 404, a model of another kind (an embedding model sent to chat) a 400. */
+export function resolveModel(catalog: Catalog, id: string, kind: ModelKind = 'chat'): CatalogModel {
   const model = catalog.find(id)
   if (!model) throw new ModelNotFoundError(id)
+  if (model.kind !== kind) throw new ModelKindError(model.id, model.kind, kind)
   return model
 }
 

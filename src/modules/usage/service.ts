@@ -9,12 +9,14 @@ export async function usageReport(sql: Sql, accountId: string, period: Period) {
   let input = 0n
   let output = 0n
   let cost = 0n
-  const byModel: Record<string, { input: number; output: number; cost_usd: string }> = {}
+  const byModel: Record<string, { input: number; output: number; cost_usd: string; images?: number }> = {}
   for (const row of rows) {
     input += BigInt(row.input)
     output += BigInt(row.output)
     cost += BigInt(row.cost_nano)
     byModel[row.model] = { input: Number(row.input), output: Number(row.output), cost_usd: formatNanoAsUsd(BigInt(row.cost_nano)) }
+    // Models priced per image say how many they made; token-priced ones are read from input and output.
+    if (Number(row.images) > 0) byModel[row.model]!.images = Number(row.images)
   }
   return {
     period_start: isoSeconds(period.start),

@@ -2,16 +2,13 @@
 import type { PromptProfile, ProviderAdapter } from '../types'
 import { postJson } from '../http'
 import { buildOpenAiBody } from './request'
-import { parseJsonOrNull, upstreamError } from '../upstream-errors'
+import { upstreamError } from '../upstream-errors'
+import { readOpenAiError } from './errors'
 import { createOpenAiStreamTranslator, readOpenAiCompletion } from './response'
 
 export interface OpenAiSettings {
   baseUrl: string
   apiKey: string
-}
-
-interface OpenAiErrorBody {
-  error?: { message?: string; type?: string; code?: string | null; param?: string | null }
 }
 
 /**
@@ -40,18 +37,6 @@ export function createOpenAiAdapter(settings: OpenAiSettings): ProviderAdapter {
     readCompletion: (body) => readOpenAiCompletion(body, 'openai'),
     createStreamTranslator: (sink, identity) =>
       createOpenAiStreamTranslator(sink, identity, (info) => errorFor({ provider: 'openai', status: 500, ...info }), 'openai'),
-    readError(status, body, responseHeaders) {
-      const parsed = parseJsonOrNull(body) as OpenAiErrorBody | null
-      const error = parsed?.error
-      return errorFor({
-        provider: 'openai',
-        status,
-        message: typeof error?.message === 'string' ? error.message : body.slice(0, 200),
-        type: error?.type,
-        code: error?.code,
-        param: error?.param,
-        retryAfter: responseHeaders.get('retry-after'),
-      })
-    },
+    readError: (status, body, responseHeaders) => readOpenAiError(status, body, responseHeaders, secrets),
   }
 }

@@ -1,0 +1,36 @@
+// The images plugin: POST /v1/images/generations and /llm/v1/images/generations in OpenAI's format, billed per image or by tokens.
+import { Elysia } from 'elysia'
+import { authenticatedJson, authPlugin } from '../auth'
+import type { Authenticator } from '../auth/service'
+import { ImagesModel } from './model'
+import { generateImages, type ImagesDeps } from './service'
+
+export interface ImagesOptions {
+  deps: ImagesDeps
+  authenticate: Authenticator
+  maxBodyBytes: number
+}
+
+export const IMAGES_PREFIXES = ['/v1', '/llm/v1'] as const
+
+export function imagesPlugin({ deps, authenticate, maxBodyBytes }: ImagesOptions) {
+  const routes = (prefix: string) =>
+    new Elysia({ name: `images${prefix}`, prefix }).use(authPlugin(authenticate)).post(
+      '/images/generations',
+      ({ body, principal, request, set }) => {
+        const requestId = set.headers['x-request-id'] as string
+        const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt: performance.now() }
+        return generateImages(deps, call, { 'x-request-id': requestId })
+      },
+      {
+        parse: authenticatedJson(authenticate, maxBodyBytes),
+        body: ImagesModel.request,
+        detail: {
+          summary: 'Generate images (OpenAI-compatible): held at the worst case of n, size and quality, billed the actual',
+          tags: ['images'],
+          security: [{ bearer: [] }, { apiKey: [] }],
+        },
+      },
+    )
+  return new Elysia({ name: 'images' }).use(routes(IMAGES_PREFIXES[0])).use(routes(IMAGES_PREFIXES[1]))
+}
