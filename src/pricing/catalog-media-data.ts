@@ -75,10 +75,11 @@ export const MEDIA_CATALOG_DATA: readonly CatalogEntryData[] = [
     imageLimits: { maxImages: 1, maxPromptChars: 4_000, defaultQuality: 'standard', defaultSize: '1024x1024', acceptsAuto: false },
   },
   // Built in and free: answered by the gateway itself, so a new user can try both endpoints with no provider key.
-  { id: 'mock/embed', kind: 'embedding', upstreamModel: 'embed', contextWindow: 8_192, maxOutputTokens: 0, defaultMaxTokens: 0, usdPer1M: { input: '0', output: '0' } },
+  { id: 'mock/embed', kind: 'embedding', source: 'Meterway built-in (free), 2026-12-01', upstreamModel: 'embed', contextWindow: 8_192, maxOutputTokens: 0, defaultMaxTokens: 0, usdPer1M: { input: '0', output: '0' } },
   {
     id: 'mock/image',
     kind: 'image',
+    source: 'Meterway built-in (free), 2026-12-01',
     upstreamModel: 'image',
     contextWindow: 0,
     maxOutputTokens: 0,

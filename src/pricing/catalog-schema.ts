@@ -10,6 +10,8 @@ export class CatalogError extends Error {
 
 const Usd = Type.String({ pattern: '^\\d+(\\.\\d{1,9})?$', description: 'USD per 1M tokens, a decimal string with at most 9 decimals' })
 const Tokens = Type.Integer({ minimum: 1, maximum: 100_000_000 })
+/** Limits that are 0 where they do not apply (an image model has no context window; an embedding model no output). */
+const Limit = Type.Integer({ minimum: 0, maximum: 100_000_000 })
 const ModelId = Type.String({ pattern: '^[a-z0-9-]+/[A-Za-z0-9._:-]+$', maxLength: 200 })
 
 const UsdPer1MSchema = Type.Object(
@@ -17,15 +19,15 @@ const UsdPer1MSchema = Type.Object(
   { additionalProperties: false },
 )
 const ImageLabel = Type.String({ pattern: '^[a-z0-9]+$', maxLength: 20 })
-const ImageSize = Type.String({ pattern: '^(\\d{2,5}x\\d{2,5}|auto)$' })
+const ImageSize = Type.String({ pattern: '^(\\d{1,5}x\\d{1,5}|auto)$' })
 const byQualityAndSize = <T extends TSchema>(value: T) => Type.Record(ImageLabel, Type.Record(ImageSize, value))
 
 const entryFields = {
   id: ModelId,
   upstreamModel: Type.String({ minLength: 1, maxLength: 200 }),
-  contextWindow: Tokens,
-  maxOutputTokens: Tokens,
-  defaultMaxTokens: Tokens,
+  contextWindow: Limit,
+  maxOutputTokens: Limit,
+  defaultMaxTokens: Limit,
   usdPer1M: UsdPer1MSchema,
   longContext: Type.Optional(Type.Object({ aboveInputTokens: Tokens, usdPer1M: UsdPer1MSchema }, { additionalProperties: false })),
   hiddenReasoning: Type.Optional(Type.Literal(true)),
@@ -50,9 +52,9 @@ export const CatalogOverrideSchema = Type.Object(
   {
     ...entryFields,
     upstreamModel: Type.Optional(entryFields.upstreamModel),
-    contextWindow: Type.Optional(Tokens),
-    maxOutputTokens: Type.Optional(Tokens),
-    defaultMaxTokens: Type.Optional(Tokens),
+    contextWindow: Type.Optional(Limit),
+    maxOutputTokens: Type.Optional(Limit),
+    defaultMaxTokens: Type.Optional(Limit),
     usdPer1M: Type.Optional(Type.Partial(UsdPer1MSchema, { additionalProperties: false })),
   },
   { additionalProperties: false },
@@ -86,6 +88,11 @@ export function assertEntry(entry: unknown): asserts entry is CatalogEntryData {
   const error = firstError(CatalogEntrySchema, entry)
   if (error) throw new CatalogError(`catalog entry ${id}: ${error}`)
   const e = entry as CatalogEntryData
+  if ((e.kind ?? 'chat') === 'chat') {
+    for (const field of ['contextWindow', 'maxOutputTokens', 'defaultMaxTokens'] as const) {
+      if (e[field] < 1) throw new CatalogError(`catalog entry ${id}: /${field}: a chat model needs at least 1`)
+    }
+  }
   if (e.maxOutputTokens > e.contextWindow) throw new CatalogError(`catalog entry ${id}: maxOutputTokens is above contextWindow`)
   if (e.longContext && e.longContext.aboveInputTokens >= e.contextWindow) {
     throw new CatalogError(`catalog entry ${id}: longContext.aboveInputTokens must be below contextWindow`)

@@ -65,13 +65,15 @@ describe('catalog data', () => {
     expect(model.prices.cacheWrite).toBe(nanoOf(usd.cacheWrite ?? usd.input))
     expect(model.prices.cachedInput <= model.prices.input).toBe(true)
     expect(model.prices.cacheWrite >= model.prices.input).toBe(true)
+    expect(model.upstreamModel).toMatch(/^[a-z0-9][a-z0-9.-]*$/)
+    expect(model.free).toBe(model.provider === 'mock')
+    // Embedding and image models have no text output (and image models no context window): their own tests cover them.
+    if (model.kind !== 'chat') return
     expect(model.prices.output >= model.prices.input).toBe(true)
     expect(model.maxOutputTokens).toBeLessThanOrEqual(model.contextWindow)
     expect(model.defaultMaxTokens).toBeGreaterThan(0)
     expect(model.defaultMaxTokens).toBeLessThanOrEqual(model.maxOutputTokens)
     expect(model.defaultMaxTokens).toBeLessThanOrEqual(16_384)
-    expect(model.upstreamModel).toMatch(/^[a-z0-9][a-z0-9.-]*$/)
-    expect(model.free).toBe(model.provider === 'mock')
     if (model.longContext) {
       expect(model.longContext.aboveInputTokens).toBeLessThan(model.contextWindow)
       for (const key of ['input', 'output', 'cachedInput'] as const) expect(model.longContext.prices[key] >= model.prices[key]).toBe(true)

@@ -96,6 +96,6 @@ describe('catalog checks at load', () => {
     expect(() => buildCatalog([{ ...base, imageLimits: { ...limits, defaultSize: '2x2' }, usdPerImage: { standard: { '1x1': '1' } } }])).toThrow('default')
   })
   test('an unknown kind is refused', () => {
-    expect(() => buildCatalog([{ ...base, kind: 'video' as never }])).toThrow('unknown kind')
+    expect(() => buildCatalog([{ ...base, kind: 'video' as never }])).toThrow('/kind')
   })
 })
