@@ -19,6 +19,8 @@ import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin, chatRoutes } from './modules/chat'
 import { createChatHandler, newRequestId } from './modules/chat/handler'
+import { messagesPlugin, messagesRoutes } from './modules/messages'
+import { createMessagesHandlers } from './modules/messages/handler'
 import type { Admission } from './limits/admission'
 import type { Checkpoints } from './exchange/checkpoints'
 import type { ExchangeDeps } from './exchange/exchange'
@@ -55,7 +57,7 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): AnyElysia {
   const { config, logger, accounts } = deps
-  const chatHandler = createChatHandler({
+  const chatOptions = {
     deps: {
       catalog: deps.catalog,
       providers: deps.providers,
@@ -77,10 +79,15 @@ export function createApp(deps: AppDeps): AnyElysia {
     maxBodyBytes: config.maxBodyBytes,
     trustForwardedFor: config.trustForwardedFor,
     logger,
-  })
+  }
+  const chatHandler = createChatHandler(chatOptions)
+  // The Messages API runs on the same deps: one exchange, one way of paying, the same providers.
+  const messagesHandlers = createMessagesHandlers(chatOptions)
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
-  // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens).
-  let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes: chatRoutes(chatHandler) } })
+  // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
+  // Messages API's.
+  const routes = { ...chatRoutes(chatHandler), ...messagesRoutes(messagesHandlers) }
+  let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes } })
     .onRequest(({ request, server, set }) => {
       set.headers['x-request-id'] = newRequestId()
       rememberClientAddress(request, resolveClientAddress(request, server, config.trustForwardedFor))
@@ -116,6 +123,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     .use(healthPlugin(deps.readiness))
     .use(modelsPlugin(deps.catalog))
     .use(chatPlugin(chatHandler))
+    .use(messagesPlugin(messagesHandlers))
   if (accounts) {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
     if (config.adminToken) {

@@ -2,7 +2,7 @@
 import { Exchange, type ExchangeDeps } from '../../exchange/exchange'
 import { estimateChat } from '../../exchange/estimate'
 import { answered, clientGone, failed, type Outcome } from '../../exchange/outcome'
-import { StreamRelay, timeoutError } from '../../exchange/relay'
+import { StreamRelay } from '../../exchange/relay'
 import { GatewayError, ModelNotFoundError, UpstreamError } from '../../errors'
 import type { Admission } from '../../limits/admission'
 import type { Logger } from '../../lib/logger'
@@ -15,6 +15,9 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
+import { ClientGoneError, readUpstreamBody, sendUpstream } from './upstream'
+
+export { ClientGoneError }
 
 export interface ChatDeps {
   catalog: Catalog
@@ -39,16 +42,6 @@ export interface ChatCall {
   clientSignal: AbortSignal | undefined
   /** performance.now() at arrival. */
   startedAt: number
-}
-
-/** An upstream error body is read for its message only; a huge one is not worth holding. */
-const MAX_ERROR_BODY_CHARS = 64 * 1024
-
-/** The client left before we could answer; nothing is sent, the record says client_aborted. */
-export class ClientGoneError extends GatewayError {
-  constructor() {
-    super(499, 'client_closed_request', 'The client closed the request.', 'client_closed_request')
-  }
 }
 
 export function resolveModel(catalog: Catalog, id: string): CatalogModel {
@@ -98,20 +91,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   let outcome: Outcome | null = null
   let handedOff = false
   try {
-    let upstream: Response
-    try {
-      upstream = await adapter.send(upstreamRequest, deadline.signal)
-    } catch (error) {
-      if (error instanceof GatewayError) throw error
-      if (deadline.timedOut) throw timeoutError(deadline)
-      if (deadline.reason === 'client_gone') throw new ClientGoneError()
-      deps.logger.warn('upstream unreachable', { requestId: call.requestId, provider: model.provider, error: (error as Error).message })
-      throw new UpstreamError(`The ${model.provider} upstream could not be reached.`, 'upstream_unreachable')
-    }
-    if (!upstream.ok) {
-      const body = await upstream.text().catch(() => '')
-      throw adapter.readError(upstream.status, body.slice(0, MAX_ERROR_BODY_CHARS), upstream.headers)
-    }
+    const upstream = await sendUpstream(adapter, upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId })
 
     if (stream) {
       const relay = new StreamRelay(
@@ -127,15 +107,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
       return relay.toResponse(responseHeaders, (end) => exchange.finish(end))
     }
 
-    deadline.firstByte()
-    let body: string
-    try {
-      body = await upstream.text()
-    } catch (error) {
-      if (deadline.timedOut) throw timeoutError(deadline)
-      if (deadline.reason === 'client_gone') throw new ClientGoneError()
-      throw new UpstreamError(`The ${model.provider} upstream connection broke: ${(error as Error).message}`, 'upstream_disconnected')
-    }
+    const body = await readUpstreamBody(upstream, deadline, model.provider)
     const result = adapter.readCompletion(body, identity)
     exchange.meter.output(result.text)
     if (result.usage) exchange.meter.setProviderUsage(result.usage)
