@@ -46,7 +46,7 @@ describe('swagger', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('<html')
     const spec = (await (await fetch(`${gateway.url}/swagger/json`)).json()) as { paths: Record<string, unknown> }
-    for (const path of ['/v1/chat/completions', '/llm/v1/chat/completions', '/v1/models', '/llm/models', '/healthz', '/readyz']) {
+    for (const path of ['/v1/chat/completions', '/llm/v1/chat/completions', '/v1/messages', '/llm/v1/messages', '/v1/messages/count_tokens', '/llm/v1/messages/count_tokens', '/v1/models', '/llm/models', '/healthz', '/readyz']) {
       expect(Object.keys(spec.paths)).toContain(path)
     }
   })
