@@ -107,18 +107,19 @@ describe.each(cases)('$model through /v1/messages', ({ model, text, usage, toolU
 
   test('a non-streamed answer is an Anthropic message with the provider text and usage', async () => {
     const before = upstream.requests.length
-    const { data, response } = await client.messages
-      .create({ model, max_tokens: 200, temperature: 0.5, top_p: 0.9, stop_sequences: ['END'], system: 'Be brief.', messages: [{ role: 'user', content: 'Hello' }] })
-      .withResponse()
+    // temperature and top_p left this SDK's types, but clients built on older ones still send them.
+    const params = { model, max_tokens: 200, temperature: 0.5, top_p: 0.9, stop_sequences: ['END'], system: 'Be brief.', messages: [{ role: 'user', content: 'Hello' }] }
+    const { data, response } = await client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming).withResponse()
     expect(data).toMatchObject({ type: 'message', role: 'assistant', stop_reason: 'end_turn', usage: { input_tokens: usage[0], output_tokens: usage[1] } })
     expect(data.id).toStartWith('msg_')
-    expect(data.content).toEqual([{ type: 'text', text }])
+    expect(data.content as unknown[]).toEqual([{ type: 'text', text }])
     const row = await rowOf(response.headers.get('x-request-id')!)
     expect(Number(row.cost_nano)).toBe(costOf(model, usage))
     // The request went to the provider in its own format, system prompt, sampling and stop sequences included.
     const sent = upstream.requests.slice(before).find((r) => r.path.startsWith(path))!
     expect(JSON.stringify(sent.body)).toContain('Be brief.')
     expect(JSON.stringify(sent.body)).toContain('END')
+    expect(JSON.stringify(sent.body)).toContain('0.9')
   })
 
   test('a streamed tool call is a tool_use block with its input, and the tool_result turn goes back translated', async () => {
