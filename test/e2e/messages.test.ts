@@ -72,7 +72,7 @@ const weatherTool = {
 describe('Claude through /v1/messages', () => {
   test('a message comes back as Anthropic sent it, and is billed exactly its usage', async () => {
     const before = upstream.requests.length
-    const { data, response } = await client.messages
+    const { data, response, request_id } = await client.messages
       .create({ model: MODEL, max_tokens: 300, system: 'Be brief.', messages: [{ role: 'user', content: 'Hello' }] })
       .withResponse()
     const fixture = JSON.parse(readFixture('anthropic.messages.json'))
@@ -83,6 +83,8 @@ describe('Claude through /v1/messages', () => {
     expect(sent.headers['x-api-key']).toBe('sk-ant-upstream-secret-123456')
 
     const requestId = response.headers.get('x-request-id')!
+    // The SDK finds our request id where it looks for Anthropic's.
+    expect(request_id).toBe(requestId)
     const row = await rowOf(requestId)
     expect(row).toMatchObject({ model: MODEL, status: 'ok', input_tokens: fixture.usage.input_tokens, output_tokens: fixture.usage.output_tokens })
     expect(Number(row.cost_nano)).toBe(expectedCost(fixture.usage))

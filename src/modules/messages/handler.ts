@@ -49,7 +49,8 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
     return async (request, server) => {
       const startedAt = performance.now()
       const requestId = newRequestId()
-      const headers: Record<string, string> = { 'x-request-id': requestId }
+      // Anthropic's SDKs read the id from `request-id` (message._request_id); ours is x-request-id everywhere.
+      const headers: Record<string, string> = { 'x-request-id': requestId, 'request-id': requestId }
       try {
         const length = request.headers.get('content-length')
         if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
