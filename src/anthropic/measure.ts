@@ -69,6 +69,8 @@ export async function measureMessagesPrompt(request: CountTokensRequest, count: 
   if (request.tools && request.tools.length > 0) {
     measure.hasTools = true
     texts.push(JSON.stringify(request.tools))
+    // An Anthropic-defined tool (bash, text editor, computer…) brings a prompt of Anthropic's we cannot count.
+    for (const tool of request.tools) if (tool.type !== undefined && tool.type !== 'custom') measure.uncountableParts++
   }
   const counts = texts.map(count)
   for (const tokens of counts) measure.textTokens += typeof tokens === 'number' ? tokens : await tokens

@@ -59,6 +59,13 @@ test('a max_tokens the wallet cannot hold is a 402 billing_error; one it can is 
   expect(refused.headers.get('x-ratelimit-limit-requests')).not.toBeNull()
   expect(upstream.requests.length).toBe(sentBefore)
 
+  // An Anthropic-defined tool brings a prompt we cannot count: the whole context window is held, and a cent cannot.
+  const editor = await client.messages
+    .create({ model: MODEL, max_tokens: 100, tools: [{ type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }], messages: [{ role: 'user', content: 'Fix it' }] })
+    .catch((e) => e)
+  expect(editor.status).toBe(402)
+  expect(upstream.requests.length).toBe(sentBefore)
+
   const { data: stream, response } = await client.messages
     .create({ model: MODEL, max_tokens: 300, stream: true, messages: [{ role: 'user', content: 'Hello' }] })
     .withResponse()

@@ -251,6 +251,19 @@ describe('keys and errors in Anthropic shape', () => {
     expect(record).toMatchObject({ status: 'upstream_error', httpStatus: 502 })
   })
 
+  test('a server tool Anthropic bills per use is a 400 before anything is held or sent', async () => {
+    const before = upstream.requests.length
+    const usageBefore = gateway.usage.length
+    const reply = await rawError({
+      body: { model: MODEL, max_tokens: 100, tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 5 }], messages: [{ role: 'user', content: 'News?' }] },
+    })
+    expect(reply.status).toBe(400)
+    expect(reply.body.error.type).toBe('invalid_request_error')
+    expect(reply.body.error.message).toContain('web_search_20250305')
+    expect(upstream.requests.length).toBe(before)
+    expect(gateway.usage.length).toBe(usageBefore)
+  })
+
   test('an error mid-stream ends the stream with an Anthropic error event, and what was delivered is billed', async () => {
     const fixture = readFixture('anthropic.messages.stream.error.sse')
     const upstreamError = JSON.parse(fixture.split('\n').find((line) => line.startsWith('data: {"type":"error"'))!.slice(6)).error

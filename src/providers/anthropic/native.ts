@@ -1,5 +1,5 @@
 // The Messages API spoken natively: client bodies go to Anthropic as written (model and cap set), answers and events come back unchanged, metered.
-import { UpstreamError, type GatewayError } from '../../errors'
+import { InvalidRequestError, UpstreamError, type GatewayError } from '../../errors'
 import type { NativeMessagesApi, NativeMessagesRelay, ProviderUsage, StreamSink, UpstreamRequest } from '../types'
 import { anthropicStreamError } from './errors'
 import { readAnthropicUsage } from './usage'
@@ -151,9 +151,31 @@ function readMessage(body: string): { text: string; usage: ProviderUsage | null 
   return { text, usage: readAnthropicUsage(parsed.usage) }
 }
 
+/**
+ * Tools Anthropic defines and the client runs (or that cost only tokens): their prompts are Anthropic's, so the hold
+ * counts them as unmeasured (src/anthropic/measure.ts). Every other typed tool runs at Anthropic and is billed per use
+ * (web search per search, code execution per container hour), which no token hold bounds.
+ */
+const TOKEN_ONLY_TOOL_PREFIXES = ['bash_', 'text_editor_', 'computer_', 'memory_', 'web_fetch_']
+
+/** Refuses what Anthropic would bill beyond tokens: a 400 before anything is held, rather than a bill the hold did not cover. */
+function refuseBilledBeyondTokens(body: Record<string, unknown>): void {
+  const tools = body.tools
+  if (!Array.isArray(tools)) return
+  tools.forEach((tool: { type?: unknown }, i) => {
+    const type = tool?.type
+    if (type === undefined || type === 'custom' || (typeof type === 'string' && TOKEN_ONLY_TOOL_PREFIXES.some((prefix) => type.startsWith(prefix)))) return
+    throw new InvalidRequestError(
+      `The tool type '${String(type)}' is not supported: Anthropic bills it per use, beyond tokens, which the gateway's hold cannot bound.`,
+      `tools[${i}].type`,
+    )
+  })
+}
+
 export function createNativeMessages(messages: Endpoint, countTokens: Endpoint, secrets: readonly string[]): NativeMessagesApi {
   return {
     prepare(body, upstreamModel, maxTokens): UpstreamRequest {
+      refuseBilledBeyondTokens(body)
       // Spread keeps the client's fields in their order; only these two are the gateway's.
       return { url: messages.url, headers: messages.headers, body: JSON.stringify({ ...body, model: upstreamModel, max_tokens: maxTokens }) }
     },
