@@ -17,8 +17,6 @@ import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
 import { ClientGoneError, readUpstreamBody, sendUpstream } from './upstream'
 
-export { ClientGoneError }
-
 export interface ChatDeps {
   catalog: Catalog
   providers: ProviderRegistry
