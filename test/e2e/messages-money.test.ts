@@ -4,7 +4,9 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type Redis from 'ioredis'
 import type { Sql } from '../../src/lib/db'
 import { createRedis } from '../../src/lib/redis'
+import { countTextTokens } from '../../src/metering/tokenizer'
 import { buildCatalog } from '../../src/pricing/catalog'
+import { tokenClassCost } from '../../src/pricing/money'
 import { usageCost } from '../../src/pricing/cost'
 import { testDb } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
@@ -75,6 +77,34 @@ test('a max_tokens the wallet cannot hold is a 402 billing_error; one it can is 
   const [row] = await sql<{ cost_nano: string }[]>`SELECT cost_nano FROM usage_events WHERE request_id = ${requestId}`
   expect(BigInt(row!.cost_nano)).toBe(streamFixtureCost())
   const report = await checkMoney(sql, redis, agent, { minAvailable: null, maxCommitted: 0n, samples: 0 })
+  expect(report.violations).toEqual([])
+})
+
+// Each provider's text margin over our o200k count (its PromptProfile), and the dearest price a prompt token can bill there.
+const holdCases = [
+  { model: MODEL, margin: 1.35, inputPrice: claude.prices.cacheWrite },
+  { model: 'openai/gpt-4o', margin: 1.05, inputPrice: buildCatalog().find('openai/gpt-4o')!.prices.input },
+  { model: 'google/gemini-2.0-flash', margin: 1.2, inputPrice: buildCatalog().find('google/gemini-2.0-flash')!.prices.input },
+]
+
+test.each(holdCases)('$model: the hold is the prompt with its provider margin plus max_tokens, to the nano-USD; a wallet one short is refused', async ({ model, margin, inputPrice }) => {
+  const text = 'What is the capital of France?'
+  const maxTokens = 1_000
+  // Our framing (3 to prime the reply, 3 per message, its role and text) × the provider's margin, at the dearest
+  // price a prompt token can bill, plus every output token max_tokens allows.
+  const inputHold = Math.ceil((3 + 3 + countTextTokens('user') + countTextTokens(text)) * margin)
+  const hold = tokenClassCost(inputHold, inputPrice) + tokenClassCost(maxTokens, buildCatalog().find(model)!.prices.output)
+  const body = { model, max_tokens: maxTokens, messages: [{ role: 'user' as const, content: text }] }
+
+  const short = await registerAgent(gateway.url, sql, { mode: 'prepaid', creditNano: hold - 1n })
+  const refused = await new Anthropic({ apiKey: short.apiKey, baseURL: gateway.url, maxRetries: 0, timeout: 10_000 }).messages.create(body).catch((e) => e)
+  expect(refused.status).toBe(402)
+
+  const exact = await registerAgent(gateway.url, sql, { mode: 'prepaid', creditNano: hold })
+  const { response } = await new Anthropic({ apiKey: exact.apiKey, baseURL: gateway.url, maxRetries: 0, timeout: 10_000 }).messages.create(body).withResponse()
+  expect(response.status).toBe(200)
+  await waitForDrain(sql, redis, exact.id, [response.headers.get('x-request-id')!])
+  const report = await checkMoney(sql, redis, exact, { minAvailable: null, maxCommitted: 0n, samples: 0 })
   expect(report.violations).toEqual([])
 })
 
