@@ -6,7 +6,7 @@ import type { Sql } from '../../src/lib/db'
 import { createRedis } from '../../src/lib/redis'
 import { countTextTokens } from '../../src/metering/tokenizer'
 import { buildCatalog } from '../../src/pricing/catalog'
-import { tokenClassCost } from '../../src/pricing/money'
+import { formatNanoAsUsd, tokenClassCost } from '../../src/pricing/money'
 import { usageCost } from '../../src/pricing/cost'
 import { testDb } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
@@ -78,6 +78,11 @@ test('a max_tokens the wallet cannot hold is a 402 billing_error; one it can is 
   expect(BigInt(row!.cost_nano)).toBe(streamFixtureCost())
   const report = await checkMoney(sql, redis, agent, { minAvailable: null, maxCommitted: 0n, samples: 0 })
   expect(report.violations).toEqual([])
+  // The agent's own usage report shows it under the catalog model, at that cost.
+  const usage = (await (await fetch(`${gateway.url}/llm/usage`, { headers: { 'x-api-key': agent.apiKey } })).json()) as {
+    by_model: Record<string, { input: number; output: number; cost_usd: string }>
+  }
+  expect(usage.by_model[MODEL]!.cost_usd).toBe(formatNanoAsUsd(streamFixtureCost()))
 })
 
 // Each provider's text margin over our o200k count (its PromptProfile), and the dearest price a prompt token can bill there.

@@ -166,6 +166,26 @@ describe('Claude through /v1/messages', () => {
     expect(Number(row.cost_nano)).toBe(expectedCost(usage))
   })
 
+  test('a client that leaves mid-stream ends the request once, billed for what was delivered', async () => {
+    const controller = new AbortController()
+    const response = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 300, stream: true, messages: [{ role: 'user', content: 'Hello scenario:slow' }] }),
+      signal: controller.signal,
+    })
+    const reader = response.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    expect(first).toStartWith('event: message_start')
+    controller.abort()
+    const requestId = response.headers.get('x-request-id')!
+    const record = await gateway.usageFor(requestId, 5_000)
+    expect(record).toMatchObject({ status: 'client_aborted', stream: true })
+    // message_start reported the prompt: it is billed even though the answer was cut off.
+    expect(record.inputTokens).toBe(streamFixtureUsage('anthropic.messages.stream.sse').input_tokens)
+    expect(gateway.finishes.get(requestId)!.filter((call) => call.first)).toHaveLength(1)
+  })
+
   test('bare and upstream ids reach the same catalog model; /llm/v1 serves the same route', async () => {
     for (const model of ['claude-sonnet-4', catalogModel.upstreamModel]) {
       const { data, response } = await client.messages.create({ model, max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }).withResponse()
