@@ -304,7 +304,8 @@ describe('count_tokens', () => {
     const before = upstream.requests.length
     const usageBefore = gateway.usage.length
     const body = { model: MODEL, system: 'Be brief.', messages: [{ role: 'user' as const, content: 'How many tokens is this?' }] }
-    const { input_tokens } = await client.messages.countTokens(body)
+    // A whole Messages body, as a client about to send it counts it: the answer-shaping fields stay here.
+    const { input_tokens } = await client.messages.countTokens({ ...body, max_tokens: 100, temperature: 0 } as Anthropic.MessageCountTokensParams)
     const sent = upstream.requests.slice(before).find((r) => r.path === '/v1/messages/count_tokens')!
     expect(sent.body).toEqual({ ...body, model: catalogModel.upstreamModel })
     expect(input_tokens).toBe(fakeTokenCount(sent.body))

@@ -172,6 +172,9 @@ function refuseBilledBeyondTokens(body: Record<string, unknown>): void {
   })
 }
 
+/** Messages API fields that shape the answer, not the prompt: count_tokens has no place for them. */
+const NOT_THE_PROMPT = new Set(['max_tokens', 'stream', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'metadata', 'service_tier'])
+
 export function createNativeMessages(messages: Endpoint, countTokens: Endpoint, secrets: readonly string[]): NativeMessagesApi {
   return {
     prepare(body, upstreamModel, maxTokens): UpstreamRequest {
@@ -180,7 +183,10 @@ export function createNativeMessages(messages: Endpoint, countTokens: Endpoint, 
       return { url: messages.url, headers: messages.headers, body: JSON.stringify({ ...body, model: upstreamModel, max_tokens: maxTokens }) }
     },
     prepareCountTokens(body, upstreamModel): UpstreamRequest {
-      return { url: countTokens.url, headers: countTokens.headers, body: JSON.stringify({ ...body, model: upstreamModel }) }
+      // A whole Messages body may be counted as it is; Anthropic's count_tokens refuses the fields that are not the prompt.
+      const prompt: Record<string, unknown> = {}
+      for (const [field, value] of Object.entries(body)) if (!NOT_THE_PROMPT.has(field)) prompt[field] = value
+      return { url: countTokens.url, headers: countTokens.headers, body: JSON.stringify({ ...prompt, model: upstreamModel }) }
     },
     createStreamRelay: (sink) => createStreamRelay(sink, secrets),
     readMessage,
