@@ -19,6 +19,8 @@ import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin, chatRoutes } from './modules/chat'
 import { createChatHandler, newRequestId } from './modules/chat/handler'
+import { messagesPlugin, messagesRoutes } from './modules/messages'
+import { createMessagesHandlers } from './modules/messages/handler'
 import type { Admission } from './limits/admission'
 import type { Checkpoints } from './exchange/checkpoints'
 import type { ExchangeDeps } from './exchange/exchange'
@@ -60,7 +62,6 @@ export interface AppDeps {
   plugins?: AnyElysia[]
 }
 
-
 export function createApp(deps: AppDeps): AnyElysia {
   const { config, logger, accounts } = deps
   // What every billable endpoint shares: the catalog, the exchange's lifecycle, admission and events.
@@ -79,16 +80,21 @@ export function createApp(deps: AppDeps): AnyElysia {
     admission: deps.admission,
     ...(deps.emit ? { emit: deps.emit } : {}),
   }
-  const chatHandler = createChatHandler({
+  const chatOptions = {
     deps: { ...billable, providers: deps.providers, progressiveHoldTokens: config.admission.progressiveHoldTokens },
     authenticate: deps.authenticate,
     maxBodyBytes: config.maxBodyBytes,
     trustForwardedFor: config.trustForwardedFor,
     logger,
-  })
+  }
+  const chatHandler = createChatHandler(chatOptions)
+  // The Messages API runs on the same deps: one exchange, one way of paying, the same providers.
+  const messagesHandlers = createMessagesHandlers(chatOptions)
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
-  // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens).
-  let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes: chatRoutes(chatHandler) } })
+  // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
+  // Messages API's.
+  const routes = { ...chatRoutes(chatHandler), ...messagesRoutes(messagesHandlers) }
+  let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes } })
   // Spans for the Elysia routes (the chat route, served from Bun's table, makes its own: src/lib/tracing.ts).
   if (deps.tracing) app = app.use(deps.tracing)
   app = app
@@ -115,6 +121,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     .use(metricsPlugin({ token: config.metricsToken, ...(deps.failedAttempts ? { failedAttempts: deps.failedAttempts } : {}) }))
     .use(modelsPlugin(deps.catalog))
     .use(chatPlugin(chatHandler))
+    .use(messagesPlugin(messagesHandlers))
   if (deps.mediaProviders) {
     const media = { authenticate: deps.authenticate, maxBodyBytes: config.maxBodyBytes }
     app = app

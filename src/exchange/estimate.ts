@@ -54,13 +54,30 @@ export interface EstimateInput {
 
 export function estimateChat({ request, model, measure, profile, progressiveSliceTokens }: EstimateInput): Estimate {
   const { cap, clientSet } = outputCapOf(request, model)
-  const choices = request.n ?? 1
+  return estimateWorstCase({ cap, clientSet, choices: request.n ?? 1, stream: request.stream === true, model, measure, profile, progressiveSliceTokens })
+}
+
+export interface WorstCaseInput {
+  /** The output cap per choice, already at most the model's max output. */
+  cap: number
+  /** The client chose the cap (it is then held whole). */
+  clientSet: boolean
+  choices: number
+  stream: boolean
+  model: CatalogModel
+  measure: PromptMeasure
+  profile: PromptProfile
+  progressiveSliceTokens: number | null
+}
+
+/** The estimate of any request shape once its cap and prompt are known (chat, the Messages API). */
+export function estimateWorstCase({ cap, clientSet, choices, stream, model, measure, profile, progressiveSliceTokens }: WorstCaseInput): Estimate {
   const inputHoldTokens = inputHoldOf(measure, profile, model)
   const fullOutput = cap * choices
   // Slice by slice only where every billed token streams past us: not with hidden reasoning, and not when the
   // client set its own cap (it then gets exactly what it asked for, or a 402).
   const progressive =
-    progressiveSliceTokens !== null && request.stream === true && !clientSet && !model.hiddenReasoning && model.prices.output > 0n
+    progressiveSliceTokens !== null && stream && !clientSet && !model.hiddenReasoning && model.prices.output > 0n
   const heldOutputTokens = progressive ? Math.min(progressiveSliceTokens, fullOutput) : fullOutput
   // A model with a long-prompt tier is held at that tier whenever the most the prompt can bill passes its threshold.
   const prices = pricesAt(model, inputHoldTokens)

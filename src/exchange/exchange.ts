@@ -114,9 +114,15 @@ export class Exchange {
 
   /**
    * The event handler a stream relays through: the provider's translator, metered, and for a progressive hold wrapped
-   * in its budget. `translatorFor` builds the provider's translator on the sink it is given.
+   * in its budget. `translatorFor` builds the provider's translator on the sink it is given; `endOfCut`, for a stream
+   * that is not in OpenAI's chunk format, says how its answer ends where a budget cuts it (given the output so far).
    */
-  streamHandler(down: RelaySink, translatorFor: (sink: StreamSink) => StreamTranslator, identity: ResponseIdentity): EventHandler {
+  streamHandler(
+    down: RelaySink,
+    translatorFor: (sink: StreamSink) => StreamTranslator,
+    identity: ResponseIdentity,
+    endOfCut?: (outputTokens: number) => string[],
+  ): EventHandler {
     const metered = this.metered(down)
     const { estimate, model } = this.start
     if (estimate.sliceTokens === null) return translatorFor(metered)
@@ -132,6 +138,7 @@ export class Exchange {
         return Number((granted * 1_000_000n) / outputPrice)
       },
       endOfCut: () => {
+        if (endOfCut) return endOfCut(this.meter.sofar().outputTokens)
         const head = chunkHead(identity)
         const chunks = [deltaChunk(head, {}, 'length')]
         if (this.start.includeUsage) {

@@ -39,7 +39,7 @@ export function timeoutError(deadline: UpstreamDeadline): UpstreamTimeoutError {
   )
 }
 
-const errorEvent = (error: GatewayError) => `data: ${JSON.stringify(error.toBody())}\n\n`
+const openAiErrorEvent = (error: GatewayError) => `data: ${JSON.stringify(error.toBody())}\n\n`
 
 /**
  * One streamed answer. prime() reads until the first client-visible chunk, so an upstream that fails, stalls or sends
@@ -54,11 +54,11 @@ export class StreamRelay implements RelaySink {
   /** Parsed events not yet handed to the handler (it may pause between two). */
   private readonly pending: [string, string][] = []
   /** SSE text produced since the last hand-off to the client. */
-  private out = ''
-  private failure: GatewayError | null = null
+  protected out = ''
+  protected failure: GatewayError | null = null
   /** The provider marked a proper end of its answer. */
   private completed = false
-  private truncated = false
+  protected truncated = false
   private closed = false
   private handlerEnded = false
   /** The upstream sent at least one SSE event. */
@@ -105,6 +105,16 @@ export class StreamRelay implements RelaySink {
     this.truncated = true
   }
 
+  /** What ends a stream after its last chunk (OpenAI's [DONE]); a relay for another wire format says its own. */
+  protected endEvent(): string {
+    return DONE_EVENT
+  }
+
+  /** How a failure after the first byte reaches the client, in the stream's own format. */
+  protected errorEvent(error: GatewayError): string {
+    return openAiErrorEvent(error)
+  }
+
   /** Reads until there is something to send. Throws the failure if the stream failed before any output; false if the client left. */
   async prime(): Promise<boolean> {
     const state = await this.fill()
@@ -145,9 +155,9 @@ export class StreamRelay implements RelaySink {
         ended = state === 'ended'
       }
       if (this.closed) return
-      if (this.truncated) return this.finishWith(controller, this.out + DONE_EVENT, cut(), true)
-      if (this.failure) return this.finishWith(controller, this.out + errorEvent(this.failure), failed(this.failure, this.deadline, 200), true)
-      if (ended) return this.finishWith(controller, this.out + DONE_EVENT, answered(), false)
+      if (this.truncated) return this.finishWith(controller, this.out + this.endEvent(), cut(), true)
+      if (this.failure) return this.finishWith(controller, this.out + this.errorEvent(this.failure), failed(this.failure, this.deadline, 200), true)
+      if (ended) return this.finishWith(controller, this.out + this.endEvent(), answered(), false)
       await this.send(controller, this.out)
     }
   }

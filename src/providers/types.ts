@@ -110,9 +110,34 @@ export interface StreamTranslator {
   onEnd(): void
 }
 
+/**
+ * A provider that speaks the Anthropic Messages API itself: /v1/messages bodies go to it as the client wrote them
+ * (model and max_tokens set by the gateway), and its events come back unchanged, metered on their way.
+ */
+export interface NativeMessagesApi {
+  /** The client's body with the upstream model id and the output cap the hold covers, serialised once. */
+  prepare(body: Record<string, unknown>, upstreamModel: string, maxTokens: number): UpstreamRequest
+  /** The client's count_tokens body for the upstream's own (free) count. */
+  prepareCountTokens(body: Record<string, unknown>, upstreamModel: string): UpstreamRequest
+  /**
+   * Relays each event as it came, as whole SSE text through sink.chunk, while the meter sees its output and the usage
+   * of message_start and message_delta.
+   */
+  createStreamRelay(sink: StreamSink): NativeMessagesRelay
+  /** A non-streamed message, relayed as it is: what it generated (billed as output) and the usage it reports. */
+  readMessage(body: string): { text: string; usage: ProviderUsage | null }
+}
+
+export interface NativeMessagesRelay extends StreamTranslator {
+  /** The index of the content block started and not yet stopped (where a budget's cut must close it); null if none. */
+  openBlock(): number | null
+}
+
 export interface ProviderAdapter {
   readonly id: ProviderId
   readonly prompt: PromptProfile
+  /** Set when the provider speaks the Anthropic Messages API natively (Anthropic). */
+  readonly messages?: NativeMessagesApi
   /**
    * Builds the upstream request with the cap of call.maxTokens in the provider's field. Pure, and called before
    * admission: throws InvalidRequestError for what this provider cannot do, so a 400 never holds money.

@@ -6,7 +6,7 @@ import { MAX_JSON_DEPTH } from '../../src/lib/json-depth'
 import { uniqueId } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { ADMIN_TOKEN, startGateway, TEST_KEY, upstreamEnv, type TestGateway } from '../helpers/gateway'
-import { chunkedBody, deepArrays, deepObjects, expectError, jsonWithRaw, rawHttp, withValue, type Expected } from '../helpers/hostile'
+import { chunkedBody, deepArrays, deepObjects, expectAnthropicError, expectError, expectError as expectOurError, jsonWithRaw, rawHttp, withValue, type Expected } from '../helpers/hostile'
 
 /** MAX_BODY_BYTES of this gateway: 100,000-deep arrays (200 KB) fit under it and reach the depth check. */
 const MAX_BODY = 256 * 1024
@@ -33,6 +33,8 @@ interface Route {
   integerFields?: string[]
   /** What a NUL in a text field answers when it is not 400 (chat looks the model up: 404 model_not_found). */
   nulStatus?: number
+  /** The route answers in the Anthropic Messages API's error shape. */
+  anthropic?: true
   /** Path parameters, each with a builder of the URL around a value. */
   pathParams?: Record<string, (value: string) => string>
   query?: { period?: 'optional' | 'required'; limit?: true }
@@ -56,6 +58,16 @@ const embeddingsRoute = (prefix: string): Route => ({
 const imagesRoute = (prefix: string): Route => ({
   method: 'POST', path: `${prefix}/images/generations`, url: () => `${prefix}/images/generations`, auth: 'static', body: () => ({ model: 'mock/image', prompt: 'a cat' }),
   maxBody: MAX_BODY, textFields: ['model'], integerFields: ['n'], nulStatus: 404,
+})
+const messagesBody = () => ({ model: 'anthropic/claude-sonnet-4', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+const messagesRoute = (prefix: string): Route => ({
+  method: 'POST', path: `${prefix}/messages`, url: () => `${prefix}/messages`, auth: 'static', body: messagesBody, maxBody: MAX_BODY,
+  textFields: ['model'], integerFields: ['max_tokens'], nulStatus: 404, anthropic: true,
+})
+const countTokensRoute = (prefix: string): Route => ({
+  method: 'POST', path: `${prefix}/messages/count_tokens`, url: () => `${prefix}/messages/count_tokens`, auth: 'static',
+  body: () => ({ model: 'anthropic/claude-sonnet-4', messages: [{ role: 'user', content: 'hi' }] }), maxBody: MAX_BODY,
+  textFields: ['model'], nulStatus: 404, anthropic: true,
 })
 const agentRoute = (method: Route['method'], suffix: string, body?: () => Record<string, unknown>, extra: Partial<Route> = {}): Route => ({
   method, path: `/admin/agents/{agent_id}${suffix}`, url: () => `/admin/agents/${agentId}${suffix}`, auth: 'admin',
@@ -85,6 +97,10 @@ const routes: Route[] = [
   embeddingsRoute('/llm/v1'),
   imagesRoute('/v1'),
   imagesRoute('/llm/v1'),
+  messagesRoute('/v1'),
+  messagesRoute('/llm/v1'),
+  countTokensRoute('/v1'),
+  countTokensRoute('/llm/v1'),
   {
     method: 'POST', path: '/agents/register', url: () => '/agents/register', auth: 'none', maxBody: SMALL_BODY,
     body: () => ({ agent_id: uniqueId('hostile'), name: 'Hostile', description: 'probe', capabilities: ['x'] }),
@@ -169,6 +185,9 @@ test('the list covers every route the gateway documents', async () => {
 })
 
 describe.each(routes.map((route) => [`${route.method} ${route.path}`, route] as const))('%s', (_name, route) => {
+  // Each route's refusals in its own shape: ours, or Anthropic's on the Messages API.
+  const expectError = (response: Response, expected: Expected, label?: string) =>
+    route.anthropic ? expectAnthropicError(response, expected, label) : expectOurError(response, expected, label)
   test('junk in the query string is not a 5xx; headers over 16 KiB get Bun’s own 431', async () => {
     const junk = await send(route, { url: `${route.url()}${route.url().includes('?') ? '&' : '?'}x=%00&y=${'%FF'.repeat(500)}&z[a]=1` })
     expect(junk.status).toBeLessThan(500)

@@ -6,6 +6,7 @@ import { readFixture } from './fixtures'
  * Put one of these in a user message to steer the fake:
  * scenario:tools      the provider's tool-call stream fixture
  * scenario:error-429  the provider's 429 error body (with Retry-After)
+ * scenario:error-529  (Anthropic) its 529 overloaded error body
  * scenario:error-401  an authentication error naming our key
  * scenario:garbage    200 with a body that is not the provider's format
  * scenario:stall      accept the request and never answer
@@ -18,7 +19,7 @@ import { readFixture } from './fixtures'
  * Embeddings (OpenAI, Gemini batchEmbedContents) and images (by body.model: dall-e-3 or gpt-image-1) answer their
  * fixture; `slow` delays it MEDIA_SLOW_MS, and the error, garbage and stall scenarios work as above.
  */
-export type Scenario = 'tools' | 'error-429' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'long' | 'break' | 'drip' | 'default'
+export type Scenario = 'tools' | 'error-429' | 'error-529' | 'error-401' | 'garbage' | 'stall' | 'stall-mid' | 'slow' | 'midstream-error' | 'long' | 'break' | 'drip' | 'default'
 
 export const LONG_STREAM_WORDS = 1_000
 export const DRIP_STREAM_WORDS = 200
@@ -36,6 +37,11 @@ function longOpenAiStream(words = LONG_STREAM_WORDS): string[] {
   events.push(`data: ${head},"choices":[],"usage":{"prompt_tokens":19,"completion_tokens":${words},"total_tokens":${19 + words}}}\n\n`)
   events.push('data: [DONE]\n\n')
   return events
+}
+
+/** What the fake's count_tokens answers: a deterministic stand-in for Anthropic's tokenizer (a token per 4 characters of the messages). */
+export function fakeTokenCount(body: Record<string, unknown>): number {
+  return Math.ceil(JSON.stringify(body.messages ?? []).length / 4)
 }
 
 export interface RecordedRequest {
@@ -117,6 +123,9 @@ export function startFakeUpstream(): FakeUpstream {
           : json('<html>502 Bad Gateway</html>')
       case 'error-429':
         return json(readFixture(`${provider}.error.429.json`), 429, { 'retry-after': '7' })
+      case 'error-529':
+        if (provider === 'anthropic') return json(readFixture('anthropic.error.529.json'), 529)
+        break
       case 'error-401':
         return provider === 'gemini'
           ? json(readFixture('gemini.error.400.json'), 400)
@@ -168,6 +177,7 @@ export function startFakeUpstream(): FakeUpstream {
       }
       if (/^\/v1beta\/models\/[^/:]+:batchEmbedContents$/.test(url.pathname)) return media('gemini', 'gemini.batchEmbedContents.json', scenario)
       if (url.pathname === '/v1/messages') return answer('anthropic', path, body.stream === true, scenario)
+      if (url.pathname === '/v1/messages/count_tokens') return json(JSON.stringify({ input_tokens: fakeTokenCount(body) }))
       const gemini = /^\/v1beta\/models\/[^/:]+:(generateContent|streamGenerateContent)$/.exec(url.pathname)
       if (gemini) return answer('gemini', path, gemini[1] === 'streamGenerateContent', scenario)
       return json('{"error":{"message":"no such route in the fake"}}', 404)

@@ -94,3 +94,34 @@ export async function expectError(response: Response, expected: Expected, label 
   else if (expected.param !== undefined) expect(json.error.param, context).toBe(expected.param)
   return json
 }
+
+/** Anthropic's error type for each status our refusals use (docs.claude.com/en/api/errors). */
+const ANTHROPIC_TYPE: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+}
+
+/**
+ * The same refusal on an Anthropic Messages API route: Anthropic's shape, which has no code or param, so the status
+ * says the type and the message must name the param.
+ */
+export async function expectAnthropicError(response: Response, expected: Expected, label = ''): Promise<void> {
+  const text = await response.text()
+  const context = `${label} → ${response.status} ${text.slice(0, 300)}`
+  if (expected.status === '4xx') expect(response.status >= 400 && response.status < 500, context).toBe(true)
+  else expect(response.status, context).toBe(expected.status)
+  expect(response.headers.get('content-type'), context).toStartWith('application/json')
+  const json = JSON.parse(text) as { type: string; error: { type: string; message: string }; request_id: string }
+  expect(Object.keys(json).sort(), context).toEqual(['error', 'request_id', 'type'])
+  expect(json.type, context).toBe('error')
+  expect(Object.keys(json.error).sort(), context).toEqual(['message', 'type'])
+  expect(json.error.type, context).toBe(ANTHROPIC_TYPE[response.status] ?? 'invalid_request_error')
+  expect(json.request_id, context).toBe(response.headers.get('x-request-id')!)
+  expect(json.error.message.length, context).toBeGreaterThan(10)
+  if (expected.param) expect(json.error.message, context).toContain(expected.param.endsWith('…') ? expected.param.slice(0, -1) : expected.param)
+}

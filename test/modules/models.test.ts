@@ -112,8 +112,9 @@ describe('swagger', () => {
     expect(await page.text()).toContain('<html')
     const spec = (await (await fetch(`${gateway.url}/swagger/json`)).json()) as { paths: Record<string, unknown> }
     const endpoints = ['/v1/chat/completions', '/llm/v1/chat/completions', '/v1/models', '/llm/models', '/healthz', '/readyz']
+    const messages = ['/v1/messages', '/llm/v1/messages', '/v1/messages/count_tokens', '/llm/v1/messages/count_tokens']
     const media = ['/v1/embeddings', '/llm/v1/embeddings', '/v1/images/generations', '/llm/v1/images/generations']
-    for (const path of [...endpoints, ...media]) {
+    for (const path of [...endpoints, ...messages, ...media]) {
       expect(Object.keys(spec.paths)).toContain(path)
     }
   })

@@ -2,8 +2,7 @@
 // the request id, the body limit, the key, the body, the schema, then the exchange; every refusal in the one error shape.
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Server } from 'bun'
-import { AuthenticationError, errorResponse, GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
-import { resolveClientAddress } from '../../lib/client-address'
+import { errorResponse, GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
 import { describeValueError } from '../../lib/framework-errors'
 import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
@@ -11,7 +10,8 @@ import { countRequest } from '../../lib/metrics'
 import { startRequestTrace } from '../../lib/tracing'
 import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
-import { extractApiKeyFrom, type Authenticator, type Principal } from '../auth/service'
+import { requestPrincipal } from '../auth/request-principal'
+import type { Authenticator } from '../auth/service'
 import { completeChat, type ChatDeps } from './service'
 
 export interface ChatHandlerOptions {
@@ -40,15 +40,6 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
   const schema = TypeCompiler.Compile(ChatModel.request)
   const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger } = o
 
-  async function principalOf(request: Request, server: Pick<Server<unknown>, 'requestIP'> | null): Promise<Principal> {
-    const apiKey = extractApiKeyFrom(request.headers)
-    if (apiKey === undefined) throw new AuthenticationError()
-    const found = authenticate(apiKey, () => resolveClientAddress(request, server, trustForwardedFor))
-    const principal = found instanceof Promise ? await found : found
-    if (!principal) throw new AuthenticationError()
-    return principal
-  }
-
   return async (request, server) => {
     const startedAt = performance.now()
     const requestId = newRequestId()
@@ -65,7 +56,7 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
       // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
-      const principal = await principalOf(request, server)
+      const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
       const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
       if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
       model = deps.catalog.find((body as ChatRequest).model)?.id ?? 'none'

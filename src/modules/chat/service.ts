@@ -2,8 +2,8 @@
 import { Exchange, type ExchangeDeps } from '../../exchange/exchange'
 import { estimateChat } from '../../exchange/estimate'
 import { answered, clientGone, failed, type Outcome } from '../../exchange/outcome'
-import { StreamRelay, timeoutError } from '../../exchange/relay'
-import { ClientGoneError, GatewayError, ModelKindError, ModelNotFoundError, UpstreamError } from '../../errors'
+import { StreamRelay } from '../../exchange/relay'
+import { GatewayError, ModelKindError, ModelNotFoundError, UpstreamError } from '../../errors'
 import type { Admission } from '../../limits/admission'
 import type { Logger } from '../../lib/logger'
 import { measurePrompt } from '../../metering/prompt'
@@ -16,6 +16,7 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
+import { ClientGoneError, readUpstreamBody, sendUpstream } from './upstream'
 
 export interface ChatDeps {
   catalog: Catalog
@@ -43,11 +44,6 @@ export interface ChatCall {
   /** The request's span when tracing is on. */
   trace?: RequestTrace | undefined
 }
-
-/** An upstream error body is read for its message only; a huge one is not worth holding. */
-const MAX_ERROR_BODY_CHARS = 64 * 1024
-
-export { ClientGoneError }
 
 /** The catalog model an endpoint serves: unknown is a 404, a model of another kind (an embedding model sent to chat) a 400. */
 export function resolveModel(catalog: Catalog, id: string, kind: ModelKind = 'chat'): CatalogModel {
@@ -99,23 +95,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   let outcome: Outcome | null = null
   let handedOff = false
   try {
-    let upstream: Response
-    const endUpstream = call.trace?.child('upstream', { 'meterway.provider': model.provider, 'meterway.upstream_model': model.upstreamModel })
-    try {
-      upstream = await adapter.send(upstreamRequest, deadline.signal)
-      endUpstream?.(upstream.ok ? undefined : `HTTP ${upstream.status}`)
-    } catch (error) {
-      endUpstream?.(error)
-      if (error instanceof GatewayError) throw error
-      if (deadline.timedOut) throw timeoutError(deadline)
-      if (deadline.reason === 'client_gone') throw new ClientGoneError()
-      deps.logger.warn('upstream unreachable', { requestId: call.requestId, provider: model.provider, error: (error as Error).message })
-      throw new UpstreamError(`The ${model.provider} upstream could not be reached.`, 'upstream_unreachable')
-    }
-    if (!upstream.ok) {
-      const body = await upstream.text().catch(() => '')
-      throw adapter.readError(upstream.status, body.slice(0, MAX_ERROR_BODY_CHARS), upstream.headers)
-    }
+    const upstream = await sendUpstream(adapter, upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId, trace: call.trace })
 
     if (stream) {
       const relay = new StreamRelay(
@@ -131,15 +111,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
       return relay.toResponse(responseHeaders, (end) => exchange.finish(end))
     }
 
-    deadline.firstByte()
-    let body: string
-    try {
-      body = await upstream.text()
-    } catch (error) {
-      if (deadline.timedOut) throw timeoutError(deadline)
-      if (deadline.reason === 'client_gone') throw new ClientGoneError()
-      throw new UpstreamError(`The ${model.provider} upstream connection broke: ${(error as Error).message}`, 'upstream_disconnected')
-    }
+    const body = await readUpstreamBody(upstream, deadline, model.provider)
     const result = adapter.readCompletion(body, identity)
     exchange.meter.output(result.text)
     if (result.usage) exchange.meter.setProviderUsage(result.usage)

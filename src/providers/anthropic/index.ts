@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../../errors'
 import { postJson } from '../http'
 import type { PromptProfile, ProviderAdapter } from '../types'
 import { readAnthropicError } from './errors'
+import { createNativeMessages } from './native'
 import { buildAnthropicBody } from './request'
 import { readAnthropicCompletion } from './response'
 import { createAnthropicStreamTranslator } from './stream'
@@ -35,6 +36,7 @@ export function createAnthropicAdapter(settings: AnthropicSettings): ProviderAda
   return {
     id: 'anthropic',
     prompt: ANTHROPIC_PROMPT,
+    messages: createNativeMessages({ url, headers }, { url: `${url}/count_tokens`, headers }, secrets),
     prepare(call) {
       if (typeof call.request.n === 'number' && call.request.n > 1) throw new InvalidRequestError('anthropic models support n=1 only', 'n')
       return { url, headers, body: JSON.stringify(buildAnthropicBody(call)) }

@@ -1,0 +1,51 @@
+// One upstream call's send and read, with every way they fail as a typed error: the provider's error answer, a timeout, the client leaving, no route.
+import { ClientGoneError, GatewayError, UpstreamError } from '../../errors'
+import type { UpstreamDeadline } from '../../exchange/deadline'
+import { timeoutError } from '../../exchange/relay'
+import type { Logger } from '../../lib/logger'
+import type { RequestTrace } from '../../lib/tracing'
+import type { ProviderAdapter, UpstreamRequest } from '../../providers/types'
+
+export { ClientGoneError }
+
+/** An upstream error body is read for its message only; a huge one is not worth holding. */
+const MAX_ERROR_BODY_CHARS = 64 * 1024
+
+/** Sends the request; resolves with a successful answer, or throws the typed error for whatever went wrong. */
+export async function sendUpstream(
+  adapter: ProviderAdapter,
+  request: UpstreamRequest,
+  deadline: UpstreamDeadline,
+  log: { logger: Logger; requestId: string; trace?: RequestTrace | undefined },
+): Promise<Response> {
+  let upstream: Response
+  const endSpan = log.trace?.child('upstream', { 'meterway.provider': adapter.id })
+  try {
+    upstream = await adapter.send(request, deadline.signal)
+    endSpan?.(upstream.ok ? undefined : `HTTP ${upstream.status}`)
+  } catch (error) {
+    endSpan?.(error)
+    if (error instanceof GatewayError) throw error
+    if (deadline.timedOut) throw timeoutError(deadline)
+    if (deadline.reason === 'client_gone') throw new ClientGoneError()
+    log.logger.warn('upstream unreachable', { requestId: log.requestId, provider: adapter.id, error: (error as Error).message })
+    throw new UpstreamError(`The ${adapter.id} upstream could not be reached.`, 'upstream_unreachable')
+  }
+  if (!upstream.ok) {
+    const body = await upstream.text().catch(() => '')
+    throw adapter.readError(upstream.status, body.slice(0, MAX_ERROR_BODY_CHARS), upstream.headers)
+  }
+  return upstream
+}
+
+/** Reads a whole (non-streamed) answer. */
+export async function readUpstreamBody(upstream: Response, deadline: UpstreamDeadline, provider: string): Promise<string> {
+  deadline.firstByte()
+  try {
+    return await upstream.text()
+  } catch (error) {
+    if (deadline.timedOut) throw timeoutError(deadline)
+    if (deadline.reason === 'client_gone') throw new ClientGoneError()
+    throw new UpstreamError(`The ${provider} upstream connection broke: ${(error as Error).message}`, 'upstream_disconnected')
+  }
+}

@@ -1,0 +1,82 @@
+// The Messages API routes' handlers, served by Bun's route table directly (and through Elysia for app.handle and Swagger):
+// the request id, the body limit, the key (x-api-key or Bearer), the body, the schema, then the service; every refusal in Anthropic's error shape.
+import type { TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { anthropicErrorResponse } from '../../anthropic/errors'
+import { MessagesModel, type CountTokensRequest, type MessagesRequest } from '../../anthropic/messages-request'
+import { GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
+import { describeValueError } from '../../lib/framework-errors'
+import { parseJsonBody } from '../../lib/json-body'
+import type { Logger } from '../../lib/logger'
+import { readBodyText } from '../../lib/request-body'
+import { requestPrincipal, type RequestServer } from '../auth/request-principal'
+import type { Authenticator, Principal } from '../auth/service'
+import { newRequestId } from '../chat/handler'
+import type { ChatDeps } from '../chat/service'
+import { countTokens } from './count-tokens'
+import { createMessage } from './service'
+
+export interface MessagesHandlerOptions {
+  deps: ChatDeps
+  authenticate: Authenticator
+  maxBodyBytes: number
+  trustForwardedFor: boolean
+  logger: Logger
+}
+
+export type MessagesHandler = (request: Request, server: RequestServer) => Promise<Response>
+
+export interface MessagesHandlers {
+  messages: MessagesHandler
+  countTokens: MessagesHandler
+}
+
+interface Accepted<T> {
+  requestId: string
+  principal: Principal
+  body: T
+  request: Request
+  startedAt: number
+  headers: Record<string, string>
+}
+
+export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandlers {
+  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger } = o
+
+  /** The checks every Messages route makes, in the chat route's order, then `run`; errors answered in Anthropic's shape. */
+  function route<T>(schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>): MessagesHandler {
+    const compiled = TypeCompiler.Compile(schema)
+    return async (request, server) => {
+      const startedAt = performance.now()
+      const requestId = newRequestId()
+      // Anthropic's SDKs read the id from `request-id` (message._request_id); ours is x-request-id everywhere.
+      const headers: Record<string, string> = { 'x-request-id': requestId, 'request-id': requestId }
+      try {
+        const length = request.headers.get('content-length')
+        if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
+        // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
+        const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
+        const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
+        if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
+        return await run({ requestId, principal, body: body as T, request, startedAt, headers })
+      } catch (error) {
+        if (!(error instanceof GatewayError)) {
+          logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
+          return anthropicErrorResponse(new InternalError(), headers)
+        }
+        return anthropicErrorResponse(error, headers)
+      }
+    }
+  }
+
+  return {
+    messages: route<MessagesRequest>(MessagesModel.request, (a) =>
+      createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt }, a.headers),
+    ),
+    // Free: authenticated, but no admission and nothing held or billed.
+    countTokens: route<CountTokensRequest>(MessagesModel.countTokens, async (a) => {
+      const answer = await countTokens(deps, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal })
+      return new Response(JSON.stringify(answer), { status: 200, headers: { ...a.headers, 'content-type': 'application/json' } })
+    }),
+  }
+}

@@ -1,0 +1,85 @@
+// One Messages API request: resolve the model, plan it (native or translated), then the one exchange: hold, call, relay or read, finish.
+import type { MessagesRequest } from '../../anthropic/messages-request'
+import { AnthropicStreamRelay } from '../../anthropic/relay'
+import { GatewayError, UpstreamError } from '../../errors'
+import { Exchange } from '../../exchange/exchange'
+import { answered, clientGone, failed, type Outcome } from '../../exchange/outcome'
+import type { Principal } from '../auth/service'
+import { assertSubscribed } from '../chat/access'
+import { paymentFor } from '../chat/payment'
+import type { ChatDeps } from '../chat/service'
+import { ClientGoneError, readUpstreamBody, sendUpstream } from '../chat/upstream'
+import { nativePlan, resolveMessagesModel, translatedPlan } from './plan'
+
+export interface MessagesCall {
+  requestId: string
+  principal: Principal
+  body: MessagesRequest
+  /** Aborts when the client goes away. */
+  clientSignal: AbortSignal | undefined
+  /** performance.now() at arrival. */
+  startedAt: number
+}
+
+export async function createMessage(deps: ChatDeps, call: MessagesCall, responseHeaders: Record<string, string>): Promise<Response> {
+  assertSubscribed(call.principal, deps.requireSubscription)
+  const model = resolveMessagesModel(deps.catalog, call.body.model)
+  const adapter = deps.providers[model.provider]
+  const stream = call.body.stream === true
+  const payment = paymentFor(call.principal, deps.admission, deps.emit)
+  const input = {
+    requestId: call.requestId,
+    model,
+    adapter,
+    body: call.body,
+    progressiveSliceTokens: payment.progressive ? deps.progressiveHoldTokens : null,
+  }
+  const plan = adapter.messages ? await nativePlan(input, adapter.messages) : await translatedPlan(input)
+
+  const exchange = await Exchange.open(deps.exchange, {
+    requestId: call.requestId,
+    keyId: call.principal.keyId,
+    accountId: call.principal.accountId,
+    model,
+    stream,
+    startedAt: call.startedAt,
+    clientSignal: call.clientSignal,
+    estimate: plan.estimate,
+    payment,
+    includeUsage: false,
+  })
+  Object.assign(responseHeaders, exchange.headers)
+  const { deadline } = exchange
+
+  let outcome: Outcome | null = null
+  let handedOff = false
+  try {
+    const upstream = await sendUpstream(adapter, plan.upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId })
+
+    if (stream) {
+      const relay = new AnthropicStreamRelay(upstream, (sink) => plan.streamHandler(exchange, sink), deadline, false, () => exchange.sent())
+      if (!(await relay.prime())) throw new ClientGoneError()
+      handedOff = true
+      // From here the stream owns the end: the relay finishes the exchange when it closes or is cancelled.
+      return relay.toResponse(responseHeaders, (end) => exchange.finish(end))
+    }
+
+    const answer = plan.readAnswer(await readUpstreamBody(upstream, deadline, model.provider))
+    exchange.meter.output(answer.text)
+    if (answer.usage) exchange.meter.setProviderUsage(answer.usage)
+    exchange.sent()
+    outcome = answered()
+    return new Response(answer.body, { status: 200, headers: { ...responseHeaders, 'content-type': 'application/json' } })
+  } catch (error) {
+    if (!(error instanceof GatewayError)) {
+      deps.logger.error('unexpected error while answering', { requestId: call.requestId, provider: model.provider, error: String((error as Error)?.stack ?? error) })
+    }
+    const gatewayError =
+      error instanceof GatewayError ? error : new UpstreamError(`The ${model.provider} upstream answer could not be read.`, 'upstream_bad_response')
+    outcome = gatewayError instanceof ClientGoneError ? clientGone() : failed(gatewayError, deadline)
+    throw outcome.status === 'client_aborted' ? new ClientGoneError() : gatewayError
+  } finally {
+    // The one place a request that is not (or not yet) a stream ends.
+    if (!handedOff) exchange.finish(outcome ?? failed(new UpstreamError('The request ended unexpectedly.'), deadline))
+  }
+}
