@@ -28,6 +28,7 @@ import type { EmitEvent } from './modules/webhooks/emitter'
 import { docsPlugin } from './modules/docs'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { metricsPlugin } from './modules/metrics'
+import { countRequest } from './lib/metrics'
 import { modelsPlugin } from './modules/models'
 import { embeddingsPlugin } from './modules/embeddings'
 import { imagesPlugin } from './modules/images'
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): AnyElysia {
       // Headers over 16 KiB get Bun's bare 431 before any of this runs (bun --max-http-header-size changes the size).
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > config.maxBodyBytes) {
+        set.status = 413
         return errorResponse(new PayloadTooLargeError(config.maxBodyBytes), { 'x-request-id': set.headers['x-request-id'] as string })
       }
     })
@@ -114,7 +116,17 @@ export function createApp(deps: AppDeps): AnyElysia {
       if (gatewayError instanceof InternalError) {
         logger.error('unhandled error', { requestId: set.headers['x-request-id'], path, code: String(code), error: String((error as Error)?.stack ?? error) })
       }
+      // Said for the metrics hook as well: it reads the status from here.
+      set.status = gatewayError.status
       return errorResponse(gatewayError, { 'x-request-id': set.headers['x-request-id'] as string })
+    })
+    // Requests Elysia serves, in meterway_requests_total (the chat and Messages routes count their own): by route
+    // template, the catalog model a body named, and the status sent.
+    .onAfterResponse({ as: 'global' }, ({ route, body, set, responseValue }) => {
+      const named = (body as { model?: unknown } | null | undefined)?.model
+      const model = typeof named === 'string' ? (deps.catalog.find(named)?.id ?? 'none') : 'none'
+      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200
+      countRequest(route || 'unmatched', model, status)
     })
     .use(docsPlugin())
     .use(healthPlugin(deps.readiness))

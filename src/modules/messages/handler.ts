@@ -8,6 +8,8 @@ import { GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
 import { describeValueError } from '../../lib/framework-errors'
 import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
+import { countRequest } from '../../lib/metrics'
+import { startRequestTrace, type RequestTrace } from '../../lib/tracing'
 import { readBodyText } from '../../lib/request-body'
 import { requestPrincipal, type RequestServer } from '../auth/request-principal'
 import type { Authenticator, Principal } from '../auth/service'
@@ -38,19 +40,29 @@ interface Accepted<T> {
   request: Request
   startedAt: number
   headers: Record<string, string>
+  trace: RequestTrace | undefined
 }
 
 export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandlers {
   const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger } = o
 
   /** The checks every Messages route makes, in the chat route's order, then `run`; errors answered in Anthropic's shape. */
-  function route<T>(schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>): MessagesHandler {
+  function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>): MessagesHandler {
     const compiled = TypeCompiler.Compile(schema)
+    const spanName = `POST /v1/${name.replace('.', '/')}`
     return async (request, server) => {
       const startedAt = performance.now()
       const requestId = newRequestId()
       // Anthropic's SDKs read the id from `request-id` (message._request_id); ours is x-request-id everywhere.
       const headers: Record<string, string> = { 'x-request-id': requestId, 'request-id': requestId }
+      // Metrics and spans as on the chat route: a catalog id once the body names one we serve.
+      let model = 'none'
+      const trace = startRequestTrace(spanName, request.headers, { 'meterway.request_id': requestId })
+      const answered = (response: Response) => {
+        countRequest(name, model, response.status)
+        if (trace && !trace.ownedByExchange) trace.end(response.status)
+        return response
+      }
       try {
         const length = request.headers.get('content-length')
         if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
@@ -58,23 +70,27 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
         const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
         const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
         if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
-        return await run({ requestId, principal, body: body as T, request, startedAt, headers })
+        model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
+        const accepted = { requestId, principal, body: body as T, request, startedAt, headers, trace }
+        if (!trace) return answered(await run(accepted))
+        trace.setAttributes({ 'meterway.model': model, 'meterway.account_id': principal.accountId })
+        return answered(await trace.run(() => run(accepted)))
       } catch (error) {
         if (!(error instanceof GatewayError)) {
           logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
-          return anthropicErrorResponse(new InternalError(), headers)
+          return answered(anthropicErrorResponse(new InternalError(), headers))
         }
-        return anthropicErrorResponse(error, headers)
+        return answered(anthropicErrorResponse(error, headers))
       }
     }
   }
 
   return {
-    messages: route<MessagesRequest>(MessagesModel.request, (a) =>
-      createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt }, a.headers),
+    messages: route<MessagesRequest>('messages', MessagesModel.request, (a) =>
+      createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.headers),
     ),
     // Free: authenticated, but no admission and nothing held or billed.
-    countTokens: route<CountTokensRequest>(MessagesModel.countTokens, async (a) => {
+    countTokens: route<CountTokensRequest>('messages.count_tokens', MessagesModel.countTokens, async (a) => {
       const answer = await countTokens(deps, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal })
       return new Response(JSON.stringify(answer), { status: 200, headers: { ...a.headers, 'content-type': 'application/json' } })
     }),

@@ -7,6 +7,7 @@ import { answered, clientGone, failed, type Outcome } from '../../exchange/outco
 import type { Principal } from '../auth/service'
 import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
+import type { RequestTrace } from '../../lib/tracing'
 import type { ChatDeps } from '../chat/service'
 import { ClientGoneError, readUpstreamBody, sendUpstream } from '../chat/upstream'
 import { nativePlan, resolveMessagesModel, translatedPlan } from './plan'
@@ -19,6 +20,8 @@ export interface MessagesCall {
   clientSignal: AbortSignal | undefined
   /** performance.now() at arrival. */
   startedAt: number
+  /** The request's span when tracing is on. */
+  trace?: RequestTrace | undefined
 }
 
 export async function createMessage(deps: ChatDeps, call: MessagesCall, responseHeaders: Record<string, string>): Promise<Response> {
@@ -47,6 +50,7 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
     estimate: plan.estimate,
     payment,
     includeUsage: false,
+    trace: call.trace,
   })
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange
@@ -54,7 +58,7 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
   let outcome: Outcome | null = null
   let handedOff = false
   try {
-    const upstream = await sendUpstream(adapter, plan.upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId })
+    const upstream = await sendUpstream(adapter, plan.upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId, trace: call.trace })
 
     if (stream) {
       const relay = new AnthropicStreamRelay(upstream, (sink) => plan.streamHandler(exchange, sink), deadline, false, () => exchange.sent())
