@@ -117,10 +117,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   // Wrong keys and admin tokens, counted per client address; every authenticated route goes through this one.
   const failedAttempts = new FailedAttempts(config.authFailures)
   const authenticate = limitFailedAttempts(principals.authenticate, failedAttempts)
-  await subscriber
-    .connect()
-    .then(() => subscriber.subscribe(PRINCIPAL_CHANNEL))
-    .catch((error: Error) => logger.warn('principal evictions not subscribed yet', { error: error.message }))
+  const connected = await subscriber.connect().then(
+    () => true,
+    (error: Error) => (logger.warn('principal evictions not subscribed yet', { error: error.message }), false),
+  )
+  // Down at boot: the subscription waits in the client's queue and goes out once it connects (ioredis then subscribes
+  // again after every reconnect), rather than never.
+  const subscribed = subscriber.subscribe(PRINCIPAL_CHANNEL).catch((error: Error) => logger.warn('principal evictions not subscribed', { error: error.message }))
+  if (connected) await subscribed
 
   const workers = config.role === 'api' ? null : await startWorkers({ config, sql, logger })
 

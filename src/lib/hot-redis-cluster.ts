@@ -9,9 +9,9 @@ const COMMAND_TIMEOUT_MS = 1_000
 
 /**
  * Each command goes to the node that owns its first key's slot (every script's keys share one slot: src/limits/keys.ts).
- * Both lanes go out at once: ioredis gathers what is given in one tick into one write per node, and one connection per
- * node keeps a subject's commands in the order given, which is all the 'later' lane promises. Without an offline queue
- * a command while the cluster is unreachable fails at once, as on one Redis; a MOVED after a resharding is followed.
+ * Both lanes go out at once, in the order given, on one connection per node, so a subject's commands reach its node in
+ * that order, which is all the 'later' lane promises (batching is not attempted: see connectRedis). Without an offline
+ * queue a command while the cluster is unreachable fails at once, as on one Redis; a MOVED after a resharding is followed.
  */
 export function createClusterHotRedis(target: Extract<RedisTarget, { kind: 'cluster' }>): HotRedis {
   const client = connectRedis(target, {

@@ -29,13 +29,16 @@ const targetOf = (target: RedisTarget | string): RedisTarget => (typeof target =
 export function connectRedis(target: RedisTarget | string, options: ConnectionOptions): RedisConnection {
   const where = targetOf(target)
   if (where.kind === 'single') return new Redis(where.url, options as RedisOptions)
-  const { lazyConnect, enableOfflineQueue, retryStrategy, enableAutoPipelining, ...perNode } = options
+  // Auto-pipelining is left off on a cluster: ioredis then routes by its slot map without a fallback, and a map read
+  // while the cluster was still being formed (some slots unassigned) fails those slots' commands until the next MOVED,
+  // which never comes (seen: a gateway started before its cluster refused every admission). Without it a command for
+  // an unknown slot goes to any node and follows the MOVED, which also refreshes the map.
+  const { lazyConnect, enableOfflineQueue, retryStrategy, enableAutoPipelining: _notOnACluster, ...perNode } = options
   return new Cluster(
     where.nodes.map((node) => ({ host: node.host, port: node.port })),
     {
       ...(lazyConnect !== undefined ? { lazyConnect } : {}),
       ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
-      ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
       ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
       // 'ready' only once CLUSTER INFO says the cluster serves every slot.
       enableReadyCheck: true,
