@@ -64,6 +64,7 @@ const get = (path: string, auth: Auth = 'none', extra: Partial<Route> = {}): Rou
 const routes: Route[] = [
   get('/healthz'),
   get('/readyz'),
+  get('/metrics'),
   get('/v1/models'),
   get('/llm/v1/models'),
   get('/llm/models'),
