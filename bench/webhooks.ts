@@ -44,7 +44,7 @@ console.log(`emitted (stored + queued): ${Math.round(EVENTS / ((performance.now(
 
 started = performance.now()
 const cpu0 = process.cpuUsage()
-const worker = startWebhookWorker({ redisUrl: REDIS_URL, sql, logger: createLogger('warn'), allowHttpLoopback: true, prefix })
+const worker = startWebhookWorker({ redis: REDIS_URL, sql, logger: createLogger('warn'), allowHttpLoopback: true, prefix })
 while (received < EVENTS) await Bun.sleep(20)
 const seconds = (performance.now() - started) / 1000
 const cpu = process.cpuUsage(cpu0)

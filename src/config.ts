@@ -28,7 +28,8 @@ export const EnvSchema = Type.Object({
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 10 * 1024 * 1024 }),
   METER_CROSSCHECK_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'share of requests (0 to 1) whose output is also counted when the provider reports usage' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REDIS_URL: Type.String({ pattern: '^(rediss?|redis\\+cluster)://\\S+$', default: 'redis://127.0.0.1:6379', description: 'redis://host:port, rediss://…, or redis+cluster://host:port,host:port for a Redis Cluster' }),
+  REDIS_CLUSTER_NODES: Type.String({ pattern: '^([^\\s,]+:\\d+(\\s*,\\s*[^\\s,]+:\\d+)*)?$', default: '', description: 'host:port,host:port: some nodes of a Redis Cluster (the rest are discovered); empty: REDIS_URL' }),
   QUEUE_PREFIX: Type.String({ pattern: '^\\{[A-Za-z0-9_-]{1,32}\\}$', default: '{mw}', description: 'a Redis Cluster hash tag such as {mw}' }),
   SHUTDOWN_GRACE_MS: Millis(30_000),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'all, api or worker' }),
@@ -68,6 +69,11 @@ export const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>
 
+/** One Redis, or a Redis Cluster reached through some of its nodes (the client discovers the others). */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: readonly { host: string; port: number }[]; username?: string; password?: string }
+
 export interface Config {
   port: number
   host: string
@@ -94,6 +100,9 @@ export interface Config {
   /** Share of requests with provider usage whose output we also count, to watch drift (a tiktoken count costs ~20–35 µs). */
   meterCrosscheckRate: number
   databaseUrl: string
+  /** Where Redis is: every connection is made from this (src/lib/redis.ts). */
+  redis: RedisTarget
+  /** REDIS_URL (single) or redis+cluster://host:port,… without credentials (cluster): for messages that name it. */
   redisUrl: string
   /** BullMQ key prefix (a hash tag); processes that share queues share it, and nothing else does. */
   queuePrefix: string
@@ -157,6 +166,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`${name}: ${expected}; got ${got}`)
   }
   const e = env as Env
+  const redis = parseRedisTarget(e.REDIS_URL, e.REDIS_CLUSTER_NODES, source.REDIS_URL !== undefined && source.REDIS_URL !== '')
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -178,7 +188,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxBodyBytes: e.MAX_BODY_BYTES,
     meterCrosscheckRate: e.METER_CROSSCHECK_RATE,
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis,
+    redisUrl: redis.kind === 'single' ? redis.url : `redis+cluster://${redis.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
     queuePrefix: e.QUEUE_PREFIX,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     role: e.ROLE,
@@ -211,4 +222,34 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
     }),
   })
+}
+
+const CLUSTER_URL = /^redis\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#@]+)\/?$/
+
+/** "h1:p1,[::1]:p2" → nodes; throws ConfigError naming the variable on a bad one. */
+function parseNodes(list: string, variable: string): { host: string; port: number }[] {
+  return list.split(',').map((entry) => {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):(\d{1,5})$/.exec(entry.trim())
+    const port = Number(match?.[2])
+    if (!match || port < 1 || port > 65535) throw new ConfigError(`${variable}: expected host:port for each cluster node, comma-separated; got ${JSON.stringify(entry)}`)
+    return { host: match[1]!.replace(/^\[|\]$/g, ''), port }
+  })
+}
+
+/** REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL names a cluster, any other REDIS_URL one Redis; both set is refused, not guessed at. */
+function parseRedisTarget(url: string, clusterNodes: string, urlGiven: boolean): RedisTarget {
+  if (clusterNodes) {
+    if (urlGiven) throw new ConfigError('REDIS_CLUSTER_NODES: set either it or REDIS_URL, not both (a cluster with a password: REDIS_URL=redis+cluster://:password@host:port,host:port)')
+    return { kind: 'cluster', nodes: parseNodes(clusterNodes, 'REDIS_CLUSTER_NODES') }
+  }
+  if (!url.startsWith('redis+cluster://')) return { kind: 'single', url }
+  const match = CLUSTER_URL.exec(url)
+  if (!match) throw new ConfigError('REDIS_URL: expected redis+cluster://[user:password@]host:port,host:port for a Redis Cluster')
+  const [, username, password, hosts] = match
+  return {
+    kind: 'cluster',
+    nodes: parseNodes(hosts!, 'REDIS_URL'),
+    ...(username ? { username: decodeURIComponent(username) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+  }
 }

@@ -1,5 +1,4 @@
 // Builds a running Meterway from a config: connections, migrations, the API (ROLE all|api), workers (all|worker), and an ordered stop.
-import Redis from 'ioredis'
 import { createApp } from './app'
 import type { Config } from './config'
 import { migrate } from './db/migrate'
@@ -11,8 +10,9 @@ import { createLogger, type Logger } from './lib/logger'
 import { countUsage } from './lib/metrics'
 import { elysiaTracing, startTracing, stopTracing } from './lib/tracing'
 import { registerScrapedGauges } from './modules/metrics/gauges'
-import { createRedis } from './lib/redis'
+import { createRedis, createSubscriber, type RedisConnection } from './lib/redis'
 import { createHotRedis, type HotRedis } from './lib/hot-redis'
+import { createClusterHotRedis } from './lib/hot-redis-cluster'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
 import type { UsageSink } from './metering/usage-record'
@@ -51,7 +51,7 @@ export interface RunningServer {
 }
 
 /** Logs a Redis client's outages once each; returns the last connection error while it is down (for /readyz). */
-function reportOutages(client: Redis, name: string, logger: Logger): () => string | null {
+function reportOutages(client: RedisConnection, name: string, logger: Logger): () => string | null {
   let down = false
   let lastError: string | null = null
   client.on('error', (error: Error) => {
@@ -69,17 +69,21 @@ function reportOutages(client: Redis, name: string, logger: Logger): () => strin
 }
 
 /** /readyz's Redis check: a PING, or why there is no connection, naming REDIS_URL's address rather than ioredis's state. */
-function redisReadiness(client: Redis, redisUrl: string, lastError: () => string | null) {
+function redisReadiness(client: RedisConnection, config: Readonly<Config>, lastError: () => string | null) {
   return async () => {
     if (client.status === 'ready') return client.ping()
-    let address = redactUrl(redisUrl)
-    try {
-      const parsed = new URL(redisUrl)
-      address = `${parsed.hostname}:${parsed.port || '6379'}`
-    } catch {
-      // keep the redacted URL
+    let address = redactUrl(config.redisUrl)
+    if (config.redis.kind === 'cluster') address = config.redis.nodes.map((n) => `${n.host}:${n.port}`).join(',')
+    else {
+      try {
+        const parsed = new URL(config.redisUrl)
+        address = `${parsed.hostname}:${parsed.port || '6379'}`
+      } catch {
+        // keep the redacted URL
+      }
     }
-    throw new Error(`not reachable at ${address} (REDIS_URL): ${lastError() ?? `connection ${client.status}`}; requests that need Redis are refused until it is back`)
+    const variable = config.redis.kind === 'cluster' && !config.redisUrl.startsWith('redis+cluster://') ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'
+    throw new Error(`not reachable at ${address} (${variable}): ${lastError() ?? `connection ${client.status}`}; requests that need Redis are refused until it is back`)
   }
 }
 
@@ -94,12 +98,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     throw postgresBootError(error, config.databaseUrl) ?? error
   }
 
-  const redis = createRedis(config.redisUrl)
+  const redis = createRedis(config.redis)
   // Without listeners ioredis prints every failed reconnect; say it once per outage instead.
   const redisError = reportOutages(redis, 'redis', logger)
   await redis.connect().catch((error: Error) => logger.warn('redis not reachable yet', { error: error.message }))
   // Pub/sub needs a connection of its own; ioredis re-subscribes after a reconnect.
-  const subscriber = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null })
+  const subscriber = createSubscriber(config.redis)
   reportOutages(subscriber, 'redis pub/sub', logger)
 
   const principals = new PrincipalCache({
@@ -113,10 +117,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   // Wrong keys and admin tokens, counted per client address; every authenticated route goes through this one.
   const failedAttempts = new FailedAttempts(config.authFailures)
   const authenticate = limitFailedAttempts(principals.authenticate, failedAttempts)
-  await subscriber
-    .connect()
-    .then(() => subscriber.subscribe(PRINCIPAL_CHANNEL))
-    .catch((error: Error) => logger.warn('principal evictions not subscribed yet', { error: error.message }))
+  const connected = await subscriber.connect().then(
+    () => true,
+    (error: Error) => (logger.warn('principal evictions not subscribed yet', { error: error.message }), false),
+  )
+  // Down at boot: the subscription waits in the client's queue and goes out once it connects (ioredis then subscribes
+  // again after every reconnect), rather than never.
+  const subscribed = subscriber.subscribe(PRINCIPAL_CHANNEL).catch((error: Error) => logger.warn('principal evictions not subscribed', { error: error.message }))
+  if (connected) await subscribed
 
   const workers = config.role === 'api' ? null : await startWorkers({ config, sql, logger })
 
@@ -138,19 +146,20 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     configureUpstreamPool({ maxConnections: slots, waitMs: config.upstream.poolWaitMs })
     checkFileBudget(slots, logger)
     startTokenPool(config.tokenizerThreads)
-    usageQueue = createUsageQueueSink(config.redisUrl, logger, { prefix: config.queuePrefix })
+    usageQueue = createUsageQueueSink(config.redis, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
     const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
     closeGauges = registerScrapedGauges({ redis, queuePrefix: config.queuePrefix, sql })
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
-    // The request path's own client: Bun's native one (see src/lib/hot-redis.ts); ioredis serves the rest.
-    hot = createHotRedis(config.redisUrl)
+    // The request path's own client: Bun's native one (see src/lib/hot-redis.ts), which speaks to one Redis only; on a
+    // cluster, ioredis's Cluster client behind the same interface. ioredis serves the rest.
+    hot = config.redis.kind === 'cluster' ? createClusterHotRedis(config.redis) : createHotRedis(config.redis.url)
     const connected = await Promise.race([hot.ready.then(() => true), Bun.sleep(2_000).then(() => false)]).catch(() => false)
     if (!connected) logger.warn('redis (request path) not reachable yet; money checks answer 503 until it is')
     admission = new Admission(hot, sql, config.admission, logger)
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
-    events = createEventEmitter(sql, config.redisUrl, logger, config.queuePrefix)
+    events = createEventEmitter(sql, config.redis, logger, config.queuePrefix)
     const emit = events.emit
     const billing = billingPlugin({
       sql,
@@ -175,7 +184,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       authenticate,
       failedAttempts,
       recordUsage,
-      readiness: { postgres: () => sql`select 1`, redis: redisReadiness(redis, config.redisUrl, redisError) },
+      readiness: { postgres: () => sql`select 1`, redis: redisReadiness(redis, config, redisError) },
       logger,
       accounts: {
         sql,

@@ -98,3 +98,39 @@ test('a short ADMIN_TOKEN stops the boot with one line naming it, and the token 
   expect(lines[0]).toContain('ADMIN_TOKEN:')
   expect(lines[0]).not.toContain('"a"')
 })
+
+describe('Redis Cluster settings', () => {
+  test('REDIS_URL names one Redis by default', () => {
+    const config = loadConfig({})
+    expect(config.redis).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' })
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
+  })
+
+  test('redis+cluster:// lists some nodes, with optional credentials that stay out of redisUrl', () => {
+    const plain = loadConfig({ REDIS_URL: 'redis+cluster://10.0.0.1:7000,redis-b:7001,[::1]:7002' })
+    expect(plain.redis).toEqual({ kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-b', port: 7001 }, { host: '::1', port: 7002 }] })
+    expect(plain.redisUrl).toBe('redis+cluster://10.0.0.1:7000,redis-b:7001,::1:7002')
+    const secured = loadConfig({ REDIS_URL: 'redis+cluster://app:p%40ss@h1:7000,h2:7001/' })
+    expect(secured.redis).toEqual({ kind: 'cluster', nodes: [{ host: 'h1', port: 7000 }, { host: 'h2', port: 7001 }], username: 'app', password: 'p@ss' })
+    expect(secured.redisUrl).not.toContain('p@ss')
+  })
+
+  test('REDIS_CLUSTER_NODES names a cluster too', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'h1:7000, h2:7001' }).redis).toEqual({ kind: 'cluster', nodes: [{ host: 'h1', port: 7000 }, { host: 'h2', port: 7001 }] })
+  })
+
+  test.each([
+    [{ REDIS_CLUSTER_NODES: 'h1:7000', REDIS_URL: 'redis://127.0.0.1:6379' }, 'REDIS_CLUSTER_NODES:'],
+    [{ REDIS_CLUSTER_NODES: 'h1' }, 'REDIS_CLUSTER_NODES:'],
+    [{ REDIS_URL: 'redis+cluster://h1:7000,h2' }, 'REDIS_URL:'],
+    [{ REDIS_URL: 'redis+cluster://h1:99999' }, 'REDIS_URL:'],
+    [{ REDIS_URL: 'redis+cluster://' }, 'REDIS_URL:'],
+  ])('%p is refused, naming the variable', (env, prefix) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    try {
+      loadConfig(env)
+    } catch (error) {
+      expect((error as Error).message.startsWith(prefix)).toBe(true)
+    }
+  })
+})

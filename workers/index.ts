@@ -37,7 +37,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   const { config, sql, logger } = deps
   // Prepaid wallets that a batch took below their threshold hear about it, once per crossing.
   const prefix = overrides.prefix ?? config.queuePrefix
-  const events = createEventEmitter(sql, config.redisUrl, logger, prefix)
+  const events = createEventEmitter(sql, config.redis, logger, prefix)
   const usage = startUsageWorker({
     afterCommit: async (records) => {
       const prepaid = records.filter((r) => r.moneyMode === 'prepaid' && r.costNano > 0).map((r) => r.requestId)
@@ -50,7 +50,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
         })
       }
     },
-    redisUrl: config.redisUrl,
+    redis: config.redis,
     sql,
     logger,
     batchSize: config.usage.batchSize,
@@ -64,7 +64,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
 
   // Its lock must outlast the 15 s delivery timeout; WORKER_LOCK_MS (30 s by default) does.
   const webhooks = startWebhookWorker({
-    redisUrl: config.redisUrl,
+    redis: config.redis,
     sql,
     logger,
     allowHttpLoopback: config.webhooks.allowHttpLoopback,
@@ -78,7 +78,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   const stripeReport = stripe ? startStripeReporter({ sql, stripe, logger, settings: config.stripeReport }) : null
 
   // Requests whose gateway died mid-answer are billed from their last checkpoint once their hold expires.
-  const holds = startHoldSweeper({ redisUrl: config.redisUrl, sql, logger, queuePrefix: prefix, intervalMs: config.admission.sweepIntervalMs })
+  const holds = startHoldSweeper({ redis: config.redis, sql, logger, queuePrefix: prefix, intervalMs: config.admission.sweepIntervalMs })
   const partitions = startPartitionKeeper({ sql, logger, retentionMonths: config.usage.retentionMonths })
 
   let timer: ReturnType<typeof setTimeout> | undefined

@@ -1,12 +1,11 @@
 // BullMQ queue names, the key prefix, and the two kinds of Redis connection: fail-fast for producers, patient for workers.
-import type { ConnectionOptions } from 'bullmq'
-import Redis from 'ioredis'
+import { connectRedis, type RedisConnection, type RedisTarget } from './redis'
 
 export const USAGE_QUEUE = 'usage'
 
 /**
  * Every BullMQ key starts with this prefix. The braces are a Redis Cluster hash tag: all keys of a queue must live in
- * one slot because BullMQ's Lua scripts touch several of them at once.
+ * one slot because BullMQ's Lua scripts touch several of them at once (QUEUE_PREFIX must be one too: src/config.ts).
  */
 export const QUEUE_PREFIX = '{mw}'
 
@@ -18,8 +17,8 @@ const reconnectDelay = (attempt: number) => Math.min(attempt * 200, 5_000)
  * Redis is down, and the timeouts bound a command to a hung server, so a producer never waits on Redis: it keeps what
  * it could not send and retries later. The caller owns (and closes) it; BullMQ leaves caller-owned clients open.
  */
-export function createProducerConnection(redisUrl: string): Redis {
-  return new Redis(redisUrl, {
+export function createProducerConnection(redis: RedisTarget | string): RedisConnection {
+  return connectRedis(redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
@@ -29,17 +28,16 @@ export function createProducerConnection(redisUrl: string): Redis {
 }
 
 /**
- * Connection options for a BullMQ Worker. Workers block on Redis and must ride out disconnects, so BullMQ requires
- * `maxRetriesPerRequest: null`. Options rather than a client: the Worker then creates, duplicates and closes its own
- * connections (a caller-supplied client would be duplicated and left open).
+ * The connection of a BullMQ Worker. Workers block on Redis and must ride out disconnects, so BullMQ requires
+ * `maxRetriesPerRequest: null`. BullMQ duplicates it for its blocking connection and closes that one itself; this one
+ * is the caller's to close after the worker (BullMQ leaves caller-owned clients open).
  */
-export function workerConnection(redisUrl: string): ConnectionOptions {
-  return {
-    url: redisUrl,
+export function createWorkerConnection(redis: RedisTarget | string): RedisConnection {
+  return connectRedis(redis, {
     maxRetriesPerRequest: null,
     connectTimeout: 5_000,
     retryStrategy: reconnectDelay,
-  }
+  })
 }
 
 /** A BullMQ jobId must not be an integer nor contain ':'; one bad id would make a whole addBulk fail forever. */

@@ -1,5 +1,5 @@
 // The hold sweeper's view of Redis: the index of tracked requests, and what became of one whose gateway may have died.
-import type Redis from 'ioredis'
+import type { RedisConnection } from '../lib/redis'
 import type { UsageRecord } from '../metering/usage-record'
 import { OPEN_INDEX_SHARDS, openIndexKeys, subjectKeys } from './keys'
 import { registerScripts, type ScriptRunner } from './scripts'
@@ -25,7 +25,7 @@ export class OpenRequests {
   private readonly index: string[]
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     queuePrefix: string,
   ) {
     this.run = registerScripts(redis)

@@ -1,7 +1,7 @@
 // The admission Lua scripts, read once at boot (with their `--#include lib/…` parts), runnable on ioredis or on the hot path's client.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type Redis from 'ioredis'
+import type { RedisConnection } from '../lib/redis'
 
 const SCRIPTS = [
   'admit-7',
@@ -44,7 +44,7 @@ export const scriptSources: ReadonlyMap<ScriptName, ScriptSource> = new Map(
   }),
 )
 
-export function registerScripts(redis: Redis): ScriptRunner {
+export function registerScripts(redis: RedisConnection): ScriptRunner {
   for (const [name, { lua, numberOfKeys }] of scriptSources) redis.defineCommand(name, { lua, numberOfKeys })
   const commands = redis as unknown as Record<ScriptName, (...parts: (string | number)[]) => Promise<ScriptReply>>
   return (name, keys, args) => commands[name](...keys, ...args)

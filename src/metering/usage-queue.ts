@@ -2,6 +2,7 @@
 import { Queue, type JobsOptions } from 'bullmq'
 import { createProducerConnection, isValidJobId, QUEUE_PREFIX, USAGE_QUEUE } from '../lib/queues'
 import type { Logger } from '../lib/logger'
+import type { RedisTarget } from '../lib/redis'
 import type { UsageRecord, UsageSink } from './usage-record'
 
 /**
@@ -78,9 +79,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-export function createUsageQueueSink(redisUrl: string, logger: Logger, options: UsageQueueSinkOptions = {}): UsageQueueSink {
+export function createUsageQueueSink(redis: RedisTarget | string, logger: Logger, options: UsageQueueSinkOptions = {}): UsageQueueSink {
   const o = { ...DEFAULTS, ...options }
-  const connection = createProducerConnection(redisUrl)
+  const connection = createProducerConnection(redis)
   let queue: Queue<UsageJobData> | null = null
 
   let buffer: UsageRecord[] = []

@@ -1,6 +1,6 @@
 // Money checks for end-to-end tests: paying agents, requests as a client sends them, Redis sampled while they run, and
 // the invariants after the usage drains (never below zero, never past the cap, Postgres and Redis agree).
-import type Redis from 'ioredis'
+import type { RedisConnection } from '../../src/lib/redis'
 import { insertCredit } from '../../src/db/queries/ledger'
 import type { Sql } from '../../src/lib/db'
 import { subjectKeys } from '../../src/limits/keys'
@@ -82,7 +82,7 @@ export interface MoneySeen {
 }
 
 /** Samples one account's Redis wallet until stopped, as wallet-race.test.ts does. */
-export function sampleMoney(redis: Redis, accountId: string) {
+export function sampleMoney(redis: RedisConnection, accountId: string) {
   const keys = subjectKeys(accountId)
   let running = true
   const seen: MoneySeen = { minAvailable: null, maxCommitted: 0n, samples: 0 }
@@ -105,7 +105,7 @@ export function sampleMoney(redis: Redis, accountId: string) {
 }
 
 /** Waits (with a deadline) until every admitted request has its usage row, Redis has settled and posted them, no hold is open. */
-export async function waitForDrain(sql: Sql, redis: Redis, accountId: string, requestIds: string[], timeoutMs = 30_000): Promise<void> {
+export async function waitForDrain(sql: Sql, redis: RedisConnection, accountId: string, requestIds: string[], timeoutMs = 30_000): Promise<void> {
   const keys = subjectKeys(accountId)
   const deadline = performance.now() + timeoutMs
   let state = ''
@@ -127,7 +127,7 @@ export interface MoneyReport {
 }
 
 /** The invariants after the drain, plus what the sampler saw while requests ran. */
-export async function checkMoney(sql: Sql, redis: Redis, agent: PayingAgent, seen: MoneySeen): Promise<MoneyReport> {
+export async function checkMoney(sql: Sql, redis: RedisConnection, agent: PayingAgent, seen: MoneySeen): Promise<MoneyReport> {
   const keys = subjectKeys(agent.id)
   const [usage] = await sql<{ rows: string; cost: string }[]>`
     SELECT count(*) AS rows, coalesce(sum(cost_nano), 0)::bigint AS cost FROM usage_events WHERE account_id = ${agent.id}`

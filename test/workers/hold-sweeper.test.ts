@@ -33,7 +33,7 @@ beforeAll(async () => {
   const logger = createLogger('silent')
   admission = new Admission(hot, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: HOLD_TTL_MS, onRedisError: 'deny', queuePrefix: PREFIX }, logger)
   // A long interval: the tests run sweeps themselves.
-  sweeper = startHoldSweeper({ redisUrl: 'redis://127.0.0.1:6379', sql, logger, queuePrefix: PREFIX, intervalMs: 600_000 })
+  sweeper = startHoldSweeper({ redis: 'redis://127.0.0.1:6379', sql, logger, queuePrefix: PREFIX, intervalMs: 600_000 })
 })
 afterAll(async () => {
   await sweeper.close()

@@ -75,7 +75,7 @@ let worker: WebhookWorker
 beforeAll(async () => {
   queue = new Queue(WEBHOOKS_QUEUE, { connection: { url: REDIS_URL }, prefix: PREFIX })
   // Retries 40 ms, 80 ms, 120 ms …: the production schedule's shape at test speed.
-  worker = startWebhookWorker({ redisUrl: REDIS_URL, sql, logger, allowHttpLoopback: true, prefix: PREFIX, backoff: { baseMs: 40, capMs: 120 }, timeoutMs: 500 })
+  worker = startWebhookWorker({ redis: REDIS_URL, sql, logger, allowHttpLoopback: true, prefix: PREFIX, backoff: { baseMs: 40, capMs: 120 }, timeoutMs: 500 })
   await worker.worker.waitUntilReady()
 })
 
@@ -242,7 +242,7 @@ describe('DNS rebinding', () => {
     const prefix = `{${uniqueId('mwtest-whdns')}}`
     const strictQueue = new Queue(WEBHOOKS_QUEUE, { connection: { url: REDIS_URL }, prefix })
     // Production rules: no loopback allowance; the receiver listens on the loopback port the name will point to.
-    const strict = startWebhookWorker({ redisUrl: REDIS_URL, sql, logger, allowHttpLoopback: false, lookup, prefix, backoff: { baseMs: 40, capMs: 80 } })
+    const strict = startWebhookWorker({ redis: REDIS_URL, sql, logger, allowHttpLoopback: false, lookup, prefix, backoff: { baseMs: 40, capMs: 80 } })
     try {
       const account = await newAccount()
       const port = new URL(target.url).port

@@ -3,11 +3,12 @@ import { insertUsageEvents, storedCosts } from '../../src/db/queries/usage'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
 import { createProducerConnection } from '../../src/lib/queues'
+import type { RedisTarget } from '../../src/lib/redis'
 import { OpenRequests } from '../../src/limits/open-requests'
 import { sweepOnce, type SweepDeps } from './processor'
 
 export interface HoldSweeperOptions {
-  redisUrl: string
+  redis: RedisTarget | string
   sql: Sql
   logger: Logger
   queuePrefix: string
@@ -21,7 +22,7 @@ export interface HoldSweeper {
 }
 
 export function startHoldSweeper(o: HoldSweeperOptions): HoldSweeper {
-  const redis = createProducerConnection(o.redisUrl)
+  const redis = createProducerConnection(o.redis)
   // Failures surface as failed sweeps (logged there); the next sweep tries again.
   redis.on('error', () => {})
   const open = new OpenRequests(redis, o.queuePrefix)

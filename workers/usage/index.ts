@@ -4,7 +4,8 @@ import { logWorkerErrors } from '../lib/worker-errors'
 import { insertUsageEvents } from '../../src/db/queries/usage'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
-import { createProducerConnection, QUEUE_PREFIX, USAGE_QUEUE, workerConnection } from '../../src/lib/queues'
+import { createProducerConnection, createWorkerConnection, QUEUE_PREFIX, USAGE_QUEUE } from '../../src/lib/queues'
+import type { RedisTarget } from '../../src/lib/redis'
 import type { UsageJobData } from '../../src/metering/usage-queue'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { UsageBatcher } from './processor'
@@ -12,7 +13,7 @@ import { markPosted } from './unposted'
 import { registerScripts } from '../../src/limits/scripts'
 
 export interface UsageWorkerOptions {
-  redisUrl: string
+  redis: RedisTarget | string
   sql: Sql
   logger: Logger
   batchSize: number
@@ -46,7 +47,7 @@ const isRecordError = (error: unknown) => /^2[23]/.test(String((error as { code?
 export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
   const { logger } = o
   // For the post-commit cleanup of settled costs; fails fast when Redis is down (the batch is then retried).
-  const redis = createProducerConnection(o.redisUrl)
+  const redis = createProducerConnection(o.redis)
   // Its failures surface as failed batches (logged there); without a listener ioredis would print each reconnect.
   redis.on('error', () => {})
   const run = registerScripts(redis)
@@ -68,9 +69,11 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
     },
   })
 
+  const connection = createWorkerConnection(o.redis)
+  connection.on('error', () => {})
   // A job completes only when every one of its records is committed (each resolves with its batch).
   const worker = new Worker<UsageJobPayload>(USAGE_QUEUE, (job) => Promise.all(recordsOf(job.data).map((record) => batcher.add(record))), {
-    connection: workerConnection(o.redisUrl),
+    connection,
     prefix: o.prefix ?? QUEUE_PREFIX,
     concurrency: JOB_CONCURRENCY,
     // Jobs are idempotent (one row per request id), so a job may survive several worker crashes.
@@ -97,6 +100,7 @@ export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
       await closing
       await batcher.flush()
       await redis.quit().catch(() => redis.disconnect())
+      await connection.quit().catch(() => connection.disconnect())
     },
   }
 }

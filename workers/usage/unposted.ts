@@ -4,7 +4,7 @@ import type { Queryable } from '../../src/lib/db'
 import { openIndexKeys, openIndexMember, openIndexShard, subjectKeys } from '../../src/limits/keys'
 import type { ScriptRunner } from '../../src/limits/scripts'
 import type { UsageRecord } from '../../src/metering/usage-record'
-import type Redis from 'ioredis'
+import type { RedisConnection } from '../../src/lib/redis'
 
 /**
  * Settled costs leave "unposted"; a request Redis has not settled yet (its gateway may have died) gets a "posted"
@@ -20,7 +20,7 @@ import type Redis from 'ioredis'
 const mayBeKeptInRedis = (record: UsageRecord): boolean => record.stream || record.moneyMode !== 'none'
 
 export async function markPosted(
-  deps: { run: ScriptRunner; redis: Redis; sql: Queryable; queuePrefix: string },
+  deps: { run: ScriptRunner; redis: RedisConnection; sql: Queryable; queuePrefix: string },
   records: readonly UsageRecord[],
   allInserted: boolean,
 ): Promise<void> {
@@ -44,7 +44,7 @@ export async function markPosted(
 }
 
 /** Takes written requests out of the sweeper's index, one ZREM per shard. */
-export async function forgetIndexed(redis: Redis, queuePrefix: string, records: readonly Pick<UsageRecord, 'requestId' | 'subject'>[]): Promise<void> {
+export async function forgetIndexed(redis: RedisConnection, queuePrefix: string, records: readonly Pick<UsageRecord, 'requestId' | 'subject'>[]): Promise<void> {
   if (records.length === 0) return
   const shards = openIndexKeys(queuePrefix)
   const members = new Map<number, string[]>()

@@ -6,13 +6,14 @@ import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
 import { countWebhookDelivery } from '../../src/lib/metrics'
 import { pinnedFetch } from '../../src/lib/pinned-fetch'
-import { QUEUE_PREFIX, workerConnection } from '../../src/lib/queues'
+import { createWorkerConnection, QUEUE_PREFIX } from '../../src/lib/queues'
+import type { RedisTarget } from '../../src/lib/redis'
 import { parseWebhookUrl, resolveChecked, type LookupFn } from '../../src/lib/ssrf'
 import { DEFAULT_BACKOFF, WEBHOOK_BACKOFF_TYPE, WEBHOOKS_QUEUE, backoffDelay, type BackoffSchedule, type WebhookJobData } from '../../src/modules/webhooks/queue'
 import { deliver, type DeliveryDeps } from './processor'
 
 export interface WebhookWorkerOptions {
-  redisUrl: string
+  redis: RedisTarget | string
   sql: Sql
   logger: Logger
   /** Config.webhooks.allowHttpLoopback: dev/tests only. */
@@ -68,8 +69,10 @@ export function startWebhookWorker(o: WebhookWorkerOptions): WebhookWorker {
     return outcome
   }
 
+  const connection = createWorkerConnection(o.redis)
+  connection.on('error', () => {})
   const worker = new Worker<WebhookJobData>(WEBHOOKS_QUEUE, processor, {
-    connection: workerConnection(o.redisUrl),
+    connection,
     prefix: o.prefix ?? QUEUE_PREFIX,
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
     // Only our strategy is named on the jobs; BullMQ passes 1 for the first retry.
@@ -100,6 +103,7 @@ export function startWebhookWorker(o: WebhookWorkerOptions): WebhookWorker {
     async close() {
       // Waits for deliveries in flight (each bounded by the timeout), then closes the connections.
       await worker.close()
+      await connection.quit().catch(() => connection.disconnect())
     },
   }
 }

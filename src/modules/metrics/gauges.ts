@@ -1,6 +1,6 @@
 // Gauges read when Prometheus scrapes: queue depths and the age of their oldest waiting job, and how far Stripe reporting lags.
 import { Queue } from 'bullmq'
-import type Redis from 'ioredis'
+import type { RedisConnection } from '../../lib/redis'
 import type { Sql } from '../../lib/db'
 import { scrapedGauge } from '../../lib/metrics'
 import { USAGE_QUEUE } from '../../lib/queues'
@@ -10,7 +10,7 @@ const STATES = ['waiting', 'active', 'delayed', 'failed'] as const
 
 export interface GaugeDeps {
   /** A shared ioredis connection (the queues only read through it). */
-  redis: Redis
+  redis: RedisConnection
   queuePrefix: string
   sql: Sql
 }

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq'
 import type { Sql } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
 import { createProducerConnection, QUEUE_PREFIX } from '../../lib/queues'
+import type { RedisTarget } from '../../lib/redis'
 import type { WebhookEventType } from './model'
 import { WEBHOOKS_QUEUE } from './queue'
 import { emitEvent } from './service'
@@ -26,8 +27,8 @@ export interface EventEmitter {
 /** Fixed ids already emitted by this process: a request refused a thousand times emits (and inserts) once. */
 const MAX_REMEMBERED_IDS = 10_000
 
-export function createEventEmitter(sql: Sql, redisUrl: string, logger: Logger, prefix = QUEUE_PREFIX): EventEmitter {
-  const connection = createProducerConnection(redisUrl)
+export function createEventEmitter(sql: Sql, redis: RedisTarget | string, logger: Logger, prefix = QUEUE_PREFIX): EventEmitter {
+  const connection = createProducerConnection(redis)
   connection.on('error', () => {})
   const queue = new Queue(WEBHOOKS_QUEUE, { connection, prefix })
   queue.on('error', () => {})
