@@ -18,6 +18,12 @@ export function metricsPlugin({ token, failedAttempts }: MetricsOptions) {
       guard?.({ headers, request })
       return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
     },
-    { detail: { tags: ['health'], summary: 'Prometheus metrics: requests, latency, tokens and cost by model, refusals, streams, queues, webhooks, Stripe lag' } },
+    {
+      detail: {
+        tags: ['health'],
+        summary: 'Prometheus metrics',
+        description: 'Requests, latency and time to first token, tokens and cost by model, admission refusals, streams in flight, queues, webhook deliveries, Stripe reporting lag.',
+      },
+    },
   )
 }
