@@ -6,12 +6,11 @@ import { errorResponse, GatewayError, InternalError, PayloadTooLargeError } from
 import { describeValueError } from '../../lib/framework-errors'
 import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
-import { countRequest } from '../../lib/metrics'
-import { startRequestTrace } from '../../lib/tracing'
 import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
 import { requestPrincipal } from '../auth/request-principal'
 import type { Authenticator } from '../auth/service'
+import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
 
 export interface ChatHandlerOptions {
@@ -44,14 +43,8 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
     const startedAt = performance.now()
     const requestId = newRequestId()
     const headers: Record<string, string> = { 'x-request-id': requestId }
-    // A catalog id once the body names one we serve: metrics never get a label per made-up model name.
-    let model = 'none'
-    const trace = startRequestTrace(CHAT_SPAN, request.headers, { 'meterway.request_id': requestId })
-    const answered = (response: Response) => {
-      countRequest(CHAT_ROUTE, model, response.status)
-      if (trace && !trace.ownedByExchange) trace.end(response.status)
-      return response
-    }
+    const observed = observeRequest(CHAT_ROUTE, CHAT_SPAN, request, requestId)
+    const { answered } = observed
     try {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
@@ -59,12 +52,9 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
       const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
       const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
       if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
-      model = deps.catalog.find((body as ChatRequest).model)?.id ?? 'none'
-      const call = { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace }
-      if (!trace) return answered(await completeChat(deps, call, headers))
-      trace.setAttributes({ 'meterway.model': model, 'meterway.account_id': principal.accountId })
-      // With the request's span active, whatever it logs carries the trace id.
-      return answered(await trace.run(() => completeChat(deps, call, headers)))
+      const call = { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
+      const model = deps.catalog.find(call.request.model)?.id ?? 'none'
+      return answered(await observed.run(model, principal.accountId, () => completeChat(deps, call, headers)))
     } catch (error) {
       if (!(error instanceof GatewayError)) {
         logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })

@@ -1,9 +1,9 @@
 // One chat completion: resolve the model, estimate the worst case, build the upstream request, then one exchange: hold, call, relay or read, finish.
 import { Exchange, type ExchangeDeps } from '../../exchange/exchange'
 import { estimateChat } from '../../exchange/estimate'
-import { answered, clientGone, failed, type Outcome } from '../../exchange/outcome'
+import { answered, failed, type Outcome } from '../../exchange/outcome'
 import { StreamRelay } from '../../exchange/relay'
-import { GatewayError, ModelKindError, ModelNotFoundError, UpstreamError } from '../../errors'
+import { ModelKindError, ModelNotFoundError, UpstreamError } from '../../errors'
 import type { Admission } from '../../limits/admission'
 import type { Logger } from '../../lib/logger'
 import { measurePrompt } from '../../metering/prompt'
@@ -16,7 +16,7 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
-import { ClientGoneError, readUpstreamBody, sendUpstream } from './upstream'
+import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from './upstream'
 
 export interface ChatDeps {
   catalog: Catalog
@@ -119,13 +119,9 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     outcome = answered()
     return new Response(result.body, { status: 200, headers: { ...responseHeaders, 'content-type': 'application/json' } })
   } catch (error) {
-    if (!(error instanceof GatewayError)) {
-      deps.logger.error('unexpected error while answering', { requestId: call.requestId, provider: model.provider, error: String((error as Error)?.stack ?? error) })
-    }
-    const gatewayError =
-      error instanceof GatewayError ? error : new UpstreamError(`The ${model.provider} upstream answer could not be read.`, 'upstream_bad_response')
-    outcome = gatewayError instanceof ClientGoneError ? clientGone() : failed(gatewayError, deadline)
-    throw outcome.status === 'client_aborted' ? new ClientGoneError() : gatewayError
+    const failure = failedAnswer(error, deadline, { logger: deps.logger, requestId: call.requestId, provider: model.provider })
+    outcome = failure.outcome
+    throw failure.error
   } finally {
     // The one place a request that is not (or not yet) a stream ends.
     if (!handedOff) exchange.finish(outcome ?? failed(new UpstreamError('The request ended unexpectedly.'), deadline))

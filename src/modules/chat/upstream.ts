@@ -1,6 +1,7 @@
 // One upstream call's send and read, with every way they fail as a typed error: the provider's error answer, a timeout, the client leaving, no route.
 import { ClientGoneError, GatewayError, UpstreamError } from '../../errors'
 import type { UpstreamDeadline } from '../../exchange/deadline'
+import { clientGone, failed, type Outcome } from '../../exchange/outcome'
 import { timeoutError } from '../../exchange/relay'
 import type { Logger } from '../../lib/logger'
 import type { RequestTrace } from '../../lib/tracing'
@@ -48,4 +49,17 @@ export async function readUpstreamBody(upstream: Response, deadline: UpstreamDea
     if (deadline.reason === 'client_gone') throw new ClientGoneError()
     throw new UpstreamError(`The ${provider} upstream connection broke: ${(error as Error).message}`, 'upstream_disconnected')
   }
+}
+
+/**
+ * What an answer that failed becomes: the outcome its exchange finishes with, and the error the client gets. An error
+ * that is not one of ours is logged and answered as the upstream's bad answer.
+ */
+export function failedAnswer(error: unknown, deadline: UpstreamDeadline, log: { logger: Logger; requestId: string; provider: string }): { outcome: Outcome; error: GatewayError } {
+  if (!(error instanceof GatewayError)) {
+    log.logger.error('unexpected error while answering', { requestId: log.requestId, provider: log.provider, error: String((error as Error)?.stack ?? error) })
+  }
+  const gatewayError = error instanceof GatewayError ? error : new UpstreamError(`The ${log.provider} upstream answer could not be read.`, 'upstream_bad_response')
+  const outcome = gatewayError instanceof ClientGoneError ? clientGone() : failed(gatewayError, deadline)
+  return { outcome, error: outcome.status === 'client_aborted' ? new ClientGoneError() : gatewayError }
 }

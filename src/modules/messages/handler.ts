@@ -8,12 +8,12 @@ import { GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
 import { describeValueError } from '../../lib/framework-errors'
 import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
-import { countRequest } from '../../lib/metrics'
-import { startRequestTrace, type RequestTrace } from '../../lib/tracing'
+import type { RequestTrace } from '../../lib/tracing'
 import { readBodyText } from '../../lib/request-body'
 import { requestPrincipal, type RequestServer } from '../auth/request-principal'
 import type { Authenticator, Principal } from '../auth/service'
 import { newRequestId } from '../chat/handler'
+import { observeRequest } from '../chat/observed'
 import type { ChatDeps } from '../chat/service'
 import { countTokens } from './count-tokens'
 import { createMessage } from './service'
@@ -55,14 +55,8 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
       const requestId = newRequestId()
       // Anthropic's SDKs read the id from `request-id` (message._request_id); ours is x-request-id everywhere.
       const headers: Record<string, string> = { 'x-request-id': requestId, 'request-id': requestId }
-      // Metrics and spans as on the chat route: a catalog id once the body names one we serve.
-      let model = 'none'
-      const trace = startRequestTrace(spanName, request.headers, { 'meterway.request_id': requestId })
-      const answered = (response: Response) => {
-        countRequest(name, model, response.status)
-        if (trace && !trace.ownedByExchange) trace.end(response.status)
-        return response
-      }
+      const observed = observeRequest(name, spanName, request, requestId)
+      const { answered } = observed
       try {
         const length = request.headers.get('content-length')
         if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
@@ -70,11 +64,9 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
         const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
         const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
         if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
-        model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
-        const accepted = { requestId, principal, body: body as T, request, startedAt, headers, trace }
-        if (!trace) return answered(await run(accepted))
-        trace.setAttributes({ 'meterway.model': model, 'meterway.account_id': principal.accountId })
-        return answered(await trace.run(() => run(accepted)))
+        const accepted = { requestId, principal, body: body as T, request, startedAt, headers, trace: observed.trace }
+        const model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
+        return answered(await observed.run(model, principal.accountId, () => run(accepted)))
       } catch (error) {
         if (!(error instanceof GatewayError)) {
           logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })

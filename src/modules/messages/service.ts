@@ -1,15 +1,15 @@
 // One Messages API request: resolve the model, plan it (native or translated), then the one exchange: hold, call, relay or read, finish.
 import type { MessagesRequest } from '../../anthropic/messages-request'
 import { AnthropicStreamRelay } from '../../anthropic/relay'
-import { GatewayError, UpstreamError } from '../../errors'
+import { UpstreamError } from '../../errors'
 import { Exchange } from '../../exchange/exchange'
-import { answered, clientGone, failed, type Outcome } from '../../exchange/outcome'
+import { answered, failed, type Outcome } from '../../exchange/outcome'
 import type { Principal } from '../auth/service'
 import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
 import type { RequestTrace } from '../../lib/tracing'
 import type { ChatDeps } from '../chat/service'
-import { ClientGoneError, readUpstreamBody, sendUpstream } from '../chat/upstream'
+import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../chat/upstream'
 import { nativePlan, resolveMessagesModel, translatedPlan } from './plan'
 
 export interface MessagesCall {
@@ -75,13 +75,9 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
     outcome = answered()
     return new Response(answer.body, { status: 200, headers: { ...responseHeaders, 'content-type': 'application/json' } })
   } catch (error) {
-    if (!(error instanceof GatewayError)) {
-      deps.logger.error('unexpected error while answering', { requestId: call.requestId, provider: model.provider, error: String((error as Error)?.stack ?? error) })
-    }
-    const gatewayError =
-      error instanceof GatewayError ? error : new UpstreamError(`The ${model.provider} upstream answer could not be read.`, 'upstream_bad_response')
-    outcome = gatewayError instanceof ClientGoneError ? clientGone() : failed(gatewayError, deadline)
-    throw outcome.status === 'client_aborted' ? new ClientGoneError() : gatewayError
+    const failure = failedAnswer(error, deadline, { logger: deps.logger, requestId: call.requestId, provider: model.provider })
+    outcome = failure.outcome
+    throw failure.error
   } finally {
     // The one place a request that is not (or not yet) a stream ends.
     if (!handedOff) exchange.finish(outcome ?? failed(new UpstreamError('The request ended unexpectedly.'), deadline))
