@@ -16,7 +16,7 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
-import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from './upstream'
+import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 
 export interface ChatDeps {
   catalog: Catalog

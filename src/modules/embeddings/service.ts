@@ -92,12 +92,7 @@ export async function createEmbeddings(deps: EmbeddingsDeps, call: EmbeddingsCal
   Object.assign(responseHeaders, exchange.headers)
   return answerJson(
     exchange,
-    {
-      provider: model.provider,
-      send: (signal) => adapter.send(upstreamRequest, signal),
-      readError: (status, body, headers) => adapter.readError(status, body, headers),
-      read: (body) => adapter.read(body, embeddingsCall),
-    },
+    { adapter, request: upstreamRequest, read: (body) => adapter.read(body, embeddingsCall) },
     responseHeaders,
     deps.logger,
   )

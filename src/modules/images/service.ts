@@ -87,12 +87,7 @@ export async function generateImages(deps: ImagesDeps, call: ImagesCallIn, respo
   Object.assign(responseHeaders, exchange.headers)
   return answerJson(
     exchange,
-    {
-      provider: model.provider,
-      send: (signal) => adapter.send(upstreamRequest, signal),
-      readError: (status, body, headers) => adapter.readError(status, body, headers),
-      read: (body) => adapter.read(body, imagesCall),
-    },
+    { adapter, request: upstreamRequest, read: (body) => adapter.read(body, imagesCall) },
     responseHeaders,
     deps.logger,
   )

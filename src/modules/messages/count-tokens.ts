@@ -5,7 +5,7 @@ import { UpstreamError } from '../../errors'
 import { UpstreamDeadline } from '../../exchange/deadline'
 import { countedPromptTokens, measurePrompt } from '../../metering/prompt'
 import type { ChatDeps } from '../chat/service'
-import { readUpstreamBody, sendUpstream } from '../chat/upstream'
+import { readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 import { resolveMessagesModel } from './plan'
 
 export type CountTokensDeps = Pick<ChatDeps, 'catalog' | 'providers' | 'logger'> & { exchange: Pick<ChatDeps['exchange'], 'upstream'> }

@@ -9,7 +9,7 @@ import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
 import type { RequestTrace } from '../../lib/tracing'
 import type { ChatDeps } from '../chat/service'
-import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../chat/upstream'
+import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 import { nativePlan, resolveMessagesModel, translatedPlan } from './plan'
 
 export interface MessagesCall {

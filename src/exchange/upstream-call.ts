@@ -1,11 +1,18 @@
 // One upstream call's send and read, with every way they fail as a typed error: the provider's error answer, a timeout, the client leaving, no route.
-import { ClientGoneError, GatewayError, UpstreamError } from '../../errors'
-import type { UpstreamDeadline } from '../../exchange/deadline'
-import { clientGone, failed, type Outcome } from '../../exchange/outcome'
-import { timeoutError } from '../../exchange/relay'
-import type { Logger } from '../../lib/logger'
-import type { RequestTrace } from '../../lib/tracing'
-import type { ProviderAdapter, UpstreamRequest } from '../../providers/types'
+import { ClientGoneError, GatewayError, UpstreamError } from '../errors'
+import type { UpstreamDeadline } from './deadline'
+import { clientGone, failed, type Outcome } from './outcome'
+import { timeoutError } from './relay'
+import type { Logger } from '../lib/logger'
+import type { RequestTrace } from '../lib/tracing'
+import type { UpstreamRequest } from '../providers/types'
+
+/** What a call is sent through: any provider adapter (chat, embeddings, images) has this shape. */
+export interface UpstreamSender {
+  readonly id: string
+  send(request: UpstreamRequest, signal: AbortSignal): Promise<Response>
+  readError(status: number, body: string, headers: Headers): GatewayError
+}
 
 export { ClientGoneError }
 
@@ -14,7 +21,7 @@ const MAX_ERROR_BODY_CHARS = 64 * 1024
 
 /** Sends the request; resolves with a successful answer, or throws the typed error for whatever went wrong. */
 export async function sendUpstream(
-  adapter: ProviderAdapter,
+  adapter: UpstreamSender,
   request: UpstreamRequest,
   deadline: UpstreamDeadline,
   log: { logger: Logger; requestId: string; trace?: RequestTrace | undefined },
