@@ -232,3 +232,16 @@ test('a file of aliases that would unfold into a huge one is refused in one line
   const path = file(bomb)
   expect(errorOf(path)).toBe(`${path}: YAML: Excessive alias count indicates a resource exhaustion attack`)
 })
+
+test("the README's Config file example loads", async () => {
+  const readme = await Bun.file(join(import.meta.dir, '..', '..', 'README.md')).text()
+  const section = readme.slice(readme.indexOf('## Config file'))
+  const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!
+  const config = loadConfig({ ANTHROPIC_API_KEY: 'k', FACILITATOR_TOKEN: 't' }, { configFile: file(example) })
+  expect(config.gatewayFile!.routes.map((r) => [r.key, r.pricing.kind])).toEqual([
+    ['POST /v1/messages', 'match'],
+    ['POST /v1/complete', 'token-based'],
+    ['POST /v1/chat/completions', 'metered'],
+  ])
+  expect(config.gatewayFile!.facilitator.headers).toEqual({ authorization: 'Bearer t' })
+})
