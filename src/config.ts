@@ -1,6 +1,10 @@
 // The environment, validated once at boot against a TypeBox schema and frozen; nothing else reads process.env.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { GatewayConfigError, loadGatewayConfigFile } from './lib/gateway-config/load'
+import type { GatewayFile } from './lib/gateway-config/types'
 import { parseUsdToNano } from './pricing/money'
 
 const HttpUrl = (def: string) => Type.String({ pattern: '^https?://[^\\s]+$', default: def, description: 'an http(s) URL' })
@@ -64,6 +68,7 @@ export const EnvSchema = Type.Object({
   STRIPE_MAX_CALLS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
   LOW_BALANCE_THRESHOLD_USD: Type.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', default: '1.00', description: 'a USD amount such as "1.00"' }),
   WEBHOOK_ALLOW_HTTP_LOOPBACK: Type.Boolean({ default: false, description: 'dev/tests only: allow http:// webhook URLs on 127.0.0.1' }),
+  GATEWAY_CONFIG: Type.String({ default: '', description: 'path of a gateway config file (YAML)' }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
 })
 
@@ -75,6 +80,7 @@ export type RedisTarget =
   | { kind: 'cluster'; nodes: readonly { host: string; port: number }[]; username?: string; password?: string }
 
 export interface Config {
+  /** PORT if set, else the config file's gateway.port, else 8080. */
   port: number
   host: string
   logLevel: Env['LOG_LEVEL']
@@ -139,6 +145,15 @@ export interface Config {
     /** Workers look this often for tracked requests whose hold expired. */
     sweepIntervalMs: number
   }
+  /** The gateway config file (--config, GATEWAY_CONFIG or ./meterway.yaml), parsed and checked; null when there is none. */
+  gatewayFile: GatewayFile | null
+}
+
+export interface ConfigOptions {
+  /** A path from the command line (--config); it wins over GATEWAY_CONFIG. */
+  configFile?: string
+  /** Where meterway.yaml is looked for (the working folder by default). */
+  cwd?: string
 }
 
 export class ConfigError extends Error {}
@@ -148,8 +163,29 @@ const SECRET = /(TOKEN|SECRET|_KEY|_KEYS)$/
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '')
 
-/** Parses an environment (process.env by default) into a frozen Config; throws ConfigError naming the first bad variable. */
-export function loadConfig(source: Record<string, string | undefined> = process.env): Readonly<Config> {
+/** The config file to read: --config, else GATEWAY_CONFIG, else meterway.yaml in the working folder if it exists; null: none. */
+export function findGatewayConfigPath(source: Record<string, string | undefined> = process.env, options: ConfigOptions = {}): string | null {
+  if (options.configFile) return options.configFile
+  if (source.GATEWAY_CONFIG) return source.GATEWAY_CONFIG
+  const local = options.cwd ? join(options.cwd, 'meterway.yaml') : 'meterway.yaml'
+  return existsSync(local) ? local : null
+}
+
+/** Reads and checks a gateway config file with `source` filling its ${VAR}s; throws ConfigError naming the file and key. */
+export function readGatewayConfigFile(path: string, source: Record<string, string | undefined> = process.env): GatewayFile {
+  try {
+    return loadGatewayConfigFile(path, source)
+  } catch (error) {
+    if (error instanceof GatewayConfigError) throw new ConfigError(error.message, { cause: error })
+    throw error
+  }
+}
+
+/**
+ * Parses an environment (process.env by default) and the gateway config file if there is one into a frozen Config;
+ * throws ConfigError naming the first bad variable, or the file and key.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env, options: ConfigOptions = {}): Readonly<Config> {
   const raw: Record<string, unknown> = {}
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key]
@@ -167,8 +203,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const e = env as Env
   const redis = parseRedisTarget(e.REDIS_URL, e.REDIS_CLUSTER_NODES, source.REDIS_URL !== undefined && source.REDIS_URL !== '')
+  const filePath = findGatewayConfigPath(source, options)
+  const gatewayFile = filePath === null ? null : readGatewayConfigFile(filePath, source)
+  const portSet = source.PORT !== undefined && source.PORT !== ''
   return Object.freeze({
-    port: e.PORT,
+    port: portSet ? e.PORT : (gatewayFile?.gateway.port ?? e.PORT),
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     staticApiKeys: Object.freeze(e.GATEWAY_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean)),
@@ -221,6 +260,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
       sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
     }),
+    gatewayFile,
   })
 }
 

@@ -27,6 +27,7 @@ import { findAccount } from './db/queries/accounts'
 import { Admission } from './limits/admission'
 import { createStripeClient } from './lib/stripe'
 import { buildCatalog } from './pricing/catalog'
+import { CATALOG_DATA, CATALOG_VERSION } from './pricing/catalog-data'
 import { configureUpstreamPool } from './providers/http'
 import { buildMediaProviders, buildProviders } from './providers/registry'
 import { startWorkers } from '../workers'
@@ -178,7 +179,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const app = createApp({
       config,
       ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
-      catalog: buildCatalog(),
+      // The config file's models: section adds or overrides entries (checked when the config was loaded).
+      catalog: buildCatalog(CATALOG_DATA, CATALOG_VERSION, config.gatewayFile?.models ?? []),
       providers: buildProviders(config),
       mediaProviders: buildMediaProviders(config),
       authenticate,

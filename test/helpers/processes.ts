@@ -25,10 +25,10 @@ export function freePort(): number {
 }
 
 /** Starts a gateway (or worker) process and resolves once it answers /healthz (or, for ROLE=worker, once it logged its start). */
-export async function spawnMeterway(env: Record<string, string>, timeoutMs = 30_000): Promise<GatewayProcess> {
+export async function spawnMeterway(env: Record<string, string>, timeoutMs = 30_000, args: readonly string[] = []): Promise<GatewayProcess> {
   await prepareTestDatabase()
   const port = freePort()
-  const child = Bun.spawn(['bun', ENTRY], {
+  const child = Bun.spawn(['bun', ENTRY, ...args], {
     env: {
       ...process.env,
       PORT: String(port),
