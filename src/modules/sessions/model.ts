@@ -30,7 +30,8 @@ export const SessionModel = {
             models: t.Optional(t.Array(Text({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100, description: 'Models the session may call; omitted: any' })),
             max_spend: t.Optional(t.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', description: 'The most this session (and its refreshes) may spend, USD, e.g. "2.00"' })),
           },
-          strict,
+          // Unknown fields are dropped before validation: an object with none of these is a mistake, not "no limits".
+          { ...strict, minProperties: 1, description: 'Limits of the session; omit it for none' },
         ),
       ),
       ttl_seconds: t.Optional(t.Integer({ minimum: SESSION_TTL.minimum, maximum: SESSION_TTL.maximum, description: '60 to 3600; default 900' })),
