@@ -120,6 +120,19 @@ describe('projects, keys and sessions', () => {
     expect(await statusOf(replicaUrl, 'GET', '/v1/customers', project.test)).toBe(200)
   })
 
+  test('racing first sightings of one end user make one customer and one wallet; racing refreshes of one token make one new token', async () => {
+    const project = await projectWithKeys(url)
+    const minted = await Promise.all(Array.from({ length: 12 }, (_, i) => mintSession(i % 2 ? url : replicaUrl, project.live, { customer: 'raced_user' })))
+    expect(new Set(minted.map((m) => m.wallet_id)).size).toBe(1)
+    expect(new Set(minted.map((m) => m.end_customer_id)).size).toBe(1)
+    const [counted] = await sql<{ customers: string; wallets: string }[]>`
+      SELECT (SELECT count(*) FROM end_customers WHERE project_id = ${project.id})::text AS customers,
+             (SELECT count(*) FROM end_user_wallets WHERE project_id = ${project.id})::text AS wallets`
+    expect(counted).toEqual({ customers: '1', wallets: '1' })
+    const refreshes = await Promise.all(Array.from({ length: 8 }, (_, i) => call(i % 2 ? url : replicaUrl, 'POST', '/v1/sessions/refresh', minted[0]!.session_token)))
+    expect(refreshes.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401, 401, 401, 401])
+  })
+
   test('a test key mints es_test_ sessions on a test wallet of its own, apart from the live one of the same external id', async () => {
     const project = await projectWithKeys(url)
     const live = await mintSession(url, project.live, { customer: 'same_user' })
