@@ -53,6 +53,8 @@ export const EnvSchema = Type.Object({
   STRIPE_API_BASE: Type.String({ pattern: '^(https?://[^\\s]+)?$', default: '', description: 'an http(s) URL, or empty for the real Stripe' }),
   STRIPE_WEBHOOK_SECRET: Type.String({ default: '' }),
   STRIPE_PRO_PRICE_ID: Type.String({ default: '' }),
+  STRIPE_PUBLISHABLE_KEY: Type.String({ pattern: '^(pk_live_\\S+)?$', default: '', description: "Stripe's live publishable key (pk_live_…), handed to live end-user sessions; empty: none" }),
+  STRIPE_TEST_PUBLISHABLE_KEY: Type.String({ pattern: '^(pk_test_\\S+)?$', default: '', description: "Stripe's test publishable key (pk_test_…), handed to test end-user sessions; empty: none" }),
   USAGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   USAGE_FLUSH_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 200 }),
   DEFAULT_RPM: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 60, description: 'requests per minute per account or static key; 0: none' }),
@@ -126,6 +128,8 @@ export interface Config {
   requireSubscription: boolean
   principalCacheTtlMs: number
   stripe: { secretKey: string; apiBase: string; webhookSecret: string; proPriceId: string }
+  /** Stripe publishable keys end-user sessions are given, by mode (null: not configured). */
+  stripePublishableKeys: { live: string | null; test: string | null }
   usage: { batchSize: number; flushMs: number; retentionMonths: number }
   /** A worker that dies holds its active jobs this long before another worker takes them again. */
   workerLockMs: number
@@ -241,6 +245,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     requireSubscription: e.REQUIRE_SUBSCRIPTION,
     principalCacheTtlMs: e.PRINCIPAL_CACHE_TTL_MS,
     stripe: Object.freeze({ secretKey: e.STRIPE_SECRET_KEY, apiBase: trimSlash(e.STRIPE_API_BASE), webhookSecret: e.STRIPE_WEBHOOK_SECRET, proPriceId: e.STRIPE_PRO_PRICE_ID }),
+    stripePublishableKeys: Object.freeze({ live: e.STRIPE_PUBLISHABLE_KEY || null, test: e.STRIPE_TEST_PUBLISHABLE_KEY || null }),
     usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS, retentionMonths: e.USAGE_RETENTION_MONTHS }),
     workerLockMs: e.WORKER_LOCK_MS,
     stripeReport: Object.freeze({

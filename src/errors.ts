@@ -33,6 +33,20 @@ export class AuthenticationError extends GatewayError {
   }
 }
 
+/** 401: a session token that was valid but has run out; the developer's backend mints a new one. */
+export class SessionExpiredError extends GatewayError {
+  constructor() {
+    super(401, 'authentication_error', 'This session token has expired. Mint a new one (POST /v1/sessions) or refresh it before it expires.', 'session_expired')
+  }
+}
+
+/** 403: the caller is known but may not do this (a setting of its project, its scope or its mode forbids it). */
+export class PermissionError extends GatewayError {
+  constructor(message: string, code: string, param: string | null = null) {
+    super(403, 'permission_error', message, code, param)
+  }
+}
+
 export class NotFoundError extends GatewayError {
   constructor(message: string, code = 'not_found', param: string | null = null) {
     super(404, 'invalid_request_error', message, code, param)

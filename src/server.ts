@@ -18,6 +18,11 @@ import { createUsageQueueSink } from './metering/usage-queue'
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
+import { PlatformCredentials } from './modules/auth/platform-credentials'
+import { projectsPlugin } from './modules/projects'
+import { sessionsPlugin } from './modules/sessions'
+import { endUserWalletsPlugin } from './modules/end-user-wallets'
+import { customersPlugin } from './modules/customers'
 import { FailedAttempts, limitFailedAttempts } from './modules/auth/failed-attempts'
 import { billingPlugin } from './modules/billing'
 import { walletPlugin } from './modules/wallet'
@@ -114,7 +119,17 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     publish: (message) => redis.publish(PRINCIPAL_CHANNEL, message),
     logger,
   })
-  subscriber.on('message', (_channel: string, message: string) => principals.handleMessage(message))
+  // Platform secret keys and session tokens share the channel: one eviction message reaches both caches.
+  const platformCredentials = new PlatformCredentials({
+    sql,
+    ttlMs: config.principalCacheTtlMs,
+    publish: (message) => redis.publish(PRINCIPAL_CHANNEL, message),
+    logger,
+  })
+  subscriber.on('message', (_channel: string, message: string) => {
+    principals.handleMessage(message)
+    platformCredentials.handleMessage(message)
+  })
   // Wrong keys and admin tokens, counted per client address; every authenticated route goes through this one.
   const failedAttempts = new FailedAttempts(config.authFailures)
   const authenticate = limitFailedAttempts(principals.authenticate, failedAttempts)
@@ -176,11 +191,22 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       },
       logger,
     })
+    // Platform mode: projects (account key), end-user sessions, wallets and customers (secret key or session token).
+    const platformAuth = { credentials: platformCredentials, failedAttempts }
+    const onProjectChanged = (projectId: string) => platformCredentials.invalidateProject(projectId)
+    const onTokenRevoked = (hash: string) => platformCredentials.invalidateHash(hash)
+    // The config file's models: section adds or overrides entries (checked when the config was loaded).
+    const catalog = buildCatalog(CATALOG_DATA, CATALOG_VERSION, config.gatewayFile?.models ?? [])
+    const platformPlugins = [
+      projectsPlugin({ sql, authenticate, onKeyRevoked: onTokenRevoked, onProjectChanged }),
+      sessionsPlugin({ sql, auth: platformAuth, catalog, publishableKeys: config.stripePublishableKeys, onTokenRevoked }),
+      endUserWalletsPlugin({ sql, auth: platformAuth, admission, logger, onProjectChanged }),
+      customersPlugin({ sql, auth: platformAuth }),
+    ]
     const app = createApp({
       config,
       ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
-      // The config file's models: section adds or overrides entries (checked when the config was loaded).
-      catalog: buildCatalog(CATALOG_DATA, CATALOG_VERSION, config.gatewayFile?.models ?? []),
+      catalog,
       providers: buildProviders(config),
       mediaProviders: buildMediaProviders(config),
       authenticate,
@@ -207,6 +233,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         billing,
         walletPlugin({ sql, admission, authenticate }),
         webhooksPlugin({ sql, authenticate, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
+        ...platformPlugins,
       ],
     })
     server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: SERVER_BODY_LIMIT, idleTimeout: 255 }).server

@@ -6,6 +6,7 @@ import { MAX_JSON_DEPTH } from '../../src/lib/json-depth'
 import { uniqueId } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { ADMIN_TOKEN, startGateway, TEST_KEY, upstreamEnv, type TestGateway } from '../helpers/gateway'
+import { mintSession, projectWithKeys, type TestProject } from '../helpers/platform'
 import { chunkedBody, deepArrays, deepObjects, expectAnthropicError, expectError, expectError as expectOurError, jsonWithRaw, rawHttp, withValue, type Expected } from '../helpers/hostile'
 
 /** MAX_BODY_BYTES of this gateway: 100,000-deep arrays (200 KB) fit under it and reach the depth check. */
@@ -14,10 +15,11 @@ const MAX_BODY = 256 * 1024
 const SMALL_BODY = 64 * 1024
 const CHECKOUT_BODY = 4096
 
-type Auth = 'none' | 'static' | 'agent' | 'admin'
+/** secret: a platform secret key (sk_live_…); session: an end-user session token; refresh: a session token used once. */
+type Auth = 'none' | 'static' | 'agent' | 'admin' | 'secret' | 'session' | 'refresh'
 
 interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   /** As Swagger documents it (wildcard routes, which Swagger leaves out, as Elysia declares them). */
   path: string
   /** A concrete path that reaches the handler. */
@@ -44,6 +46,10 @@ let upstream: FakeUpstream
 let gateway: TestGateway
 let agentKey = ''
 let agentId = ''
+let project: TestProject
+let sessionToken = ''
+/** Refreshing replaces a token, so each refresh is sent with one of these, never the shared session token. */
+const refreshTokens: string[] = []
 
 const chatBody = () => ({ model: 'openai/gpt-4o', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
 const chatRoute = (prefix: string): Route => ({
@@ -81,6 +87,16 @@ const endpointRoute = (method: Route['method'], suffix: string, extra: Partial<R
   ...extra,
 })
 const get = (path: string, auth: Auth = 'none', extra: Partial<Route> = {}): Route => ({ method: 'GET', path, url: () => path, auth, ...extra })
+const projectRoute = (method: Route['method'], suffix: string, extra: Partial<Route> = {}): Route => ({
+  method, path: `/v1/projects/{id}${suffix}`, url: () => `/v1/projects/${project.id}${suffix}`, auth: 'agent',
+  pathParams: { id: (value) => `/v1/projects/${encodeURIComponent(value)}${suffix}` },
+  ...extra,
+})
+const walletRoute = (method: Route['method'], suffix: string, extra: Partial<Route> = {}): Route => ({
+  method, path: `/v1/wallets/{id}${suffix}`, url: () => `/v1/wallets/wal_missing${suffix}`, auth: 'secret',
+  pathParams: { id: (value) => `/v1/wallets/${encodeURIComponent(value)}${suffix}` },
+  ...extra,
+})
 
 const routes: Route[] = [
   get('/healthz'),
@@ -134,6 +150,40 @@ const routes: Route[] = [
   endpointRoute('DELETE', ''),
   endpointRoute('POST', '/rotate_secret'),
   endpointRoute('GET', '/deliveries', { query: { limit: true } }),
+  // Platform mode. Boolean fields are left out of the bodies: `true` is the wrong-type probe, and it is a right value there.
+  {
+    method: 'POST', path: '/v1/projects/', url: () => '/v1/projects', auth: 'agent', maxBody: SMALL_BODY,
+    body: () => ({ name: 'Hostile', markup_percent: 10, allowed_origins: ['https://app.example.com'] }), textFields: ['name', 'allowed_origins[0]'],
+  },
+  get('/v1/projects/', 'agent', { url: () => '/v1/projects' }),
+  projectRoute('PATCH', '', { body: () => ({ name: 'Renamed' }), maxBody: SMALL_BODY, textFields: ['name'] }),
+  projectRoute('POST', '/keys', { body: () => ({ mode: 'test' }), maxBody: SMALL_BODY, textFields: ['mode'] }),
+  {
+    method: 'DELETE', path: '/v1/projects/{id}/keys/{key_id}', url: () => `/v1/projects/${project.id}/keys/pkey_missing`, auth: 'agent',
+    pathParams: {
+      id: (value) => `/v1/projects/${encodeURIComponent(value)}/keys/pkey_missing`,
+      key_id: (value) => `/v1/projects/${project.id}/keys/${encodeURIComponent(value)}`,
+    },
+  },
+  {
+    method: 'POST', path: '/v1/sessions/', url: () => '/v1/sessions', auth: 'secret', maxBody: SMALL_BODY,
+    body: () => ({ customer: 'hostile_user', scope: { max_spend: '1.00' }, ttl_seconds: 900 }), textFields: ['customer'], integerFields: ['ttl_seconds'],
+  },
+  {
+    method: 'DELETE', path: '/v1/sessions/{session_token}', url: () => '/v1/sessions/es_missing', auth: 'secret',
+    pathParams: { session_token: (value) => `/v1/sessions/${encodeURIComponent(value)}` },
+  },
+  { method: 'POST', path: '/v1/sessions/refresh', url: () => '/v1/sessions/refresh', auth: 'refresh' },
+  get('/v1/config', 'session'),
+  get('/v1/wallet/balance', 'session'),
+  walletRoute('GET', ''),
+  walletRoute('PATCH', '', { body: () => ({ status: 'active' }), maxBody: SMALL_BODY, textFields: ['status'] }),
+  walletRoute('POST', '/credit', { body: () => ({ amount_usd: '1.00', reason: 'probe' }), maxBody: SMALL_BODY, textFields: ['amount_usd', 'reason'] }),
+  get('/v1/customers/', 'secret', { url: () => '/v1/customers', query: { limit: true } }),
+  {
+    ...get('/v1/customers/{id}', 'secret'), url: () => '/v1/customers/ecus_missing',
+    pathParams: { id: (value) => `/v1/customers/${encodeURIComponent(value)}` },
+  },
 ]
 
 beforeAll(async () => {
@@ -149,14 +199,29 @@ beforeAll(async () => {
   agentId = uniqueId('hostile')
   const registered = await fetch(`${gateway.url}/agents/register`, { method: 'POST', body: JSON.stringify({ agent_id: agentId, name: 'Hostile' }) })
   agentKey = ((await registered.json()) as { api_key: string }).api_key
+  project = await projectWithKeys(gateway.url, {}, agentKey)
+  sessionToken = (await mintSession(gateway.url, project.live, { customer: 'hostile_user' })).session_token
+  for (let i = 0; i < 20; i++) refreshTokens.push((await mintSession(gateway.url, project.live, { customer: 'hostile_user' })).session_token)
 })
 afterAll(async () => {
   await gateway.stop()
   upstream.stop()
 })
 
-const credentials = (auth: Auth): Record<string, string> =>
-  auth === 'none' ? {} : { authorization: `Bearer ${auth === 'admin' ? ADMIN_TOKEN : auth === 'agent' ? agentKey : TEST_KEY}` }
+const CREDENTIALS: Record<Exclude<Auth, 'none' | 'refresh'>, () => string> = {
+  static: () => TEST_KEY,
+  agent: () => agentKey,
+  admin: () => ADMIN_TOKEN,
+  secret: () => project.live,
+  session: () => sessionToken,
+}
+
+function credentials(auth: Auth): Record<string, string> {
+  if (auth === 'none') return {}
+  const credential = auth === 'refresh' ? refreshTokens.shift() : CREDENTIALS[auth]()
+  if (credential === undefined) throw new Error('out of session tokens to refresh with: mint more in beforeAll')
+  return { authorization: `Bearer ${credential}` }
+}
 
 function send(route: Route, options: { url?: string; body?: string | ReadableStream<Uint8Array>; headers?: Record<string, string> } = {}): Promise<Response> {
   return fetch(`${gateway.url}${options.url ?? route.url()}`, {

@@ -22,14 +22,16 @@ function requestHash(request: Request, body: unknown): string {
 /**
  * Runs an admin write once per Idempotency-Key (for 24 hours): the first request's status and body are stored and
  * replayed, marked `Idempotent-Replayed: true`. A failed write frees its key, so a retry runs it again. Without the
- * header the write simply runs.
+ * header the write simply runs. `scope` names whose keys these are when callers other than the admin choose them.
  */
-export async function idempotent<T>(sql: Sql, ctx: WriteContext, write: () => Promise<T>): Promise<T> {
-  const key = ctx.headers['idempotency-key']
-  if (key === undefined) return write()
-  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+export async function idempotent<T>(sql: Sql, ctx: WriteContext, write: () => Promise<T>, scope = ''): Promise<T> {
+  const presented = ctx.headers['idempotency-key']
+  if (presented === undefined) return write()
+  if (presented.length === 0 || presented.length > MAX_KEY_LENGTH) {
     throw new InvalidRequestError(`The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} characters.`, 'idempotency-key', 'invalid_idempotency_key')
   }
+  // Keys chosen by different callers (accounts) live in one table: the scope (joined by a newline, which no header value holds) keeps one caller's key from answering another's.
+  const key = scope ? `${scope}\n${presented}` : presented
   const claim = await claimIdempotencyKey(sql, key, requestHash(ctx.request, ctx.body))
   if (claim.kind === 'conflict') {
     throw new ConflictError('This Idempotency-Key was already used for a different request. Use a new key for a new write.', 'idempotency_key_reused', 'idempotency-key')

@@ -9,7 +9,7 @@ const MINTED_KEY = new RegExp(`^mw_(live|test)_[A-Za-z0-9]{${SECRET_LENGTH}}$`)
 /** Whether a presented key has the shape mintApiKey gives; anything else is unknown without asking Postgres. */
 export const isMintedKeyFormat = (apiKey: string): boolean => MINTED_KEY.test(apiKey)
 
-function randomBase62(length: number): string {
+export function randomBase62(length: number): string {
   // Rejection sampling keeps every character uniform (256 is not a multiple of 62).
   const out: string[] = []
   while (out.length < length) {

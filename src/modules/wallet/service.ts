@@ -13,7 +13,7 @@ export interface WalletServiceDeps {
 
 const RECENT_ENTRIES = 20
 
-function ledgerEntry(row: LedgerRow) {
+export function ledgerEntry(row: LedgerRow) {
   return {
     id: row.id,
     kind: row.kind,

@@ -1,0 +1,67 @@
+// TypeBox models of the projects API (platform mode, managed with the account's own key).
+import { t } from 'elysia'
+import { Text } from '../../lib/request-schemas'
+
+const strict = { additionalProperties: false } as const
+
+const Origin = t.String({
+  pattern: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
+  maxLength: 300,
+  description: 'a browser origin: scheme and host, with an optional port, no path (https://app.example.com)',
+})
+
+const settings = {
+  markup_percent: t.Number({ minimum: 0, maximum: 1000, description: 'The markup on end-user top-ups, 0 to 1000 %, at most 2 decimals' }),
+  allowed_origins: t.Array(Origin, { maxItems: 50, description: 'Browser origins allowed to call with session tokens' }),
+  end_user_sessions: t.Boolean({ description: 'Whether secret keys may mint end-user sessions' }),
+}
+
+export const ProjectModel = {
+  create: t.Object(
+    {
+      name: Text({ minLength: 1, maxLength: 200 }),
+      markup_percent: t.Optional(settings.markup_percent),
+      allowed_origins: t.Optional(settings.allowed_origins),
+      end_user_sessions: t.Optional(settings.end_user_sessions),
+    },
+    strict,
+  ),
+  update: t.Object(
+    {
+      name: t.Optional(Text({ minLength: 1, maxLength: 200 })),
+      markup_percent: t.Optional(settings.markup_percent),
+      allowed_origins: t.Optional(settings.allowed_origins),
+      end_user_sessions: t.Optional(settings.end_user_sessions),
+    },
+    { ...strict, minProperties: 1 },
+  ),
+  projectParams: t.Object({ id: Text({ minLength: 1, maxLength: 100 }) }),
+  keyParams: t.Object({ id: Text({ minLength: 1, maxLength: 100 }), key_id: Text({ minLength: 1, maxLength: 100 }) }),
+  createKey: t.Object({ mode: t.Union([t.Literal('live'), t.Literal('test')], { description: 'live (sk_live_…) or test (sk_test_…)' }) }, strict),
+  writeHeaders: t.Object({
+    'idempotency-key': t.Optional(Text({ minLength: 1, maxLength: 255, description: 'Retries with the same key get the first answer (kept 24 hours)' })),
+  }),
+  project: t.Object({
+    id: t.String({ description: 'proj_…' }),
+    object: t.Literal('project'),
+    name: t.String(),
+    markup_percent: t.Number(),
+    markup_bps: t.Integer({ description: 'The markup in basis points (markup_percent × 100)' }),
+    allowed_origins: t.Array(t.String()),
+    end_user_sessions: t.Boolean(),
+    created_at: t.String(),
+    updated_at: t.String(),
+  }),
+  key: t.Object({
+    id: t.String({ description: 'pkey_…' }),
+    object: t.Literal('project_key'),
+    project_id: t.String(),
+    mode: t.Union([t.Literal('live'), t.Literal('test')]),
+    secret_key: t.String({ description: 'Shown once: store it on your backend now. It mints end-user sessions.' }),
+    display: t.String(),
+    created_at: t.String(),
+  }),
+  keyRevoked: t.Object({ id: t.String(), project_id: t.String(), revoked: t.Literal(true) }),
+}
+
+export const ProjectList = t.Object({ object: t.Literal('list'), data: t.Array(ProjectModel.project) })
