@@ -53,6 +53,8 @@ export const EnvSchema = Type.Object({
   STRIPE_API_BASE: Type.String({ pattern: '^(https?://[^\\s]+)?$', default: '', description: 'an http(s) URL, or empty for the real Stripe' }),
   STRIPE_WEBHOOK_SECRET: Type.String({ default: '' }),
   STRIPE_PRO_PRICE_ID: Type.String({ default: '' }),
+  STRIPE_TEST_SECRET_KEY: Type.String({ pattern: '^((sk|rk)_test_\\S+)?$', default: '', description: "Stripe's test-mode secret key (sk_test_… or rk_test_…): test end-user top-ups are created with it; empty: test top-ups answer 503" }),
+  STRIPE_TEST_WEBHOOK_SECRET: Type.String({ default: '', description: 'the signing secret (whsec_…) of the Stripe test-mode webhook endpoint; empty: test-mode events are refused' }),
   STRIPE_PUBLISHABLE_KEY: Type.String({ pattern: '^(pk_live_\\S+)?$', default: '', description: "Stripe's live publishable key (pk_live_…), handed to live end-user sessions; empty: none" }),
   STRIPE_TEST_PUBLISHABLE_KEY: Type.String({ pattern: '^(pk_test_\\S+)?$', default: '', description: "Stripe's test publishable key (pk_test_…), handed to test end-user sessions; empty: none" }),
   USAGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
@@ -128,6 +130,8 @@ export interface Config {
   requireSubscription: boolean
   principalCacheTtlMs: number
   stripe: { secretKey: string; apiBase: string; webhookSecret: string; proPriceId: string }
+  /** Stripe's test mode, for test-mode end-user top-ups (empty: not configured). */
+  stripeTest: { secretKey: string; webhookSecret: string }
   /** Stripe publishable keys end-user sessions are given, by mode (null: not configured). */
   stripePublishableKeys: { live: string | null; test: string | null }
   usage: { batchSize: number; flushMs: number; retentionMonths: number }
@@ -245,6 +249,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     requireSubscription: e.REQUIRE_SUBSCRIPTION,
     principalCacheTtlMs: e.PRINCIPAL_CACHE_TTL_MS,
     stripe: Object.freeze({ secretKey: e.STRIPE_SECRET_KEY, apiBase: trimSlash(e.STRIPE_API_BASE), webhookSecret: e.STRIPE_WEBHOOK_SECRET, proPriceId: e.STRIPE_PRO_PRICE_ID }),
+    stripeTest: Object.freeze({ secretKey: e.STRIPE_TEST_SECRET_KEY, webhookSecret: e.STRIPE_TEST_WEBHOOK_SECRET }),
     stripePublishableKeys: Object.freeze({ live: e.STRIPE_PUBLISHABLE_KEY || null, test: e.STRIPE_TEST_PUBLISHABLE_KEY || null }),
     usage: Object.freeze({ batchSize: e.USAGE_BATCH_SIZE, flushMs: e.USAGE_FLUSH_MS, retentionMonths: e.USAGE_RETENTION_MONTHS }),
     workerLockMs: e.WORKER_LOCK_MS,

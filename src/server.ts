@@ -23,6 +23,7 @@ import { projectsPlugin } from './modules/projects'
 import { sessionsPlugin } from './modules/sessions'
 import { endUserWalletsPlugin } from './modules/end-user-wallets'
 import { customersPlugin } from './modules/customers'
+import { topUpEvents, topUpsPlugin } from './modules/top-ups'
 import { FailedAttempts, limitFailedAttempts } from './modules/auth/failed-attempts'
 import { billingPlugin } from './modules/billing'
 import { walletPlugin } from './modules/wallet'
@@ -177,10 +178,18 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const onAccountChanged = (accountId: string) => principals.invalidateAccount(accountId)
     events = createEventEmitter(sql, config.redis, logger, config.queuePrefix)
     const emit = events.emit
+    // Stripe by mode: live for agents' subscriptions and live top-ups, test for test-mode top-ups.
+    const stripeByMode = { live: createStripeClient(config.stripe), test: createStripeClient({ ...config.stripe, secretKey: config.stripeTest.secretKey }) }
     const billing = billingPlugin({
       sql,
-      stripe: createStripeClient(config.stripe),
-      config: { proPriceId: config.stripe.proPriceId, webhookSecret: config.stripe.webhookSecret, publicBaseUrl: config.publicBaseUrl },
+      stripe: stripeByMode.live,
+      config: {
+        proPriceId: config.stripe.proPriceId,
+        webhookSecret: config.stripe.webhookSecret,
+        testWebhookSecret: config.stripeTest.webhookSecret,
+        publicBaseUrl: config.publicBaseUrl,
+      },
+      platformEvents: topUpEvents({ sql, admission, stripe: stripeByMode, logger }),
       authenticate,
       maxBodyBytes: config.maxBodyBytes,
       // A Stripe event changed the subscription: caches drop the account, and the customer hears about it.
@@ -202,6 +211,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       sessionsPlugin({ sql, auth: platformAuth, catalog, publishableKeys: config.stripePublishableKeys, onTokenRevoked }),
       endUserWalletsPlugin({ sql, auth: platformAuth, admission, logger, onProjectChanged }),
       customersPlugin({ sql, auth: platformAuth }),
+      topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
     ]
     const app = createApp({
       config,

@@ -236,6 +236,20 @@ export class Admission {
   }
 
   /**
+   * Takes back up to `wantNano` of the wallet's available balance (never below zero), once per claim: a refund runs
+   * this before writing its ledger row, and writes what it returns. The wallet is loaded first if Redis lacks it.
+   */
+  async reverse(subject: string, wantNano: bigint, claim: string): Promise<bigint> {
+    const keys = subjectKeys(subject)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const taken = await this.redis.script('reverse-1', [keys.wallet], [wantNano.toString(), claim])
+      if (String(taken) !== '-1') return BigInt(String(taken))
+      await this.balance(subject)
+    }
+    throw new ServiceUnavailableError('The wallet could not be loaded to reverse a refund. Try again shortly.', 'wallet_unavailable')
+  }
+
+  /**
    * Rebuilds the wallet from Postgres: ledger balance and month spend, minus what Redis settled that Postgres does not
    * have yet. The unposted ids are read before Postgres, so one posted in between is seen there and dropped here.
    */

@@ -10,6 +10,7 @@ const SCRIPTS = [
   'checkpoint-4',
   'load-wallet-4',
   'credit-1',
+  'reverse-1',
   'post-usage-4',
   'inspect-open-4',
   'settle-lost-7',

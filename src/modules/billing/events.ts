@@ -23,6 +23,12 @@ export interface StripeEventEnvelope {
   object: Record<string, unknown>
 }
 
+/** Event types another feature applies (end-user top-ups), given the mode whose webhook secret verified the event. */
+export interface PlatformStripeEvents {
+  handles(type: string): boolean
+  receive(event: StripeEventEnvelope, mode: 'live' | 'test'): Promise<{ received: true; duplicate?: true }>
+}
+
 /** The event's id, type and data.object, or null when the JSON is not a Stripe event. */
 export function parseStripeEvent(json: unknown): StripeEventEnvelope | null {
   if (!isRecord(json) || json.object !== 'event') return null

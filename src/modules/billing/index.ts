@@ -5,6 +5,7 @@ import type { Sql } from '../../lib/db'
 import { textBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
 import { authenticatedJson, authPlugin } from '../auth'
+import type { PlatformStripeEvents } from './events'
 import { BillingModel } from './model'
 import { receiveStripeWebhook, startCheckout, subscriptionOf, type BillingConfig, type BillingServiceDeps } from './service'
 
@@ -19,6 +20,8 @@ export interface BillingDeps {
   /** Called after a Stripe event changed the account (committed), so cached principals drop it. */
   onAccountChanged(accountId: string): void | Promise<void>
   logger: Logger
+  /** Applies the top-up event types Stripe sends to the same endpoint (payment_intent.succeeded, charge.refunded). */
+  platformEvents?: PlatformStripeEvents
   /** Largest Stripe webhook body read (MAX_BODY_BYTES); Stripe's events are far smaller. */
   maxBodyBytes: number
 }
@@ -35,6 +38,7 @@ export function billingPlugin(deps: BillingDeps) {
     config: deps.config,
     onAccountChanged: deps.onAccountChanged,
     logger: deps.logger,
+    ...(deps.platformEvents ? { platformEvents: deps.platformEvents } : {}),
   }
 
   // Authenticated routes live in their own instance: the auth derive must not reach the webhook, which Stripe signs instead.
@@ -61,7 +65,7 @@ export function billingPlugin(deps: BillingDeps) {
         // Read under the byte limit even when sent chunked (Elysia's 'text' parser reads any length).
         parse: textBody(deps.maxBodyBytes),
         response: BillingModel.webhookResponse,
-        detail: { tags: ['billing'], summary: 'Stripe webhook endpoint (signed with Stripe-Signature)' },
+        detail: { tags: ['billing'], summary: 'Stripe webhook endpoint, live and test mode (signed with Stripe-Signature): subscriptions, end-user top-ups and their refunds' },
       },
     )
     .get('/subscriptions/checkout/success', () => ({

@@ -14,13 +14,15 @@ import type { Sql } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
 import { STATIC_ACCOUNT_ID } from '../auth/service'
 import { SubscriptionExistsError } from './errors'
-import { effectOf, nextStatus, parseStripeEvent, type SubscriptionChange } from './events'
+import { effectOf, nextStatus, parseStripeEvent, type PlatformStripeEvents, type SubscriptionChange } from './events'
 import type { BillingModel } from './model'
 import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, verifyStripeSignature } from './signature'
 
 export interface BillingConfig {
   proPriceId: string
   webhookSecret: string
+  /** STRIPE_TEST_WEBHOOK_SECRET: events it verifies are test mode's (end-user top-ups only). */
+  testWebhookSecret?: string
   publicBaseUrl: string
 }
 
@@ -30,6 +32,8 @@ export interface BillingServiceDeps {
   config: BillingConfig
   onAccountChanged(accountId: string): void | Promise<void>
   logger: Logger
+  /** Top-up events (payment_intent.succeeded, charge.refunded) go here; without it they are recorded without effect. */
+  platformEvents?: PlatformStripeEvents
 }
 
 /** Statuses under which a subscription still exists in Stripe, so a new checkout would start a second one. */
@@ -151,9 +155,18 @@ export async function receiveStripeWebhook(
   signatureHeader: string | undefined,
   nowSeconds: number,
 ): Promise<BillingModel.WebhookResponse> {
-  const secret = deps.config.webhookSecret
-  if (!secret) throw notConfigured()
-  const check = verifyStripeSignature(rawBody, signatureHeader, secret, STRIPE_SIGNATURE_TOLERANCE_SECONDS, nowSeconds)
+  // One endpoint serves both Stripe modes: the secret that verifies the body tells which mode sent it.
+  const secrets = [
+    { mode: 'live' as const, secret: deps.config.webhookSecret },
+    { mode: 'test' as const, secret: deps.config.testWebhookSecret ?? '' },
+  ].filter((s) => s.secret !== '')
+  if (secrets.length === 0) throw notConfigured()
+  let check = verifyStripeSignature(rawBody, signatureHeader, secrets[0]!.secret, STRIPE_SIGNATURE_TOLERANCE_SECONDS, nowSeconds)
+  let mode = secrets[0]!.mode
+  if (!check.ok && secrets[1] && check.reason === 'no_matching_signature') {
+    check = verifyStripeSignature(rawBody, signatureHeader, secrets[1].secret, STRIPE_SIGNATURE_TOLERANCE_SECONDS, nowSeconds)
+    mode = secrets[1].mode
+  }
   if (!check.ok) {
     deps.logger.warn('stripe webhook refused', { reason: check.reason })
     throw new InvalidRequestError(`The Stripe-Signature header did not verify (${check.reason}).`, null, 'invalid_signature')
@@ -167,7 +180,9 @@ export async function receiveStripeWebhook(
   const event = parseStripeEvent(json)
   if (!event) throw new InvalidRequestError('The webhook body is not a Stripe event.', null, 'invalid_payload')
 
-  const effect = effectOf(event)
+  if (deps.platformEvents?.handles(event.type)) return deps.platformEvents.receive(event, mode)
+  // Subscriptions are live mode's: an event the test secret signed changes no account.
+  const effect = mode === 'live' ? effectOf(event) : ({ kind: 'none', reason: 'test-mode event' } as const)
   const outcome = await deps.sql.begin(async (tx) => {
     if (!(await recordStripeEvent(tx, event.id, event.type))) return { duplicate: true, accountId: null }
     if (effect.kind === 'none') {

@@ -14,6 +14,8 @@ export interface RecordedStripeRequest {
   /** The decoded form body, flat as sent: `line_items[0][price]` → `price_…`. */
   form: Record<string, string>
   idempotencyKey: string | null
+  /** The secret key the call presented (which of the accepted keys, or a wrong one). */
+  apiKey: string | null
   /** The status the fake answered, or 'hang' for a call it never answered. */
   outcome: number | 'hang'
   /** True when the answer was the stored answer of an earlier call with the same Idempotency-Key. */
@@ -46,12 +48,15 @@ export interface FakeStripe {
 
 export interface FakeStripeOptions {
   secretKey?: string
+  /** More keys the fake accepts (a test-mode key beside a live one); every call records which key it presented. */
+  extraSecretKeys?: string[]
   /** The fake's clock in ms (meter-event windows, created stamps); Date.now by default. */
   now?: () => number
 }
 
 export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
   const secretKey = options.secretKey ?? FAKE_STRIPE_SECRET_KEY
+  const acceptedKeys = new Set([secretKey, ...(options.extraSecretKeys ?? [])])
   const now = options.now ?? Date.now
   const clock: Clock = { now, seconds: () => Math.floor(now() / 1000) }
   const requests: RecordedStripeRequest[] = []
@@ -88,7 +93,8 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
     const text = method === 'GET' ? url.search.slice(1) : await request.text()
     const form = Object.fromEntries(new URLSearchParams(text))
     const idempotencyKey = method === 'POST' ? request.headers.get('idempotency-key') : null
-    const record: RecordedStripeRequest = { method, path, form, idempotencyKey, outcome: 0, replayed: false }
+    const key = presentedKey(request)
+    const record: RecordedStripeRequest = { method, path, form, idempotencyKey, apiKey: key, outcome: 0, replayed: false }
     requests.push(record)
     const finish = (answer: Answer | 'hang', headers: Record<string, string> = {}): Response | Promise<Response> => {
       if (answer === 'hang') {
@@ -100,8 +106,7 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
       return respond(answer, headers)
     }
 
-    const key = presentedKey(request)
-    if (key !== secretKey) {
+    if (key === null || !acceptedKeys.has(key)) {
       return finish(
         stripeError(
           401,
