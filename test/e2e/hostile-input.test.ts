@@ -14,6 +14,7 @@ const MAX_BODY = 256 * 1024
 /** Registration, admin and webhook-endpoint bodies (their routes' own limit). */
 const SMALL_BODY = 64 * 1024
 const CHECKOUT_BODY = 4096
+const TOP_UP_BODY = 4096
 
 /** secret: a platform secret key (sk_live_…); session: an end-user session token; refresh: a session token used once. */
 type Auth = 'none' | 'static' | 'agent' | 'admin' | 'secret' | 'session' | 'refresh'
@@ -176,6 +177,7 @@ const routes: Route[] = [
   { method: 'POST', path: '/v1/sessions/refresh', url: () => '/v1/sessions/refresh', auth: 'refresh' },
   get('/v1/config', 'session'),
   get('/v1/wallet/balance', 'session'),
+  { method: 'POST', path: '/v1/wallet/top-up', url: () => '/v1/wallet/top-up', auth: 'session', body: () => ({ amount_usd: '10.00' }), maxBody: TOP_UP_BODY, textFields: ['amount_usd'] },
   walletRoute('GET', ''),
   walletRoute('PATCH', '', { body: () => ({ status: 'active' }), maxBody: SMALL_BODY, textFields: ['status'] }),
   walletRoute('POST', '/credit', { body: () => ({ amount_usd: '1.00', reason: 'probe' }), maxBody: SMALL_BODY, textFields: ['amount_usd', 'reason'] }),
