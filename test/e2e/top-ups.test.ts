@@ -296,3 +296,19 @@ function formatNano(nano: bigint): string {
   if (fraction.length < 2) fraction = fraction.padEnd(2, '0')
   return `${whole}.${fraction}`
 }
+
+test('the test-mode secret verifies top-up events only: a subscription event it signs changes no account', async () => {
+  const agentId = `topup-agent-${crypto.randomUUID().slice(0, 8)}`
+  expect((await call(url, 'POST', '/agents/register', null, { agent_id: agentId, name: 'Agent' })).status).toBe(201)
+  const [before] = await sql<{ subscription_status: string }[]>`SELECT subscription_status FROM accounts WHERE id = ${agentId}`
+  const subscription = { id: `sub_${crypto.randomUUID().slice(0, 8)}`, object: 'subscription', customer: 'cus_x', status: 'active', metadata: { agent_id: agentId } }
+  const response = await deliver(webhookUrl(), stripeEvent('customer.subscription.updated', subscription), TEST_WEBHOOK_SECRET)
+  expect(response.status).toBe(200)
+  const [after] = await sql<{ subscription_status: string }[]>`SELECT subscription_status FROM accounts WHERE id = ${agentId}`
+  expect(after!.subscription_status).toBe(before!.subscription_status)
+  expect(after!.subscription_status).not.toBe('active')
+  // The same event under the live secret applies.
+  expect((await deliver(webhookUrl(), stripeEvent('customer.subscription.updated', subscription), LIVE_WEBHOOK_SECRET)).status).toBe(200)
+  const [live] = await sql<{ subscription_status: string }[]>`SELECT subscription_status FROM accounts WHERE id = ${agentId}`
+  expect(live!.subscription_status).toBe('active')
+})
