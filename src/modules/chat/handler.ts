@@ -8,8 +8,10 @@ import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
 import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
+import type { PlatformAuth } from '../auth/platform'
 import { requestPrincipal } from '../auth/request-principal'
 import type { Authenticator } from '../auth/service'
+import { corsHeaders } from './cors'
 import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
 
@@ -19,6 +21,8 @@ export interface ChatHandlerOptions {
   maxBodyBytes: number
   trustForwardedFor: boolean
   logger: Logger
+  /** End users' session tokens (es_…), paid from their wallets; without it only API keys are accepted. */
+  sessions?: PlatformAuth
 }
 
 export type ChatHandler = (request: Request, server: Pick<Server<unknown>, 'requestIP'> | null) => Promise<Response>
@@ -37,7 +41,7 @@ export const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')
  */
 export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
   const schema = TypeCompiler.Compile(ChatModel.request)
-  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger } = o
+  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions } = o
 
   return async (request, server) => {
     const startedAt = performance.now()
@@ -49,7 +53,12 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
       // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
-      const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
+      const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor, sessions)
+      // A session's origin was checked against its project: the browser may read this answer, refusals included.
+      if (principal.session) {
+        const origin = request.headers.get('origin')
+        if (origin !== null) Object.assign(headers, corsHeaders(origin))
+      }
       const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
       if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
       const call = { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
