@@ -81,9 +81,18 @@ describe('a session pays from its wallet', () => {
     expect(text.length).toBeGreaterThan(0)
     expect(allowOrigin).toBe(ORIGIN)
     await waitForDrain(sql, redis, holder, [requestId])
-    const [row] = await sql<{ account_id: string; key_id: string; cost_nano: string; money_mode: string }[]>`
-      SELECT account_id, key_id, cost_nano, money_mode FROM usage_events WHERE request_id = ${requestId}`
-    expect(row).toMatchObject({ account_id: holder, money_mode: 'prepaid' })
+    const [row] = await sql<{ account_id: string; cost_nano: string }[]>`
+      SELECT account_id, key_id, cost_nano, money_mode, project_id, end_customer_id, session_id, platform_mode FROM usage_events WHERE request_id = ${requestId}`
+    const [minted] = await sql<{ id: string }[]>`SELECT id FROM end_user_sessions WHERE wallet_id = ${session.wallet_id}`
+    expect(row).toMatchObject({
+      account_id: holder,
+      money_mode: 'prepaid',
+      project_id: project.id,
+      end_customer_id: session.end_customer_id,
+      session_id: minted!.id,
+      key_id: minted!.id,
+      platform_mode: 'live',
+    })
     const cost = BigInt(row!.cost_nano)
     expect(cost).toBeGreaterThan(0n)
     const [debit] = await sql<{ amount_nano: string }[]>`SELECT amount_nano FROM ledger WHERE reference = ${requestId}`

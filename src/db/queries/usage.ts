@@ -7,6 +7,7 @@ const COLUMNS = [
   'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'source',
   'counted_input_tokens', 'counted_output_tokens', 'cost_nano', 'catalog_version', 'ttfb_ms', 'total_ms', 'error_code',
   'started_at', 'money_mode', 'over_hold_nano', 'image_input_tokens', 'image_output_tokens', 'images', 'image_tier',
+  'project_id', 'end_customer_id', 'session_id', 'platform_mode',
 ] as const
 
 type UsageRow = Record<(typeof COLUMNS)[number], string | number | boolean | null>
@@ -46,6 +47,10 @@ function toRow(r: UsageRecord): UsageRow {
     image_output_tokens: r.imageOutputTokens ?? 0,
     images: r.images ?? 0,
     image_tier: r.imageTier ?? null,
+    project_id: r.platform?.projectId ?? null,
+    end_customer_id: r.platform?.endCustomerId ?? null,
+    session_id: r.platform?.sessionId ?? null,
+    platform_mode: r.platform?.mode ?? null,
   }
 }
 

@@ -90,6 +90,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     payment,
     includeUsage: identity.includeUsage,
     trace: call.trace,
+    ...(session ? { platform: { projectId: session.projectId, endCustomerId: session.endCustomerId, sessionId: session.sessionId, mode: session.mode } } : {}),
   })
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange
