@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     trustForwardedFor: config.trustForwardedFor,
     logger,
   }
-  const chatHandler = createChatHandler({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth } : {}) })
+  const chatHandler = createChatHandler({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}) })
   // The Messages API runs on the same deps: one exchange, one way of paying, the same providers.
   const messagesHandlers = createMessagesHandlers(chatOptions)
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also

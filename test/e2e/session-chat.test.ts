@@ -173,6 +173,14 @@ describe('origins and tokens', () => {
     // The token may be cached with its old expiry: the project's eviction makes the next use read it again.
     await call(gateway.url, 'PATCH', `/v1/projects/${project.id}`, project.accountKey, { name: 'Test app' })
     expect(await refusal(browser(expiring.session_token).chat.completions.create({ model: 'mock/echo', messages: MESSAGES }))).toEqual({ status: 401, code: 'session_expired' })
+    // The page can read why (CORS granted to an allowed origin), so it knows to ask its backend for a new token.
+    const expired = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${expiring.session_token}`, origin: ORIGIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock/echo', messages: MESSAGES }),
+    })
+    expect(expired.status).toBe(401)
+    expect(expired.headers.get('access-control-allow-origin')).toBe(ORIGIN)
 
     const revoked = await mintSession(gateway.url, project.live, { customer: 'revoked' })
     expect((await call(gateway.url, 'DELETE', `/v1/sessions/${revoked.session_token}`, project.live)).status).toBeLessThan(300)

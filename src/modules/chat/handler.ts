@@ -11,7 +11,7 @@ import { ChatModel, type ChatRequest } from '../../openai/chat-request'
 import type { PlatformAuth } from '../auth/platform'
 import { requestPrincipal } from '../auth/request-principal'
 import type { Authenticator } from '../auth/service'
-import { corsHeaders } from './cors'
+import { corsHeaders, type OriginLookup } from './cors'
 import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
 
@@ -23,6 +23,8 @@ export interface ChatHandlerOptions {
   logger: Logger
   /** End users' session tokens (es_…), paid from their wallets; without it only API keys are accepted. */
   sessions?: PlatformAuth
+  /** Origins some project allows: a refusal before the session is known (401) is still readable by such a page. */
+  allowedOrigin?: OriginLookup
 }
 
 export type ChatHandler = (request: Request, server: Pick<Server<unknown>, 'requestIP'> | null) => Promise<Response>
@@ -41,7 +43,14 @@ export const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')
  */
 export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
   const schema = TypeCompiler.Compile(ChatModel.request)
-  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions } = o
+  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions, allowedOrigin } = o
+
+  /** A browser's page must be able to read why it was refused (session_expired, invalid_api_key) to react to it. */
+  async function readableByPage(request: Request, headers: Record<string, string>): Promise<void> {
+    const origin = request.headers.get('origin')
+    if (origin === null || !allowedOrigin || headers['access-control-allow-origin'] !== undefined) return
+    if (await allowedOrigin(origin).catch(() => false)) Object.assign(headers, corsHeaders(origin))
+  }
 
   return async (request, server) => {
     const startedAt = performance.now()
@@ -69,6 +78,7 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
         logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
         return answered(errorResponse(new InternalError(), headers))
       }
+      if (error.status === 401) await readableByPage(request, headers)
       return answered(errorResponse(error, headers))
     }
   }
