@@ -93,12 +93,12 @@ export function createApp(deps: AppDeps): AnyElysia {
     logger,
   }
   const chatHandler = createChatHandler({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}) })
-  // The Messages API runs on the same deps: one exchange, one way of paying, the same providers.
-  const messagesHandlers = createMessagesHandlers(chatOptions)
+  // The Messages API runs on the same deps: one exchange, one way of paying (session wallets too), the same providers.
+  const messagesHandlers = createMessagesHandlers({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth } : {}) })
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
   // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
   // Messages API's.
-  const routes = { ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin), ...messagesRoutes(messagesHandlers) }
+  const routes = { ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin), ...messagesRoutes(messagesHandlers, deps.sessions?.allowedOrigin) }
   let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes } })
   // Spans for the Elysia routes (the chat route, served from Bun's table, makes its own: src/lib/tracing.ts).
   if (deps.tracing) app = app.use(deps.tracing)

@@ -1,6 +1,7 @@
 // Chat with an end user's session token, as a browser sends it (the openai SDK, an Origin header): paid from the end user's wallet, within its scope, max_spend, origins and mode; and 200 streams raced on one wallet.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type Redis from 'ioredis'
+import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import type { Sql } from '../../src/lib/db'
 import { createRedis } from '../../src/lib/redis'
@@ -141,6 +142,29 @@ describe('a session pays from its wallet', () => {
   })
 })
 
+describe('the Messages API with a session token', () => {
+  test('Anthropic\'s SDK streams, paid from the wallet within the scope; an out-of-scope model is 403', async () => {
+    const session = await mintSession(gateway.url, project.live, { customer: 'claude-user', scope: { models: ['openai/gpt-4o-mini'] } })
+    await credit(session.wallet_id, '1.00')
+    const client = new Anthropic({ apiKey: session.session_token, baseURL: gateway.url, maxRetries: 0, defaultHeaders: { origin: ORIGIN } })
+    const streamed = client.messages.stream({ model: 'openai/gpt-4o-mini', max_tokens: 16, messages: MESSAGES })
+    const message = await streamed.finalMessage()
+    expect(message.content.length).toBeGreaterThan(0)
+    const requestId = (await streamed.withResponse()).response.headers.get('x-request-id')!
+    const holder = `wallet:${session.wallet_id}`
+    await waitForDrain(sql, redis, holder, [requestId])
+    const [row] = await sql<{ cost_nano: string }[]>`SELECT account_id, cost_nano, end_customer_id FROM usage_events WHERE request_id = ${requestId}`
+    expect(row).toMatchObject({ account_id: holder, end_customer_id: session.end_customer_id })
+    expect(await ledgerBalance(holder)).toBe(1_000_000_000n - BigInt(row!.cost_nano))
+    const refused = await client.messages.create({ model: 'openai/gpt-4o', max_tokens: 16, messages: MESSAGES }).then(
+      () => null,
+      (error: unknown) => error,
+    )
+    expect(refused).toBeInstanceOf(Anthropic.PermissionDeniedError)
+    expect((refused as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('may not use openai/gpt-4o')
+  })
+})
+
 describe('origins and tokens', () => {
   test('a wrong origin is 403 origin_not_allowed; a request without Origin (a server) is served', async () => {
     const session = await mintSession(gateway.url, project.live, { customer: 'origins' })
@@ -187,9 +211,9 @@ describe('origins and tokens', () => {
     expect(await refusal(browser(revoked.session_token).chat.completions.create({ model: 'mock/echo', messages: MESSAGES }))).toEqual({ status: 401, code: 'invalid_api_key' })
   })
 
-  test('an API key route other than chat does not take a session token', async () => {
+  test('routes other than chat and Messages do not take a session token', async () => {
     const session = await mintSession(gateway.url, project.live, { customer: 'elsewhere' })
-    const answer = await call(gateway.url, 'POST', '/v1/messages', session.session_token, { model: 'mock/echo', max_tokens: 16, messages: MESSAGES })
+    const answer = await call(gateway.url, 'POST', '/v1/embeddings', session.session_token, { model: 'mock/embed', input: 'hi' })
     expect(answer.status).toBe(401)
   })
 })

@@ -16,7 +16,7 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
-import { sessionModel } from './session-access'
+import { platformUsage, sessionModel } from './session-access'
 import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 
 export interface ChatDeps {
@@ -90,7 +90,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     payment,
     includeUsage: identity.includeUsage,
     trace: call.trace,
-    ...(session ? { platform: { projectId: session.projectId, endCustomerId: session.endCustomerId, sessionId: session.sessionId, mode: session.mode } } : {}),
+    ...(session ? { platform: platformUsage(session) } : {}),
   })
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange
