@@ -25,6 +25,8 @@ import type { Admission } from './limits/admission'
 import type { Checkpoints } from './exchange/checkpoints'
 import type { ExchangeDeps } from './exchange/exchange'
 import type { EmitEvent } from './modules/webhooks/emitter'
+import type { PlatformAuth } from './modules/auth/platform'
+import type { OriginLookup } from './modules/chat/cors'
 import { docsPlugin } from './modules/docs'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { metricsPlugin } from './modules/metrics'
@@ -59,6 +61,8 @@ export interface AppDeps {
   onFinish?: ExchangeDeps['onFinish']
   /** Elysia's OpenTelemetry plugin when tracing is on (elysiaTracing). */
   tracing?: AnyElysia
+  /** Platform mode on the chat route: session tokens paid from end users' wallets, and CORS for their browsers. */
+  sessions?: { auth: PlatformAuth; allowedOrigin: OriginLookup }
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -88,13 +92,13 @@ export function createApp(deps: AppDeps): AnyElysia {
     trustForwardedFor: config.trustForwardedFor,
     logger,
   }
-  const chatHandler = createChatHandler(chatOptions)
-  // The Messages API runs on the same deps: one exchange, one way of paying, the same providers.
-  const messagesHandlers = createMessagesHandlers(chatOptions)
+  const chatHandler = createChatHandler({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}) })
+  // The Messages API runs on the same deps: one exchange, one way of paying (session wallets too), the same providers.
+  const messagesHandlers = createMessagesHandlers({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth } : {}) })
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
   // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
   // Messages API's.
-  const routes = { ...chatRoutes(chatHandler), ...messagesRoutes(messagesHandlers) }
+  const routes = { ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin), ...messagesRoutes(messagesHandlers, deps.sessions?.allowedOrigin) }
   let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes } })
   // Spans for the Elysia routes (the chat route, served from Bun's table, makes its own: src/lib/tracing.ts).
   if (deps.tracing) app = app.use(deps.tracing)
@@ -132,7 +136,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     .use(healthPlugin(deps.readiness))
     .use(metricsPlugin({ token: config.metricsToken, ...(deps.failedAttempts ? { failedAttempts: deps.failedAttempts } : {}) }))
     .use(modelsPlugin(deps.catalog))
-    .use(chatPlugin(chatHandler))
+    .use(chatPlugin(chatHandler, deps.sessions?.allowedOrigin))
     .use(messagesPlugin(messagesHandlers))
   if (deps.mediaProviders) {
     const media = { authenticate: deps.authenticate, maxBodyBytes: config.maxBodyBytes }

@@ -112,7 +112,7 @@ export class TooManyFailedAttemptsError extends GatewayError {
 
 /** 402: the account must pay before this request can run (no subscription, cap reached, wallet empty). */
 export class PaymentRequiredError extends GatewayError {
-  constructor(message: string, code: 'subscription_required' | 'spending_cap_reached' | 'insufficient_balance', headers: Record<string, string> = {}) {
+  constructor(message: string, code: 'subscription_required' | 'spending_cap_reached' | 'insufficient_balance' | 'session_spend_limit' | 'wallet_frozen', headers: Record<string, string> = {}) {
     super(402, 'billing_error', message, code, null, headers)
   }
 }

@@ -21,6 +21,8 @@ import { staticPrincipals } from './modules/auth/service'
 import { PlatformCredentials } from './modules/auth/platform-credentials'
 import { projectsPlugin } from './modules/projects'
 import { sessionsPlugin } from './modules/sessions'
+import { cachedOriginLookup } from './modules/chat/cors'
+import { isOriginAllowedAnywhere } from './db/queries/projects'
 import { endUserWalletsPlugin } from './modules/end-user-wallets'
 import { customersPlugin } from './modules/customers'
 import { topUpEvents, topUpsPlugin } from './modules/top-ups'
@@ -236,6 +238,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         },
       },
       admission,
+      sessions: { auth: platformAuth, allowedOrigin: cachedOriginLookup((origin) => isOriginAllowedAnywhere(sql, origin), config.principalCacheTtlMs) },
       checkpoints: new Checkpoints(config.admission.checkpointIntervalMs),
       ...(options.tapFinish ? { onFinish: options.tapFinish } : {}),
       emit,

@@ -1,5 +1,5 @@
 // One billable request's lifecycle: estimate and hold at open, the meter and deadline while it runs, and one finish (meter → settle → enqueue).
-import type { UsageRecord, UsageSink } from '../metering/usage-record'
+import type { PlatformUsage, UsageRecord, UsageSink } from '../metering/usage-record'
 import { streamEnded, streamStarted } from '../lib/metrics'
 import type { RequestTrace } from '../lib/tracing'
 import { RequestMeter } from '../metering/meter'
@@ -45,6 +45,8 @@ export interface ExchangeStart {
   trace?: RequestTrace | undefined
   /** Images priced per image: the quality and size asked for ("hd/1024x1792"), which prices each one. */
   imageTier?: string
+  /** A session-token request: whose end user paid (goes on the usage row). */
+  platform?: PlatformUsage
 }
 
 /** Sent when a gateway dies before the request ends: what it had delivered, as the hold sweeper will write it. */
@@ -89,6 +91,7 @@ export class Exchange {
       imageTier: start.imageTier ?? null,
       startedAt: start.startedAt,
       startedAtIso: new Date().toISOString(),
+      platform: start.platform,
     }
     const endAdmission = start.trace?.child('admission', { 'meterway.money_mode': start.payment.mode })
     let reservation: Reservation

@@ -1,7 +1,7 @@
 // The usage record of an exchange: what the meter saw, priced at the catalog, billed at most what was held.
 import type { MoneyMode } from '../limits/admission'
 import type { MeteredUsage } from '../metering/meter'
-import type { UsageRecord, UsageStatus } from '../metering/usage-record'
+import type { PlatformUsage, UsageRecord, UsageStatus } from '../metering/usage-record'
 import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { perImageCost, usageCost } from '../pricing/cost'
 
@@ -20,6 +20,8 @@ export interface RecordHeader {
   /** performance.now() at arrival. */
   startedAt: number
   startedAtIso: string
+  /** A session-token request: whose end user paid. */
+  platform?: PlatformUsage | undefined
 }
 
 export interface RecordEnd {
@@ -76,5 +78,6 @@ export function usageRecord(header: RecordHeader, usage: MeteredUsage, end: Reco
     totalMs: round2(performance.now() - header.startedAt),
     startedAt: header.startedAtIso,
     errorCode: end.errorCode,
+    ...(header.platform ? { platform: header.platform } : {}),
   }
 }

@@ -5,7 +5,7 @@ import type { Sql } from '../lib/db'
 import type { Logger } from '../lib/logger'
 import { countRefusal } from '../lib/metrics'
 import { formatNanoAsUsd } from '../pricing/money'
-import { monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
+import { lineageKey, monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
 import type { ScriptReply } from './scripts'
 import type { HotRedis } from '../lib/hot-redis'
 
@@ -34,12 +34,24 @@ export interface AdmissionRequest {
   holdNano: bigint
   /** Tokens charged to the token bucket now: the prompt estimate plus the output tokens held for. */
   chargeTokens: number
+  /** An end-user session lineage whose max_spend this hold must fit (spent + held + hold), checked in the same script. */
+  lineage?: SpendLineage | undefined
 }
+
+export interface SpendLineage {
+  id: string
+  maxSpendNano: bigint
+}
+
+/** How long a lineage's spend is kept in Redis after its last admission: longer than any chain of refreshes is used. */
+const LINEAGE_TTL_MS = 7 * 24 * 3_600_000
 
 export interface Ticket {
   requestId: string
   subject: string
   keys: SubjectKeys
+  /** The session lineage's spend key (the unused `:lin:-` key without one). */
+  lineageKey: string
   mode: MoneyMode
   tpm: number
   chargeTokens: number
@@ -79,6 +91,7 @@ export class Admission {
       requestId: request.requestId,
       subject: request.subject,
       keys,
+      lineageKey: lineageKey(request.subject, request.lineage?.id ?? null),
       mode: request.mode,
       tpm,
       chargeTokens: request.chargeTokens,
@@ -91,9 +104,10 @@ export class Admission {
     for (let attempt = 1; ; attempt++) {
       let reply: ScriptReply
       try {
-        reply = await this.redis.script('admit-7', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open], [
+        reply = await this.redis.script('admit-8', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
           Date.now(), rpm, tpm, request.chargeTokens, request.mode, request.holdNano.toString(),
           (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs,
+          request.lineage ? request.lineage.maxSpendNano.toString() : '', LINEAGE_TTL_MS,
         ])
       } catch (error) {
         return this.redisFailed(error, request.mode, ticket)
@@ -132,6 +146,12 @@ export class Admission {
             'spending_cap_reached',
             ticket.headers,
           )
+        case 'session_spend_limit':
+          throw new PaymentRequiredError(
+            `Session spend limit reached: $${formatNanoAsUsd(BigInt(money))} spent or held by this session against its max_spend of $${formatNanoAsUsd(request.lineage?.maxSpendNano ?? 0n)}, and this request holds up to $${formatNanoAsUsd(request.holdNano)}. Mint a new session to spend more.`,
+            'session_spend_limit',
+            ticket.headers,
+          )
         default:
           throw new ServiceUnavailableError(`Unexpected admission verdict ${verdict}.`)
       }
@@ -149,7 +169,7 @@ export class Admission {
     if (ticket.mode === 'none' && ticket.tpm === 0 && !ticket.tracked) return
     const { keys } = ticket
     try {
-      await this.redis.script('settle-8', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open], [
+      await this.redis.script('settle-9', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
         ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(), ticket.tracked ? (finalRecord ?? '') : '',
       ], 'later')
       this.retrying.delete(ticket.requestId)

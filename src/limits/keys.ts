@@ -35,6 +35,12 @@ export function subjectKeys(subject: string): SubjectKeys {
   }
 }
 
+/**
+ * The spend of an end-user session lineage (a session and its refreshes), beside its wallet: the same hash tag, so
+ * admission checks max_spend in the wallet's script. Subjects without a lineage pass the unused `{tag}:lin:-`.
+ */
+export const lineageKey = (subject: string, lineageId: string | null) => `{a:${subject}}:lin:${lineageId ?? '-'}`
+
 /** "2026-11": the calendar month (UTC) a spend belongs to. */
 export function monthId(date = new Date()): string {
   return `${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, '0')}`

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import type { RedisConnection } from '../lib/redis'
 
 const SCRIPTS = [
-  'admit-7',
-  'settle-8',
+  'admit-8',
+  'settle-9',
   'extend-hold-4',
   'checkpoint-4',
   'load-wallet-4',

@@ -60,6 +60,16 @@ export interface UsageRecord {
   totalMs: number
   startedAt: string
   errorCode: string | null
+  /** Platform mode: the project, end customer, session and mode (absent for agents and static keys). */
+  platform?: PlatformUsage
+}
+
+/** Whose end user paid, for a request made with a session token (platform mode). */
+export interface PlatformUsage {
+  projectId: string
+  endCustomerId: string
+  sessionId: string
+  mode: 'live' | 'test'
 }
 
 export type UsageSink = (record: UsageRecord) => void

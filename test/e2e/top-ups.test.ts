@@ -54,8 +54,9 @@ async function topUp(token: string, amountUsd: unknown, headers: Record<string, 
 
 /** A wallet's ledger as Postgres has it. */
 async function ledgerOf(walletId: string) {
-  return sql<{ kind: string; amount_nano: string; reference: string; markup_bps: number | null }[]>`
-    SELECT kind, amount_nano, reference, markup_bps FROM ledger WHERE account_id = ${`wallet:${walletId}`} ORDER BY id`
+  // A plain array: equality with a literal compares rows, not postgres.js's result metadata.
+  return [...(await sql<{ kind: string; amount_nano: string; reference: string; markup_bps: number | null }[]>`
+    SELECT kind, amount_nano, reference, markup_bps FROM ledger WHERE account_id = ${`wallet:${walletId}`} ORDER BY id`)]
 }
 
 async function marginsOf(projectId: string) {

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
 import { createHotRedis, type HotRedis } from '../../src/lib/hot-redis'
 import { Admission, type AdmissionRequest } from '../../src/limits/admission'
-import { subjectKeys } from '../../src/limits/keys'
+import { lineageKey, subjectKeys } from '../../src/limits/keys'
 import { TEST_QUEUE_PREFIX, testDb, uniqueId } from '../helpers/db'
 import { prepaidAccount as prepaidAccountIn } from '../helpers/db'
 import { registerScripts } from '../../src/limits/scripts'
@@ -201,5 +201,37 @@ describe('usage posted by the worker before Redis settled it', () => {
     await admission.admit(request(id, { holdNano: 0n }))
     expect(await wallet(id)).toEqual({ avail: 9_600n, held: 0n })
     expect((await wallet(id)).avail).toBe(await pgBalance(id))
+  })
+})
+
+describe('a session lineage\'s max_spend', () => {
+  const lineage = (maxSpendNano: bigint) => ({ id: uniqueId('sln'), maxSpendNano })
+  const spent = async (subject: string, id: string) => BigInt((await redis.hget(lineageKey(subject, id), 'spent')) ?? '0')
+
+  test('spent + held + this hold stays within it; a settle turns the hold into the actual cost', async () => {
+    const id = await prepaidAccount(100_000n)
+    const cap = lineage(2_500n)
+    const first = await admission.admit(request(id, { lineage: cap }))
+    await admission.admit(request(id, { lineage: cap }))
+    // 2 000 held: a third hold of 1 000 would pass 2 500, though the wallet could pay it.
+    await expect(admission.admit(request(id, { lineage: cap }))).rejects.toMatchObject({ status: 402, code: 'session_spend_limit' })
+    await admission.settle(first, 300, 5, null)
+    expect(await spent(id, cap.id)).toBe(300n)
+    // 300 spent + 1 000 held + 1 000: within the cap now.
+    await admission.admit(request(id, { lineage: cap }))
+    // Another lineage of the same wallet has its own cap.
+    await admission.admit(request(id, { lineage: lineage(1_000n) }))
+    expect((await wallet(id)).avail).toBe(100_000n - 300n - 3_000n)
+  })
+
+  test('a hold that expired without its settlement counts in full against the lineage (never over the cap)', async () => {
+    const id = await prepaidAccount(100_000n)
+    const cap = lineage(1_500n)
+    await admission.admit(request(id, { lineage: cap }))
+    await Bun.sleep(HOLD_TTL_MS + 20)
+    // The wallet got the expired hold back; the lineage keeps it as spent, so 1 000 + 1 000 > 1 500.
+    await expect(admission.admit(request(id, { lineage: cap }))).rejects.toMatchObject({ status: 402, code: 'session_spend_limit' })
+    expect(await spent(id, cap.id)).toBe(1_000n)
+    expect(await wallet(id)).toEqual({ avail: 100_000n, held: 0n })
   })
 })

@@ -106,3 +106,9 @@ export async function findSecretKeyOwner(sql: Sql, hash: string): Promise<Secret
     WHERE k.key_hash = ${hash} AND k.revoked_at IS NULL`
   return row ?? null
 }
+
+/** Does any project taking end-user sessions allow this browser origin (a CORS preflight carries no token to say which)? */
+export async function isOriginAllowedAnywhere(sql: Sql, origin: string): Promise<boolean> {
+  const [row] = await sql`SELECT 1 FROM projects WHERE end_user_sessions AND ${origin} = ANY (allowed_origins) LIMIT 1`
+  return row !== undefined
+}

@@ -8,11 +8,14 @@ const COLUMNS = [
   'counted_input_tokens', 'counted_output_tokens', 'cost_nano', 'catalog_version', 'ttfb_ms', 'total_ms', 'error_code',
   'started_at', 'money_mode', 'over_hold_nano', 'image_input_tokens', 'image_output_tokens', 'images', 'image_tier',
 ] as const
+/** Written only by batches that hold a session-token request (migration 012): agents' batches insert as before it. */
+const PLATFORM_COLUMNS = ['project_id', 'end_customer_id', 'session_id', 'platform_mode'] as const
+const ALL_COLUMNS = [...COLUMNS, ...PLATFORM_COLUMNS]
 
-type UsageRow = Record<(typeof COLUMNS)[number], string | number | boolean | null>
+type UsageRow = Record<(typeof ALL_COLUMNS)[number], string | number | boolean | null>
 
 /** Postgres binds at most 65,535 parameters in one statement; USAGE_BATCH_SIZE may go above the rows that fit. */
-const MAX_ROWS = Math.floor(65_535 / COLUMNS.length)
+const MAX_ROWS = Math.floor(65_535 / ALL_COLUMNS.length)
 
 function toRow(r: UsageRecord): UsageRow {
   return {
@@ -46,6 +49,10 @@ function toRow(r: UsageRecord): UsageRow {
     image_output_tokens: r.imageOutputTokens ?? 0,
     images: r.images ?? 0,
     image_tier: r.imageTier ?? null,
+    project_id: r.platform?.projectId ?? null,
+    end_customer_id: r.platform?.endCustomerId ?? null,
+    session_id: r.platform?.sessionId ?? null,
+    platform_mode: r.platform?.mode ?? null,
   }
 }
 
@@ -82,8 +89,9 @@ async function insertLedgerDebits(sql: Queryable, records: readonly UsageRecord[
 async function insertRows(sql: Queryable, records: readonly UsageRecord[]): Promise<number> {
   let inserted = 0
   for (let start = 0; start < records.length; start += MAX_ROWS) {
-    const rows = records.slice(start, start + MAX_ROWS).map(toRow)
-    const result = await sql`INSERT INTO usage_events ${sql(rows, ...COLUMNS)} ON CONFLICT DO NOTHING`
+    const slice = records.slice(start, start + MAX_ROWS)
+    const columns = slice.some((r) => r.platform) ? ALL_COLUMNS : COLUMNS
+    const result = await sql`INSERT INTO usage_events ${sql(slice.map(toRow), ...columns)} ON CONFLICT DO NOTHING`
     inserted += result.count
   }
   return inserted

@@ -1,17 +1,23 @@
 // Who is calling: the API key from the request headers, resolved to a principal by its SHA-256 (keys are never kept or logged in clear).
+import type { SessionPrincipal } from './platform-credentials'
 
 export interface Principal {
   accountId: string
   /** Stable id of the key (not the key): what usage records and logs name. */
   keyId: string
   mode: 'live' | 'test'
-  /** static: a GATEWAY_API_KEYS key (single tenant, no subscription); agent: a registered account's key. */
-  kind: 'static' | 'agent'
+  /**
+   * static: a GATEWAY_API_KEYS key (single tenant, no subscription); agent: a registered account's key; session: an
+   * end user's session token (chat only), whose accountId is its wallet's ledger holder ("wallet:<id>").
+   */
+  kind: 'static' | 'agent' | 'session'
   subscriptionStatus: string
   /** Monthly spending cap in nano-USD; null means none. */
   spendCapNano: bigint | null
   limits: { rpm: number | null; tpm: number | null }
   billingMode: 'postpaid' | 'prepaid'
+  /** What a session token allows (kind session only). */
+  session?: SessionPrincipal
 }
 
 /**

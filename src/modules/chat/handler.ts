@@ -8,8 +8,10 @@ import { parseJsonBody } from '../../lib/json-body'
 import type { Logger } from '../../lib/logger'
 import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
+import type { PlatformAuth } from '../auth/platform'
 import { requestPrincipal } from '../auth/request-principal'
 import type { Authenticator } from '../auth/service'
+import { corsHeaders, type OriginLookup } from './cors'
 import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
 
@@ -19,6 +21,10 @@ export interface ChatHandlerOptions {
   maxBodyBytes: number
   trustForwardedFor: boolean
   logger: Logger
+  /** End users' session tokens (es_…), paid from their wallets; without it only API keys are accepted. */
+  sessions?: PlatformAuth
+  /** Origins some project allows: a refusal before the session is known (401) is still readable by such a page. */
+  allowedOrigin?: OriginLookup
 }
 
 export type ChatHandler = (request: Request, server: Pick<Server<unknown>, 'requestIP'> | null) => Promise<Response>
@@ -37,7 +43,14 @@ export const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')
  */
 export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
   const schema = TypeCompiler.Compile(ChatModel.request)
-  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger } = o
+  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions, allowedOrigin } = o
+
+  /** A browser's page must be able to read why it was refused (session_expired, invalid_api_key) to react to it. */
+  async function readableByPage(request: Request, headers: Record<string, string>): Promise<void> {
+    const origin = request.headers.get('origin')
+    if (origin === null || !allowedOrigin || headers['access-control-allow-origin'] !== undefined) return
+    if (await allowedOrigin(origin).catch(() => false)) Object.assign(headers, corsHeaders(origin))
+  }
 
   return async (request, server) => {
     const startedAt = performance.now()
@@ -49,7 +62,12 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
       // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
-      const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
+      const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor, sessions)
+      // A session's origin was checked against its project: the browser may read this answer, refusals included.
+      if (principal.session) {
+        const origin = request.headers.get('origin')
+        if (origin !== null) Object.assign(headers, corsHeaders(origin))
+      }
       const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
       if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
       const call = { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
@@ -60,6 +78,7 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
         logger.error('unhandled error', { requestId, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
         return answered(errorResponse(new InternalError(), headers))
       }
+      if (error.status === 401) await readableByPage(request, headers)
       return answered(errorResponse(error, headers))
     }
   }

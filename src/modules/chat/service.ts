@@ -16,6 +16,7 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
+import { platformUsage, sessionModel } from './session-access'
 import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 
 export interface ChatDeps {
@@ -56,7 +57,8 @@ export function resolveModel(catalog: Catalog, id: string, kind: ModelKind = 'ch
 export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
   assertSubscribed(call.principal, deps.requireSubscription)
-  const model = resolveModel(deps.catalog, request.model)
+  const { session } = call.principal
+  const model = session ? sessionModel(deps.catalog, session, request.model) : resolveModel(deps.catalog, request.model)
   const adapter = deps.providers[model.provider]
   const stream = request.stream === true
   const payment = paymentFor(call.principal, deps.admission, deps.emit)
@@ -88,6 +90,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     payment,
     includeUsage: identity.includeUsage,
     trace: call.trace,
+    ...(session ? { platform: platformUsage(session) } : {}),
   })
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange

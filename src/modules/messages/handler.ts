@@ -12,6 +12,8 @@ import type { RequestTrace } from '../../lib/tracing'
 import { readBodyText } from '../../lib/request-body'
 import { requestPrincipal, type RequestServer } from '../auth/request-principal'
 import type { Authenticator, Principal } from '../auth/service'
+import type { PlatformAuth } from '../auth/platform'
+import { corsHeaders } from '../chat/cors'
 import { newRequestId } from '../chat/handler'
 import { observeRequest } from '../chat/observed'
 import type { ChatDeps } from '../chat/service'
@@ -24,6 +26,8 @@ export interface MessagesHandlerOptions {
   maxBodyBytes: number
   trustForwardedFor: boolean
   logger: Logger
+  /** End users' session tokens, as on the chat route (src/modules/chat/handler.ts). */
+  sessions?: PlatformAuth
 }
 
 export type MessagesHandler = (request: Request, server: RequestServer) => Promise<Response>
@@ -44,7 +48,7 @@ interface Accepted<T> {
 }
 
 export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandlers {
-  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger } = o
+  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions } = o
 
   /** The checks every Messages route makes, in the chat route's order, then `run`; errors answered in Anthropic's shape. */
   function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>): MessagesHandler {
@@ -61,7 +65,12 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
         const length = request.headers.get('content-length')
         if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
         // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
-        const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor)
+        const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor, sessions)
+        // A session's origin was checked against its project: the browser may read this answer, refusals included.
+        if (principal.session) {
+          const origin = request.headers.get('origin')
+          if (origin !== null) Object.assign(headers, corsHeaders(origin))
+        }
         const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
         if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
         const accepted = { requestId, principal, body: body as T, request, startedAt, headers, trace: observed.trace }

@@ -2,6 +2,7 @@
 import { Elysia } from 'elysia'
 import { MessagesModel } from '../../anthropic/messages-request'
 import { CHAT_PREFIXES } from '../chat'
+import { preflightHandler, type OriginLookup } from '../chat/cors'
 import type { MessagesHandler, MessagesHandlers } from './handler'
 
 const MESSAGES = '/messages'
@@ -38,12 +39,13 @@ export function messagesPlugin(handlers: MessagesHandlers) {
   return new Elysia({ name: 'messages' }).use(routes(CHAT_PREFIXES[0])).use(routes(CHAT_PREFIXES[1]))
 }
 
-/** Bun.serve routes for the Messages paths, beside chat's (src/modules/chat/index.ts). */
-export function messagesRoutes(handlers: MessagesHandlers) {
-  const entries: [string, { POST: MessagesHandler }][] = []
+/** Bun.serve routes for the Messages paths, beside chat's (src/modules/chat/index.ts); with an origin lookup, CORS preflights too. */
+export function messagesRoutes(handlers: MessagesHandlers, allowedOrigin?: OriginLookup) {
+  const preflight = allowedOrigin ? { OPTIONS: preflightHandler(allowedOrigin) } : {}
+  const entries: [string, { POST: MessagesHandler; OPTIONS?: (request: Request) => Promise<Response> }][] = []
   for (const prefix of CHAT_PREFIXES) {
-    entries.push([`${prefix}${MESSAGES}`, { POST: (request, server) => handlers.messages(request, server) }])
-    entries.push([`${prefix}${COUNT_TOKENS}`, { POST: (request, server) => handlers.countTokens(request, server) }])
+    entries.push([`${prefix}${MESSAGES}`, { POST: (request, server) => handlers.messages(request, server), ...preflight }])
+    entries.push([`${prefix}${COUNT_TOKENS}`, { POST: (request, server) => handlers.countTokens(request, server), ...preflight }])
   }
   return Object.fromEntries(entries)
 }

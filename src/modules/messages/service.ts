@@ -7,6 +7,7 @@ import { answered, failed, type Outcome } from '../../exchange/outcome'
 import type { Principal } from '../auth/service'
 import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
+import { platformUsage, sessionModel } from '../chat/session-access'
 import type { RequestTrace } from '../../lib/tracing'
 import type { ChatDeps } from '../chat/service'
 import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
@@ -26,7 +27,8 @@ export interface MessagesCall {
 
 export async function createMessage(deps: ChatDeps, call: MessagesCall, responseHeaders: Record<string, string>): Promise<Response> {
   assertSubscribed(call.principal, deps.requireSubscription)
-  const model = resolveMessagesModel(deps.catalog, call.body.model)
+  const { session } = call.principal
+  const model = session ? sessionModel(deps.catalog, session, call.body.model, resolveMessagesModel) : resolveMessagesModel(deps.catalog, call.body.model)
   const adapter = deps.providers[model.provider]
   const stream = call.body.stream === true
   const payment = paymentFor(call.principal, deps.admission, deps.emit)
@@ -51,6 +53,7 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
     payment,
     includeUsage: false,
     trace: call.trace,
+    ...(session ? { platform: platformUsage(session) } : {}),
   })
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange

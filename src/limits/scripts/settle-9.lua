@@ -1,4 +1,4 @@
---[[ settle-8: a finished request pays: its hold is released, the actual cost debited (prepaid) or added to the
+--[[ settle-9: a finished request pays: its hold is released, the actual cost debited (prepaid) or added to the
   month's spend (cap), and the token bucket corrected from the estimate to what was used. At most once per request.
   KEYS[1] limits   HASH  tt (token bucket tokens)
   KEYS[2] wallet   HASH  loaded, avail, held, spent
@@ -8,6 +8,7 @@
   KEYS[6] posted   HASH  request id -> cost the usage worker committed before this settlement came
   KEYS[7] settled  ZSET  request id -> when it was settled; entries older than a day are trimmed
   KEYS[8] open     HASH  request id -> its usage record (JSON) until Postgres has it
+  KEYS[9] lineage  HASH  spent, h:<request id> -> held: the session lineage's (see admit-8); untouched if it has no entry
   ARGV[1] request id     ARGV[2] cost (nano-USD)     ARGV[3] money mode: none | prepaid | cap
   ARGV[4] tpm (0: none)  ARGV[5] tokens charged at admission                ARGV[6] tokens used
   ARGV[7] now (ms)       ARGV[8] the final usage record (JSON; empty when the request is not tracked)
@@ -47,6 +48,11 @@ if entry then
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
   if mode == 'prepaid' or mode == 'cap' then redis.call('HINCRBY', KEYS[2], 'held', int(-held)) end
+end
+-- The lineage's hold becomes the cost actually paid (an entry admit-8 already counted as lost stays counted in full).
+if redis.call('HEXISTS', KEYS[9], 'h:' .. id) == 1 then
+  redis.call('HDEL', KEYS[9], 'h:' .. id)
+  redis.call('HINCRBY', KEYS[9], 'spent', int(cost))
 end
 if mode ~= 'prepaid' and mode ~= 'cap' then return { 1, 0 } end
 -- A hold that expired was already given back: the cost is still owed, so it is debited in full.

@@ -1,4 +1,4 @@
---[[ admit-7: one request's admission, all or nothing, in one round trip.
+--[[ admit-8: one request's admission, all or nothing, in one round trip.
   Request bucket (rpm) and token bucket (tpm) refill continuously (limit per 60 s); then the money check: a prepaid
   wallet hold, or a postpaid cap on (month's spend + open holds + this hold). Expired holds are released first, so a
   crashed gateway leaks nothing. Nothing changes unless everything passes.
@@ -11,13 +11,17 @@
   KEYS[5] posted   HASH  request id -> cost already in Postgres that Redis has not settled (its gateway died)
   KEYS[6] settled  ZSET  request id -> when Redis settled it (so nothing pays twice)
   KEYS[7] open     HASH  request id -> its usage record so far (JSON): only read, to leave those holds alone
+  KEYS[8] lineage  HASH  spent (nano-USD settled), h:<request id> -> nano-USD held: an end-user session lineage's
+                         spend (same hash tag as the wallet); untouched without ARGV[11]
   ARGV[1] now (ms)       ARGV[2] rpm (0: none)       ARGV[3] tpm (0: none)     ARGV[4] tokens charged to tpm
   ARGV[5] money mode: none | prepaid | cap           ARGV[6] hold (nano-USD)   ARGV[7] cap (nano-USD)
   ARGV[8] month id (cap mode: the spend must be this month's)                  ARGV[9] request id
-  ARGV[10] hold ttl (ms)
+  ARGV[10] hold ttl (ms)     ARGV[11] the lineage's max_spend (nano-USD; empty: no lineage)
+  ARGV[12] lineage key ttl (ms)
   Returns { verdict, rpm remaining, rpm ms until full, tpm remaining, tpm ms until full, retry after ms, money }
-  verdict: ok | rpm | tpm | tpm_too_large | load | insufficient_balance | spending_cap_reached
-  money: prepaid: available nano-USD (after an ok, before a refusal); cap: spent + held; else 0
+  verdict: ok | rpm | tpm | tpm_too_large | load | insufficient_balance | spending_cap_reached | session_spend_limit
+  money: prepaid: available nano-USD (after an ok, before a refusal); cap: spent + held; session_spend_limit: the
+  lineage's spent + held; else 0
 ]]
 --#include lib/release-hold.lua
 local now = tonumber(ARGV[1])
@@ -84,6 +88,26 @@ if mode == 'prepaid' or mode == 'cap' then
   end
 end
 
+-- A session lineage's max_spend: spent + held + this hold. A lineage hold whose wallet hold is gone was ended without
+-- its gateway's settlement (expired, swept): what it paid is not known here, so all of it counts as spent (never over).
+local lineageMax = ARGV[11] ~= '' and tonumber(ARGV[11]) or nil
+if lineageMax then
+  local fields = redis.call('HGETALL', KEYS[8])
+  local spent, held, lost = 0, 0, 0
+  for i = 1, #fields, 2 do
+    local name, value = fields[i], tonumber(fields[i + 1])
+    if name == 'spent' then spent = spent + value
+    elseif redis.call('HEXISTS', KEYS[3], string.sub(name, 3)) == 1 then held = held + value
+    else
+      lost = lost + value
+      redis.call('HDEL', KEYS[8], name)
+    end
+  end
+  if lost > 0 then redis.call('HINCRBY', KEYS[8], 'spent', int(lost)) end
+  spent = spent + lost
+  if spent + held + hold > lineageMax then return refused('session_spend_limit', 0, spent + held) end
+end
+
 if rpm > 0 then rt = rt - 1 end
 if tpm > 0 then tt = tt - charge end
 if rpm > 0 or tpm > 0 then
@@ -94,5 +118,9 @@ if mode == 'prepaid' or mode == 'cap' then
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), id)
   redis.call('HINCRBY', KEYS[2], 'held', int(hold))
   if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(-hold)) end
+end
+if lineageMax then
+  redis.call('HSET', KEYS[8], 'h:' .. id, int(hold))
+  redis.call('PEXPIRE', KEYS[8], tonumber(ARGV[12]))
 end
 return { 'ok', math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), 0, money }
