@@ -60,8 +60,8 @@ async function ledgerOf(walletId: string) {
 }
 
 async function marginsOf(projectId: string) {
-  return sql<{ kind: string; amount_nano: string; markup_bps: number; payment_intent_id: string }[]>`
-    SELECT kind, amount_nano, markup_bps, payment_intent_id FROM margin_ledger WHERE project_id = ${projectId} ORDER BY id`
+  return [...(await sql<{ kind: string; amount_nano: string; markup_bps: number; payment_intent_id: string }[]>`
+    SELECT kind, amount_nano, markup_bps, payment_intent_id FROM margin_ledger WHERE project_id = ${projectId} ORDER BY id`)]
 }
 
 const sum = (rows: { amount_nano: string }[]) => rows.reduce((total, row) => total + BigInt(row.amount_nano), 0n)
