@@ -19,7 +19,7 @@ function readArguments(): { configFile?: string } {
 
 function readConfig(): Readonly<Config> {
   try {
-    return loadConfig(process.env, readArguments())
+    return loadConfig(undefined, readArguments())
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`meterway: invalid configuration: ${error.message}\n`)

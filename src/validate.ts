@@ -4,7 +4,7 @@ import { GatewayConfigError } from './lib/gateway-config/load'
 import { describeRoutes, summarize } from './lib/gateway-config/summary'
 
 const argument = process.argv[2]
-const path = findGatewayConfigPath(process.env, argument ? { configFile: argument } : {})
+const path = findGatewayConfigPath(undefined, argument ? { configFile: argument } : {})
 if (path === null) {
   process.stderr.write('meterway validate: no config file: pass a path, set GATEWAY_CONFIG, or create meterway.yaml here\n')
   process.exit(1)
