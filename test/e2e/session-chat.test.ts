@@ -10,6 +10,7 @@ import { testDb } from '../helpers/db'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
 import { sampleMoney, usd, waitForDrain } from '../helpers/money'
+import { browserClient, refusal } from '../helpers/browser'
 import { call, mintSession, projectWithKeys, type TestProject } from '../helpers/platform'
 import { waitFor } from '../helpers/poll'
 
@@ -37,20 +38,7 @@ afterAll(async () => {
   upstream?.stop()
 })
 
-/** The browser-side client: the session token as its key, the page's origin on every request. */
-const browser = (token: string, origin = ORIGIN) =>
-  new OpenAI({ apiKey: token, baseURL: `${gateway.url}/v1`, maxRetries: 0, timeout: 15_000, defaultHeaders: { origin } })
-
-/** The status and code a refused SDK call got. */
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string | null }> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof OpenAI.APIError) return { status: error.status ?? 0, code: (error.code as string | null) ?? null }
-    throw error
-  }
-  throw new Error('expected a refusal')
-}
+const browser = (token: string, origin = ORIGIN) => browserClient(gateway.url, token, origin)
 
 const credit = async (walletId: string, amountUsd: string) => {
   const answer = await call(gateway.url, 'POST', `/v1/wallets/${walletId}/credit`, project.live, { amount_usd: amountUsd })
