@@ -159,6 +159,7 @@ const routes: Route[] = [
   get('/v1/projects/', 'agent', { url: () => '/v1/projects' }),
   projectRoute('PATCH', '', { body: () => ({ name: 'Renamed' }), maxBody: SMALL_BODY, textFields: ['name'] }),
   projectRoute('POST', '/keys', { body: () => ({ mode: 'test' }), maxBody: SMALL_BODY, textFields: ['mode'] }),
+  projectRoute('GET', '/usage', { query: { period: 'optional' } }),
   {
     method: 'DELETE', path: '/v1/projects/{id}/keys/{key_id}', url: () => `/v1/projects/${project.id}/keys/pkey_missing`, auth: 'agent',
     pathParams: {

@@ -1,9 +1,12 @@
-// The projects plugin: /v1/projects (account key, mw_…) — platform-mode projects and their secret keys (sk_live_…, sk_test_…).
-import { Elysia } from 'elysia'
+// The projects plugin: /v1/projects (account key, mw_…) — platform-mode projects, their secret keys (sk_live_…, sk_test_…) and their monthly usage.
+import { Elysia, t } from 'elysia'
 import { idempotent, type WriteContext } from '../admin/idempotency'
 import { authenticatedJson, authPlugin } from '../auth'
 import type { Authenticator, Principal } from '../auth/service'
+import { Month } from '../../lib/request-schemas'
+import { currentPeriod, parsePeriod } from '../usage/period'
 import { ProjectList, ProjectModel } from './model'
+import { projectUsage } from './usage'
 import { changeProject, createProject, createProjectKey, listOwnProjects, revokeKeyOfProject, type ProjectServiceDeps } from './service'
 
 export interface ProjectsDeps extends ProjectServiceDeps {
@@ -57,6 +60,11 @@ export function projectsPlugin(deps: ProjectsDeps) {
         detail: detail('Create a platform secret key (sk_live_… or sk_test_…); shown once, stored hashed'),
       },
     )
+    .get('/:id/usage', ({ principal, params, query }) => projectUsage(service, principal, params.id, query.period ? parsePeriod(query.period) : currentPeriod()), {
+      params: ProjectModel.projectParams,
+      query: t.Object({ period: t.Optional(Month('YYYY-MM (UTC), from 1970-01 to 9999-12; default: this month')) }),
+      detail: detail("A project's usage for a calendar month: tokens and cost per model and per end customer"),
+    })
     .delete('/:id/keys/:key_id', ({ principal, params }) => revokeKeyOfProject(service, principal, params.id, params.key_id), {
       params: ProjectModel.keyParams,
       response: ProjectModel.keyRevoked,

@@ -23,7 +23,7 @@ export interface ProjectSettings {
 const projectNotFound = (id: string) => new NotFoundError(`No project '${id}'.`, 'project_not_found', 'id')
 
 /** Projects belong to a registered account; a static gateway key has none. */
-function accountOf(principal: Principal): string {
+export function accountOf(principal: Principal): string {
   if (principal.kind === 'static') {
     throw new PermissionError('Projects belong to a registered account: call this with an agent key (mw_live_…), not a static gateway key.', 'projects_not_available')
   }
