@@ -24,7 +24,7 @@ const accountId = `bench-hooks-${crypto.randomUUID().slice(0, 8)}`
 await insertAccount(sql, { id: accountId, name: 'Bench', description: '', capabilities: [] })
 await insertEndpoint(sql, {
   id: `we_bench${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`,
-  accountId,
+  owner: { accountId, projectId: null, mode: null },
   url: `http://127.0.0.1:${receiver.port}/hooks`,
   enabledEvents: ['wallet.credited'],
   secret: generateSecret(),

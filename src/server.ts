@@ -191,7 +191,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         testWebhookSecret: config.stripeTest.webhookSecret,
         publicBaseUrl: config.publicBaseUrl,
       },
-      platformEvents: topUpEvents({ sql, admission, stripe: stripeByMode, logger }),
+      platformEvents: topUpEvents({ sql, admission, stripe: stripeByMode, logger, emit }),
       authenticate,
       maxBodyBytes: config.maxBodyBytes,
       // A Stripe event changed the subscription: caches drop the account, and the customer hears about it.
@@ -211,7 +211,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const platformPlugins = [
       projectsPlugin({ sql, authenticate, onKeyRevoked: onTokenRevoked, onProjectChanged }),
       sessionsPlugin({ sql, auth: platformAuth, catalog, publishableKeys: config.stripePublishableKeys, onTokenRevoked }),
-      endUserWalletsPlugin({ sql, auth: platformAuth, admission, logger, onProjectChanged }),
+      endUserWalletsPlugin({ sql, auth: platformAuth, admission, logger, onProjectChanged, emit }),
       customersPlugin({ sql, auth: platformAuth }),
       topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
     ]
@@ -245,7 +245,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       plugins: [
         billing,
         walletPlugin({ sql, admission, authenticate }),
-        webhooksPlugin({ sql, authenticate, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
+        webhooksPlugin({ sql, authenticate, platformAuth, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
         ...platformPlugins,
       ],
     })

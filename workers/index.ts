@@ -3,7 +3,7 @@ import type { Config } from '../src/config'
 import type { Sql } from '../src/lib/db'
 import type { Logger } from '../src/lib/logger'
 import { startUsageWorker } from './usage'
-import { lowBalanceCrossings } from '../src/db/queries/low-balance'
+import { lowBalanceCrossings, walletLowBalanceCrossings } from '../src/db/queries/low-balance'
 import { createEventEmitter } from '../src/modules/webhooks/emitter'
 import { formatNanoAsUsd } from '../src/pricing/money'
 import { startWebhookWorker } from './webhooks'
@@ -47,6 +47,21 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
           type: 'wallet.low_balance',
           id: `evt_low_${crossing.accountId}_${crossing.lastLedgerId}`,
           data: { balance_usd: formatNanoAsUsd(crossing.balanceNano), threshold_usd: formatNanoAsUsd(crossing.thresholdNano) },
+        })
+      }
+      for (const crossing of await walletLowBalanceCrossings(sql, prepaid)) {
+        events.emit({
+          accountId: crossing.projectAccountId,
+          project: { id: crossing.projectId, mode: crossing.mode },
+          type: 'wallet.low_balance',
+          id: `evt_low_${crossing.walletId}_${crossing.lastLedgerId}`,
+          data: {
+            wallet_id: crossing.walletId,
+            end_customer_id: crossing.endCustomerId,
+            mode: crossing.mode,
+            balance_usd: formatNanoAsUsd(crossing.balanceNano),
+            threshold_usd: formatNanoAsUsd(crossing.thresholdNano),
+          },
         })
       }
     },

@@ -11,6 +11,8 @@ import { DELIVERY_TIMEOUT_MS, DeliveryFailedError, deliver, type DeliveryDeps } 
 const event: WebhookEventRow = {
   id: 'evt_aaaaaaaaaaaaaaaaaaaaaaaa',
   account_id: 'acct-1',
+  project_id: null,
+  mode: null,
   type: 'wallet.credited',
   payload: { amount_usd: '1.00', nested: { b: 2, a: 1 } },
   created_at: new Date('2025-03-01T12:00:00.000Z'),

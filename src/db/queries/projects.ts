@@ -69,6 +69,8 @@ export interface ProjectChanges {
   markupBps?: number
   allowedOrigins?: string[]
   endUserSessions?: boolean
+  /** null: no low-balance events; omitted: unchanged. */
+  lowBalanceThresholdNano?: bigint | null
 }
 
 /** Changes the given settings; an omitted one keeps its value. Null: not this account's project. */
@@ -79,6 +81,8 @@ export async function updateProject(sql: Sql, accountId: string, projectId: stri
       markup_bps = coalesce(${changes.markupBps ?? null}::integer, markup_bps),
       allowed_origins = coalesce(${changes.allowedOrigins ?? null}::text[], allowed_origins),
       end_user_sessions = coalesce(${changes.endUserSessions ?? null}::boolean, end_user_sessions),
+      low_balance_threshold_nano = CASE WHEN ${changes.lowBalanceThresholdNano !== undefined}::boolean
+        THEN ${changes.lowBalanceThresholdNano == null ? null : changes.lowBalanceThresholdNano.toString()}::bigint ELSE low_balance_threshold_nano END,
       updated_at = now()
     WHERE id = ${projectId} AND account_id = ${accountId}
     RETURNING *`

@@ -1,4 +1,4 @@
-// Webhook queries: endpoints (per account, soft-deleted), events (stored once) and the per-attempt delivery log.
+// Webhook queries: endpoints (per account, or per project and mode; soft-deleted), events (stored once) and the per-attempt delivery log.
 import type { Queryable as Sql } from '../../lib/db'
 
 export interface WebhookEndpointRow {
@@ -11,11 +11,25 @@ export interface WebhookEndpointRow {
   disabled_reason: string | null
   created_at: Date
   deleted_at: Date | null
+  project_id: string | null
+  mode: string | null
+}
+
+/**
+ * Whose endpoints: an account's own (projectId and mode null), or one project's in one mode (registered with that
+ * project's secret key). An owner never sees, changes or is sent another owner's endpoints.
+ */
+export interface EndpointOwner {
+  accountId: string
+  projectId: string | null
+  mode: string | null
 }
 
 export interface WebhookEventRow {
   id: string
   account_id: string
+  project_id: string | null
+  mode: string | null
   type: string
   payload: unknown
   created_at: Date
@@ -35,7 +49,7 @@ export interface WebhookDeliveryRow {
 
 export interface NewEndpoint {
   id: string
-  accountId: string
+  owner: EndpointOwner
   url: string
   enabledEvents: string[]
   secret: string
@@ -43,27 +57,31 @@ export interface NewEndpoint {
 
 export async function insertEndpoint(sql: Sql, e: NewEndpoint): Promise<WebhookEndpointRow> {
   const [row] = await sql<WebhookEndpointRow[]>`
-    INSERT INTO webhook_endpoints (id, account_id, url, enabled_events, secret)
-    VALUES (${e.id}, ${e.accountId}, ${e.url}, ${e.enabledEvents}, ${e.secret})
+    INSERT INTO webhook_endpoints (id, account_id, project_id, mode, url, enabled_events, secret)
+    VALUES (${e.id}, ${e.owner.accountId}, ${e.owner.projectId}, ${e.owner.mode}, ${e.url}, ${e.enabledEvents}, ${e.secret})
     RETURNING *`
   return row!
 }
 
-export async function countEndpoints(sql: Sql, accountId: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM webhook_endpoints WHERE account_id = ${accountId} AND deleted_at IS NULL`
+/** The SQL condition that keeps to one owner's endpoints. */
+const ownedBy = (sql: Sql, owner: EndpointOwner) =>
+  sql`account_id = ${owner.accountId} AND project_id IS NOT DISTINCT FROM ${owner.projectId} AND mode IS NOT DISTINCT FROM ${owner.mode}`
+
+export async function countEndpoints(sql: Sql, owner: EndpointOwner): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM webhook_endpoints WHERE ${ownedBy(sql, owner)} AND deleted_at IS NULL`
   return row!.n
 }
 
-/** The account's live endpoints, oldest first. */
-export async function listEndpoints(sql: Sql, accountId: string): Promise<WebhookEndpointRow[]> {
+/** The owner's live endpoints, oldest first. */
+export async function listEndpoints(sql: Sql, owner: EndpointOwner): Promise<WebhookEndpointRow[]> {
   return sql<WebhookEndpointRow[]>`
-    SELECT * FROM webhook_endpoints WHERE account_id = ${accountId} AND deleted_at IS NULL ORDER BY created_at, id`
+    SELECT * FROM webhook_endpoints WHERE ${ownedBy(sql, owner)} AND deleted_at IS NULL ORDER BY created_at, id`
 }
 
-/** One live endpoint of this account; null for another account's or a deleted one, so callers cannot tell them apart. */
-export async function findOwnEndpoint(sql: Sql, accountId: string, id: string): Promise<WebhookEndpointRow | null> {
+/** One live endpoint of this owner; null for another owner's or a deleted one, so callers cannot tell them apart. */
+export async function findOwnEndpoint(sql: Sql, owner: EndpointOwner, id: string): Promise<WebhookEndpointRow | null> {
   const [row] = await sql<WebhookEndpointRow[]>`
-    SELECT * FROM webhook_endpoints WHERE id = ${id} AND account_id = ${accountId} AND deleted_at IS NULL`
+    SELECT * FROM webhook_endpoints WHERE id = ${id} AND ${ownedBy(sql, owner)} AND deleted_at IS NULL`
   return row ?? null
 }
 
@@ -73,17 +91,17 @@ export async function findEndpoint(sql: Sql, id: string): Promise<WebhookEndpoin
   return row ?? null
 }
 
-export async function deleteEndpoint(sql: Sql, accountId: string, id: string): Promise<boolean> {
+export async function deleteEndpoint(sql: Sql, owner: EndpointOwner, id: string): Promise<boolean> {
   const rows = await sql`
     UPDATE webhook_endpoints SET deleted_at = now()
-    WHERE id = ${id} AND account_id = ${accountId} AND deleted_at IS NULL RETURNING id`
+    WHERE id = ${id} AND ${ownedBy(sql, owner)} AND deleted_at IS NULL RETURNING id`
   return rows.length === 1
 }
 
-export async function setEndpointSecret(sql: Sql, accountId: string, id: string, secret: string): Promise<WebhookEndpointRow | null> {
+export async function setEndpointSecret(sql: Sql, owner: EndpointOwner, id: string, secret: string): Promise<WebhookEndpointRow | null> {
   const [row] = await sql<WebhookEndpointRow[]>`
     UPDATE webhook_endpoints SET secret = ${secret}
-    WHERE id = ${id} AND account_id = ${accountId} AND deleted_at IS NULL RETURNING *`
+    WHERE id = ${id} AND ${ownedBy(sql, owner)} AND deleted_at IS NULL RETURNING *`
   return row ?? null
 }
 
@@ -91,20 +109,20 @@ export async function disableEndpoint(sql: Sql, id: string, reason: string): Pro
   await sql`UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = ${reason} WHERE id = ${id} AND status = 'enabled'`
 }
 
-/** The account's enabled, live endpoints subscribed to this event type. */
-export async function matchingEndpointIds(sql: Sql, accountId: string, type: string): Promise<string[]> {
+/** The owner's enabled, live endpoints subscribed to this event type (a project's event goes to that project's endpoints of its mode only). */
+export async function matchingEndpointIds(sql: Sql, owner: EndpointOwner, type: string): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     SELECT id FROM webhook_endpoints
-    WHERE account_id = ${accountId} AND status = 'enabled' AND deleted_at IS NULL AND ${type} = ANY (enabled_events)
+    WHERE ${ownedBy(sql, owner)} AND status = 'enabled' AND deleted_at IS NULL AND ${type} = ANY (enabled_events)
     ORDER BY id`
   return rows.map((r) => r.id)
 }
 
 /** Inserts the event once; a replay with the same id returns the stored row (its payload wins). */
-export async function insertEvent(sql: Sql, e: { id: string; accountId: string; type: string; payload: unknown }): Promise<WebhookEventRow> {
+export async function insertEvent(sql: Sql, e: { id: string; owner: EndpointOwner; type: string; payload: unknown }): Promise<WebhookEventRow> {
   const [created] = await sql<WebhookEventRow[]>`
-    INSERT INTO webhook_events (id, account_id, type, payload)
-    VALUES (${e.id}, ${e.accountId}, ${e.type}, ${sql.json(e.payload as Parameters<Sql['json']>[0])})
+    INSERT INTO webhook_events (id, account_id, project_id, mode, type, payload)
+    VALUES (${e.id}, ${e.owner.accountId}, ${e.owner.projectId}, ${e.owner.mode}, ${e.type}, ${sql.json(e.payload as Parameters<Sql['json']>[0])})
     ON CONFLICT (id) DO NOTHING
     RETURNING *`
   if (created) return created

@@ -22,6 +22,11 @@ function requirePrincipal(authenticate: Authenticator, headers: Record<string, s
   return found instanceof Promise ? found.then(orFail) : orFail(found)
 }
 
+/** The principal of the request's key (found while parsing the body, or now). */
+export async function principalOfRequest(authenticate: Authenticator, headers: Record<string, string | undefined>, request: Request): Promise<Principal> {
+  return principalsByRequest.get(request) ?? (await requirePrincipal(authenticate, headers, request))
+}
+
 export function authPlugin(authenticate: Authenticator) {
   // Unnamed on purpose: Elysia de-duplicates named plugins, and every feature that uses this needs its own derive.
   return new Elysia().derive({ as: 'scoped' }, async ({ headers, request }) => ({

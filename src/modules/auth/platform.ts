@@ -45,6 +45,11 @@ export async function requireSession(auth: PlatformAuth, headers: Headers, reque
   return found
 }
 
+/** The project of the request's secret key (found while parsing the body, or now). */
+export async function projectOfRequest(auth: PlatformAuth, headers: Headers, request: Request): Promise<ProjectPrincipal> {
+  return projectsByRequest.get(request) ?? (await requireProject(auth, headers, request))
+}
+
 /** Derives `project` (a secret key's project and mode) for the routes of the plugin that uses it. */
 export function secretKeyPlugin(auth: PlatformAuth) {
   return new Elysia().derive({ as: 'scoped' }, async ({ headers, request }) => ({

@@ -9,6 +9,7 @@ import { formatNanoAsUsd, parseUsdToNano } from '../../pricing/money'
 import { IdempotencyKeyReusedError } from '../admin/service'
 import type { ProjectPrincipal, SessionPrincipal } from '../auth/platform-credentials'
 import { ledgerEntry } from '../wallet/service'
+import type { EmitEvent } from '../webhooks/emitter'
 
 export interface EndUserWalletDeps {
   sql: Sql
@@ -16,6 +17,8 @@ export interface EndUserWalletDeps {
   logger: Logger
   /** A wallet was frozen or unfrozen: cached sessions of its project are read again. */
   onProjectChanged(projectId: string): Promise<void>
+  /** wallet.credited to the project's endpoints of the wallet's mode. */
+  emit?: EmitEvent
 }
 
 /** As for agents' credits: Lua numbers are exact below 2^53 nano-USD, so one credit stays far below it. */
@@ -91,6 +94,15 @@ export async function creditWallet(deps: EndUserWalletDeps, project: ProjectPrin
   }
   if (!created && (BigInt(row.amount_nano) !== amountNano || row.reason !== reason)) throw new IdempotencyKeyReusedError()
   const balance = await ledgerBalance(deps.sql, wallet.ledger_account_id)
+  if (created) {
+    deps.emit?.({
+      accountId: project.accountId,
+      project: { id: project.projectId, mode: project.mode },
+      type: 'wallet.credited',
+      id: `evt_ledger_${row.id}`,
+      data: { wallet_id: wallet.id, end_customer_id: wallet.end_customer_id, mode: project.mode, ledger_id: row.id, amount_usd: formatNanoAsUsd(BigInt(row.amount_nano)), balance_usd: formatNanoAsUsd(balance), reason: row.reason },
+    })
+  }
   return {
     created,
     body: { ledger_id: row.id, wallet_id: wallet.id, amount_usd: formatNanoAsUsd(BigInt(row.amount_nano)), created, balance_usd: formatNanoAsUsd(balance) },

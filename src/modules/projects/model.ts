@@ -32,6 +32,11 @@ export const ProjectModel = {
       markup_percent: t.Optional(settings.markup_percent),
       allowed_origins: t.Optional(settings.allowed_origins),
       end_user_sessions: t.Optional(settings.end_user_sessions),
+      low_balance_threshold_usd: t.Optional(
+        t.Union([t.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', description: 'USD as a decimal string, e.g. "1.00"' }), t.Null()], {
+          description: "An end user's wallet going below this sends wallet.low_balance to the project's endpoints, once per crossing; null: never",
+        }),
+      ),
     },
     { ...strict, minProperties: 1 },
   ),
@@ -49,6 +54,7 @@ export const ProjectModel = {
     markup_bps: t.Integer({ description: 'The markup in basis points (markup_percent × 100)' }),
     allowed_origins: t.Array(t.String()),
     end_user_sessions: t.Boolean(),
+    low_balance_threshold_usd: t.Union([t.String(), t.Null()]),
     created_at: t.String(),
     updated_at: t.String(),
   }),

@@ -2,6 +2,7 @@
 import { findOwnProject, insertProject, insertProjectKey, listProjects, revokeProjectKey, updateProject, type Mode, type ProjectRow } from '../../db/queries/projects'
 import { InvalidRequestError, NotFoundError, PermissionError } from '../../errors'
 import type { Sql } from '../../lib/db'
+import { formatNanoAsUsd, parseUsdToNano } from '../../pricing/money'
 import { mintSecretKey, newId } from '../auth/platform-keys'
 import type { Principal } from '../auth/service'
 
@@ -18,6 +19,7 @@ export interface ProjectSettings {
   markup_percent?: number
   allowed_origins?: string[]
   end_user_sessions?: boolean
+  low_balance_threshold_usd?: string | null
 }
 
 const projectNotFound = (id: string) => new NotFoundError(`No project '${id}'.`, 'project_not_found', 'id')
@@ -51,6 +53,7 @@ export function projectBody(row: ProjectRow) {
     markup_bps: row.markup_bps,
     allowed_origins: row.allowed_origins,
     end_user_sessions: row.end_user_sessions,
+    low_balance_threshold_usd: row.low_balance_threshold_nano === null ? null : formatNanoAsUsd(BigInt(row.low_balance_threshold_nano)),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -79,6 +82,9 @@ export async function changeProject(deps: ProjectServiceDeps, principal: Princip
     ...(settings.markup_percent !== undefined ? { markupBps: markupPercentToBps(settings.markup_percent) } : {}),
     ...(settings.allowed_origins !== undefined ? { allowedOrigins: normalizeOrigins(settings.allowed_origins) } : {}),
     ...(settings.end_user_sessions !== undefined ? { endUserSessions: settings.end_user_sessions } : {}),
+    ...(settings.low_balance_threshold_usd !== undefined
+      ? { lowBalanceThresholdNano: settings.low_balance_threshold_usd === null ? null : parseUsdToNano(settings.low_balance_threshold_usd) }
+      : {}),
   })
   if (!row) throw projectNotFound(projectId)
   await deps.onProjectChanged(projectId)

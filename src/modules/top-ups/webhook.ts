@@ -3,13 +3,16 @@ import type Stripe from 'stripe'
 import { findWalletById, walletLedgerAccount } from '../../db/queries/end-customers'
 import { findProject, type Mode } from '../../db/queries/projects'
 import { recordStripeEvent } from '../../db/queries/stripe-events'
+import { ledgerBalance } from '../../db/queries/ledger'
 import { creditTopUp, findTopUp, lockTopUp, writeReversal } from '../../db/queries/top-ups'
 import { ServiceUnavailableError, UpstreamError } from '../../errors'
 import type { Sql } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
 import type { Admission } from '../../limits/admission'
 import { NANO_PER_CENT, splitTopUp } from '../../pricing/markup'
+import { formatNanoAsUsd } from '../../pricing/money'
 import type { PlatformStripeEvents, StripeEventEnvelope } from '../billing/events'
+import type { EmitEvent } from '../webhooks/emitter'
 import { TOP_UP_KIND } from './service'
 
 export interface TopUpEventDeps {
@@ -18,6 +21,8 @@ export interface TopUpEventDeps {
   /** To read a PaymentIntent whose refund arrives before its success (Stripe does not deliver in order). */
   stripe: Record<Mode, Stripe | null>
   logger: Logger
+  /** wallet.credited to the project's endpoints of the wallet's mode. */
+  emit?: EmitEvent
 }
 
 export const TOP_UP_EVENTS = new Set(['payment_intent.succeeded', 'charge.refunded'])
@@ -91,6 +96,17 @@ async function creditSucceeded(deps: TopUpEventDeps, intent: Json, mode: Mode, e
     throw new ServiceUnavailableError('The wallet was credited but its live balance could not be raised yet. Retry the event.', 'wallet_unavailable')
   }
   if (outcome.created) deps.logger.info('wallet topped up', { paymentIntent: topUp.id, walletId: wallet.id, netNano: netNano.toString(), markupBps: topUp.markupBps })
+  // Named by the ledger row, so every delivery of this PaymentIntent (and a retry after a crash right here) is one event.
+  if (deps.emit) {
+    const balance = await ledgerBalance(deps.sql, wallet.ledger_account_id)
+    deps.emit({
+      accountId: project.account_id,
+      project: { id: project.id, mode },
+      type: 'wallet.credited',
+      id: `evt_ledger_${outcome.ledgerId}`,
+      data: { wallet_id: wallet.id, end_customer_id: wallet.end_customer_id, mode, ledger_id: outcome.ledgerId, amount_usd: formatNanoAsUsd(netNano), balance_usd: formatNanoAsUsd(balance), reason: 'top_up', payment_intent_id: topUp.id },
+    })
+  }
   return { duplicate: outcome.duplicate }
 }
 

@@ -10,6 +10,8 @@ import { emitEvent } from './service'
 
 export interface AccountEvent {
   accountId: string
+  /** A project's event: it goes to that project's endpoints of this mode, not to the account's own. */
+  project?: { id: string; mode: string }
   type: WebhookEventType
   data: Record<string, unknown>
   /** A fixed id makes the event happen once (a replay stores and sends nothing new). */

@@ -1,24 +1,39 @@
-// The webhooks plugin: /v1/webhook_endpoints (agent key) — register, list, delete, rotate the secret, read the delivery log.
+// The webhooks plugin: /v1/webhook_endpoints (agent key: the account's; secret key: its project's in its mode) — register, list, delete, rotate the secret, read the delivery log.
 import { Elysia } from 'elysia'
 import { queryInteger } from '../../lib/request-schemas'
-import { authenticatedJson, authPlugin } from '../auth'
-import type { Authenticator } from '../auth/service'
+import { authenticatedJson, principalOfRequest } from '../auth'
+import { projectOfRequest, secretKeyJson, type PlatformAuth } from '../auth/platform'
+import { extractApiKey, type Authenticator } from '../auth/service'
 import { DELIVERIES_LIMIT, WebhookModel } from './model'
-import { createEndpoint, endpointDeliveries, listOwnEndpoints, removeEndpoint, rotateSecret, type WebhookServiceDeps } from './service'
+import { createEndpoint, endpointDeliveries, listOwnEndpoints, removeEndpoint, rotateSecret, type EndpointCaller, type WebhookServiceDeps } from './service'
 
 export interface WebhooksDeps extends WebhookServiceDeps {
   authenticate: Authenticator
+  /** Secret keys (sk_live_…, sk_test_…) register their project's endpoints; without it only agent keys are taken. */
+  platformAuth?: PlatformAuth
 }
+
+type Headers = Record<string, string | undefined>
+
+/** A platform secret key, by its prefix: the one credential that is not an agent key here. */
+const isSecretKey = (headers: Headers) => /^sk_(live|test)_/.test(extractApiKey(headers) ?? '')
 
 /** A registration is a URL and a few event types. */
 const CREATE_MAX_BODY_BYTES = 64 * 1024
 
 export function webhooksPlugin(deps: WebhooksDeps) {
-  const { authenticate, ...service } = deps
+  const { authenticate, platformAuth, ...service } = deps
   const security: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }]
   const detail = (summary: string) => ({ tags: ['webhooks'], summary, security })
+  const platform = platformAuth
+  const callerOf = async (headers: Headers, request: Request): Promise<EndpointCaller> =>
+    platform && isSecretKey(headers) ? { kind: 'project', project: await projectOfRequest(platform, headers, request) } : principalOfRequest(authenticate, headers, request)
+  const accountJson = authenticatedJson(authenticate, CREATE_MAX_BODY_BYTES)
+  const projectJson = platform ? secretKeyJson(platform, CREATE_MAX_BODY_BYTES) : accountJson
+  // Authenticates before reading the body, as the chat routes do, with whichever credential the caller holds.
+  const parse = (ctx: { request: Request; headers: Headers }) => (isSecretKey(ctx.headers) ? projectJson(ctx) : accountJson(ctx))
   return new Elysia({ name: 'webhooks', prefix: '/v1/webhook_endpoints' })
-    .use(authPlugin(authenticate))
+    .derive(async ({ headers, request }) => ({ principal: await callerOf(headers, request) }))
     .post(
       '/',
       async ({ principal, body, set }) => {
@@ -27,8 +42,7 @@ export function webhooksPlugin(deps: WebhooksDeps) {
         return created
       },
       {
-        // Authenticates before reading the body, as the chat routes do.
-        parse: authenticatedJson(authenticate, CREATE_MAX_BODY_BYTES),
+        parse,
         body: WebhookModel.create,
         response: { 201: WebhookModel.endpointWithSecret },
         detail: detail('Register a webhook endpoint; the signing secret (whsec_…) is shown only in this answer'),

@@ -5,6 +5,9 @@ import { IntegerParam, Text } from '../../lib/request-schemas'
 export const WEBHOOK_EVENT_TYPES = ['wallet.credited', 'wallet.low_balance', 'spending_cap.reached', 'subscription.updated'] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 
+/** What a project's endpoints (registered with its secret key) may subscribe to. */
+export const PROJECT_EVENT_TYPES = ['wallet.credited', 'wallet.low_balance'] as const satisfies readonly WebhookEventType[]
+
 export const isWebhookEventType = (value: string): value is WebhookEventType => (WEBHOOK_EVENT_TYPES as readonly string[]).includes(value)
 
 const strict = { additionalProperties: false } as const
