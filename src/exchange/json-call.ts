@@ -3,7 +3,7 @@
 import { UpstreamError } from '../errors'
 import type { Logger } from '../lib/logger'
 import type { ProviderUsage, UpstreamRequest } from '../providers/types'
-import type { Exchange } from './exchange'
+import { Exchange, type ExchangeDeps, type ExchangeStart } from './exchange'
 import { answered, failed, type Outcome } from './outcome'
 import { failedAnswer, readUpstreamBody, sendUpstream, type UpstreamSender } from './upstream-call'
 
@@ -34,4 +34,17 @@ export async function answerJson(exchange: Exchange, call: JsonCall, responseHea
     // The one place such a request ends.
     exchange.finish(outcome ?? failed(new UpstreamError('The request ended unexpectedly.'), deadline))
   }
+}
+
+/** Opens the exchange of a one-shot JSON request (held, or refused before anything is sent), then answers it. */
+export async function exchangeJson(
+  deps: ExchangeDeps,
+  start: Omit<ExchangeStart, 'stream' | 'includeUsage'>,
+  call: JsonCall,
+  responseHeaders: Record<string, string>,
+  logger: Logger,
+): Promise<Response> {
+  const exchange = await Exchange.open(deps, { ...start, stream: false, includeUsage: false })
+  Object.assign(responseHeaders, exchange.headers)
+  return answerJson(exchange, call, responseHeaders, logger)
 }

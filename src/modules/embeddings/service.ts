@@ -1,7 +1,6 @@
 // One embeddings request: resolve the model, read the input, count it, hold its worst case, then one exchange: call, read, finish.
-import { Exchange } from '../../exchange/exchange'
 import { estimateEmbeddings } from '../../exchange/estimate-media'
-import { answerJson } from '../../exchange/json-call'
+import { exchangeJson } from '../../exchange/json-call'
 import { InvalidRequestError, ModelNotFoundError } from '../../errors'
 import { countPromptText } from '../../metering/prompt'
 import type { EmbeddingsCall, MediaProviders } from '../../providers/media'
@@ -77,23 +76,15 @@ export async function createEmbeddings(deps: EmbeddingsDeps, call: EmbeddingsCal
   }
   // Built before anything is held: a request this provider cannot take is a 400 that never holds money.
   const upstreamRequest = adapter.prepare(embeddingsCall)
-  const exchange = await Exchange.open(deps.exchange, {
+  const start = {
     requestId: call.requestId,
     keyId: call.principal.keyId,
     accountId: call.principal.accountId,
     model,
-    stream: false,
     startedAt: call.startedAt,
     clientSignal: call.clientSignal,
     estimate,
     payment: paymentFor(call.principal, deps.admission, deps.emit),
-    includeUsage: false,
-  })
-  Object.assign(responseHeaders, exchange.headers)
-  return answerJson(
-    exchange,
-    { adapter, request: upstreamRequest, read: (body) => adapter.read(body, embeddingsCall) },
-    responseHeaders,
-    deps.logger,
-  )
+  }
+  return exchangeJson(deps.exchange, start, { adapter, request: upstreamRequest, read: (body) => adapter.read(body, embeddingsCall) }, responseHeaders, deps.logger)
 }

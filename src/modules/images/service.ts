@@ -1,8 +1,7 @@
 // One image generation: resolve the model, check n, size and quality against its table, hold n × the most one image can
 // cost, then one exchange: call, read, finish (billed the actual: tokens reported, or images delivered × their price).
-import { Exchange } from '../../exchange/exchange'
 import { estimateImages } from '../../exchange/estimate-media'
-import { answerJson } from '../../exchange/json-call'
+import { exchangeJson } from '../../exchange/json-call'
 import { InvalidRequestError, ModelNotFoundError } from '../../errors'
 import { countPromptText } from '../../metering/prompt'
 import type { CatalogModel } from '../../pricing/catalog'
@@ -71,24 +70,16 @@ export async function generateImages(deps: ImagesDeps, call: ImagesCallIn, respo
   const imagesCall: ImagesCall = { model, ...ask, body: request, outputTokensPerImage: estimate.outputTokensPerImage }
   // Built before anything is held: a request this provider cannot take is a 400 that never holds money.
   const upstreamRequest = adapter.prepare(imagesCall)
-  const exchange = await Exchange.open(deps.exchange, {
+  const start = {
     requestId: call.requestId,
     keyId: call.principal.keyId,
     accountId: call.principal.accountId,
     model,
-    stream: false,
     startedAt: call.startedAt,
     clientSignal: call.clientSignal,
     estimate,
     payment: paymentFor(call.principal, deps.admission, deps.emit),
-    includeUsage: false,
     ...(estimate.imageTier ? { imageTier: estimate.imageTier } : {}),
-  })
-  Object.assign(responseHeaders, exchange.headers)
-  return answerJson(
-    exchange,
-    { adapter, request: upstreamRequest, read: (body) => adapter.read(body, imagesCall) },
-    responseHeaders,
-    deps.logger,
-  )
+  }
+  return exchangeJson(deps.exchange, start, { adapter, request: upstreamRequest, read: (body) => adapter.read(body, imagesCall) }, responseHeaders, deps.logger)
 }
