@@ -2,15 +2,12 @@
 // the request id, the body limit, the key, the body, the schema, then the exchange; every refusal in the one error shape.
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Server } from 'bun'
-import { errorResponse, GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
-import { describeValueError } from '../../lib/framework-errors'
-import { parseJsonBody } from '../../lib/json-body'
+import { errorResponse, GatewayError, InternalError } from '../../errors'
 import type { Logger } from '../../lib/logger'
-import { readBodyText } from '../../lib/request-body'
 import { ChatModel, type ChatRequest } from '../../openai/chat-request'
 import type { PlatformAuth } from '../auth/platform'
-import { requestPrincipal } from '../auth/request-principal'
 import type { Authenticator } from '../auth/service'
+import { acceptRequest } from './accept'
 import { corsHeaders, type OriginLookup } from './cors'
 import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
@@ -44,6 +41,7 @@ export const newRequestId = () => `req_${crypto.randomUUID().replaceAll('-', '')
 export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
   const schema = TypeCompiler.Compile(ChatModel.request)
   const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions, allowedOrigin } = o
+  const accept = { authenticate, maxBodyBytes, trustForwardedFor, sessions }
 
   /** A browser's page must be able to read why it was refused (session_expired, invalid_api_key) to react to it. */
   async function readableByPage(request: Request, headers: Record<string, string>): Promise<void> {
@@ -59,18 +57,8 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
     const observed = observeRequest(CHAT_ROUTE, CHAT_SPAN, request, requestId)
     const { answered } = observed
     try {
-      const length = request.headers.get('content-length')
-      if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
-      // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
-      const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor, sessions)
-      // A session's origin was checked against its project: the browser may read this answer, refusals included.
-      if (principal.session) {
-        const origin = request.headers.get('origin')
-        if (origin !== null) Object.assign(headers, corsHeaders(origin))
-      }
-      const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
-      if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
-      const call = { requestId, principal, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
+      const { principal, body } = await acceptRequest<ChatRequest>(request, server, schema, headers, accept)
+      const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt, trace: observed.trace }
       const model = deps.catalog.find(call.request.model)?.id ?? 'none'
       return answered(await observed.run(model, principal.accountId, () => completeChat(deps, call, headers)))
     } catch (error) {

@@ -4,16 +4,13 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { anthropicErrorResponse } from '../../anthropic/errors'
 import { MessagesModel, type CountTokensRequest, type MessagesRequest } from '../../anthropic/messages-request'
-import { GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
-import { describeValueError } from '../../lib/framework-errors'
-import { parseJsonBody } from '../../lib/json-body'
+import { GatewayError, InternalError } from '../../errors'
 import type { Logger } from '../../lib/logger'
 import type { RequestTrace } from '../../lib/tracing'
-import { readBodyText } from '../../lib/request-body'
-import { requestPrincipal, type RequestServer } from '../auth/request-principal'
+import type { RequestServer } from '../auth/request-principal'
 import type { Authenticator, Principal } from '../auth/service'
 import type { PlatformAuth } from '../auth/platform'
-import { corsHeaders } from '../chat/cors'
+import { acceptRequest } from '../chat/accept'
 import { newRequestId } from '../chat/handler'
 import { observeRequest } from '../chat/observed'
 import type { ChatDeps } from '../chat/service'
@@ -49,6 +46,7 @@ interface Accepted<T> {
 
 export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandlers {
   const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions } = o
+  const accept = { authenticate, maxBodyBytes, trustForwardedFor, sessions }
 
   /** The checks every Messages route makes, in the chat route's order, then `run`; errors answered in Anthropic's shape. */
   function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>): MessagesHandler {
@@ -62,18 +60,8 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
       const observed = observeRequest(name, spanName, request, requestId)
       const { answered } = observed
       try {
-        const length = request.headers.get('content-length')
-        if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
-        // The key before the body: an unauthenticated caller can neither make us parse megabytes nor learn our schema.
-        const principal = await requestPrincipal(request, server, authenticate, trustForwardedFor, sessions)
-        // A session's origin was checked against its project: the browser may read this answer, refusals included.
-        if (principal.session) {
-          const origin = request.headers.get('origin')
-          if (origin !== null) Object.assign(headers, corsHeaders(origin))
-        }
-        const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
-        if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
-        const accepted = { requestId, principal, body: body as T, request, startedAt, headers, trace: observed.trace }
+        const { principal, body } = await acceptRequest<T>(request, server, compiled, headers, accept)
+        const accepted = { requestId, principal, body, request, startedAt, headers, trace: observed.trace }
         const model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
         return answered(await observed.run(model, principal.accountId, () => run(accepted)))
       } catch (error) {
