@@ -131,9 +131,13 @@ describe('on a Redis Cluster, with two API processes', () => {
     const statuses = responses.map((r) => r.status)
     expect(statuses.filter((s) => s === 200).length).toBe(12)
     expect(statuses.filter((s) => s === 429).length).toBe(28)
-    // One bucket: the admitted requests saw every count from 11 down to 0, once each.
+    // One bucket: the admitted requests counted it down from 11 to 0. The bucket refills continuously (a fifth of a
+    // request per second at rpm 12), so a count may repeat or skip by one when the refill crosses a whole request
+    // during the burst (seen in CI: …4, 5, 5, 7…); two buckets would have admitted 24.
     const remaining = responses.filter((r) => r.status === 200).map((r) => Number(r.headers.get('x-ratelimit-remaining')))
-    expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i))
+    remaining.sort((a, b) => a - b)
+    expect(remaining[0]).toBe(0)
+    remaining.forEach((count, i) => expect(Math.abs(count - i)).toBeLessThanOrEqual(1))
   }, 30_000)
 
   test('a key revoked on one process is refused by the other within seconds (eviction over pub/sub), not after its 10-minute cache TTL', async () => {
