@@ -132,7 +132,7 @@ describe('payouts', () => {
     expect((await mw.connect.status()).marginBalance).toBe('5.666666667')
 
     const payout = await mw.connect.payout()
-    expect(payout).toMatchObject({ amount: '5.66', status: 'paid', destination })
+    expect(payout).toMatchObject({ amount: '5.66', status: 'paid', destination, failureReason: null })
     expect(payout.id).toStartWith('po_')
     const transfers = transfersTo(destination)
     expect(transfers).toHaveLength(1)
@@ -195,15 +195,16 @@ describe('payouts', () => {
     }
     expect(transfersTo(destination)).toHaveLength(0)
     expect((await mw.connect.status()).marginBalance).toBe('2.00')
-    const [failedPayout] = (await call(url, 'GET', '/v1/connect/payouts', project.live)).body.data
-    expect(failedPayout).toMatchObject({ status: 'failed', amount_usd: '2.00', transfer_id: null })
-    expect(failedPayout.failure_reason).toContain('balance_insufficient')
+    const [failedPayout] = (await mw.connect.listPayouts()).payouts
+    expect(failedPayout).toMatchObject({ status: 'failed', amount: '2.00', transferId: null, destination })
+    expect(failedPayout!.failureReason).toContain('balance_insufficient')
 
     const retried = await mw.connect.payout()
     expect(retried).toMatchObject({ amount: '2.00', status: 'paid' })
-    expect(retried.id).not.toBe(failedPayout.id)
+    expect(retried.id).not.toBe(failedPayout!.id)
     expect(transfersTo(destination)).toEqual([expect.objectContaining({ amount: 200, idempotency_key: retried.id })])
-    expect(transferCalls(destination).map((r) => r.idempotencyKey)).toEqual([failedPayout.id, retried.id])
+    expect(transferCalls(destination).map((r) => r.idempotencyKey)).toEqual([failedPayout!.id, retried.id])
+    expect((await mw.connect.listPayouts({ limit: 1 })).payouts.map((p) => p.id)).toEqual([retried.id])
     expect((await mw.connect.status()).marginBalance).toBe('0.00')
   })
 
