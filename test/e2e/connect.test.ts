@@ -242,6 +242,27 @@ describe('payouts', () => {
   })
 })
 
+test('two first onboarding calls at once make one Express account', async () => {
+  const { project, mw } = await platform(20)
+  const links = await Promise.all([mw.connect.createOnboardingLink(RETURN), mw.connect.createOnboardingLink(RETURN)])
+  expect(links[0].accountId).toBe(links[1].accountId)
+  const accountId = (await sql<{ account_id: string }[]>`SELECT account_id FROM projects WHERE id = ${project.id}`)[0]!.account_id
+  expect([...fake.accounts.values()].filter((a) => a.metadata.meterway_account_id === accountId)).toHaveLength(1)
+})
+
+test('a gateway without STRIPE_SECRET_KEY answers status from its own books and 503 connect_not_configured for the rest', async () => {
+  const bare = await startGateway()
+  try {
+    const { live } = await projectWithKeys(bare.url)
+    const mw = new Meterway({ secretKey: live, baseUrl: bare.url })
+    expect(await mw.connect.status()).toEqual({ accountId: null, onboarded: false, payoutsEnabled: false, marginBalance: '0.00' })
+    expect(await refused(mw.connect.createOnboardingLink(RETURN))).toMatchObject({ status: 503, code: 'connect_not_configured' })
+    expect(await refused(mw.connect.payout())).toMatchObject({ status: 503, code: 'connect_not_configured' })
+  } finally {
+    await bare.stop()
+  }
+})
+
 test('an account without projects can use Connect with its own key', async () => {
   const key = await registerAccount(url, 'connect-only')
   const status = await call(url, 'GET', '/v1/connect/status', key)

@@ -231,4 +231,29 @@ describe('the client itself', () => {
     expect(session.sessionToken).toStartWith('es_')
     expect(bundle.Meterway.name).toBe('Meterway')
   })
+
+  test.skipIf(!Bun.which('node'))('the bundle runs under Node: a session minted and a signed payload verified', async () => {
+    const outdir = `${import.meta.dir}/../../../test-results/server-sdk-node-${process.pid}`
+    expect(Bun.spawnSync(['bun', 'run', 'build', '--outdir', outdir], { cwd: `${import.meta.dir}/../../../packages/server` }).exitCode).toBe(0)
+    const secret = 'whsec_' + btoa('node secret of 24 bytes!')
+    const body = JSON.stringify({ id: 'evt_1', type: 'wallet.credited', created_at: new Date().toISOString(), data: {} })
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    const signature = new Bun.CryptoHasher('sha256', Buffer.from(secret.slice(6), 'base64')).update(`evt_1.${timestamp}.${body}`).digest('base64')
+    const script = `
+      const { Meterway } = await import(${JSON.stringify(`${outdir}/index.js`)})
+      const mw = new Meterway({ secretKey: process.env.SK, baseUrl: process.env.BASE })
+      const session = await mw.sessions.create({ customer: 'node-user' })
+      const event = mw.webhooks.constructEvent(process.env.BODY, { 'webhook-id': 'evt_1', 'webhook-timestamp': process.env.TS, 'webhook-signature': 'v1,' + process.env.SIG }, process.env.SECRET)
+      console.log(JSON.stringify({ token: session.sessionToken, type: event.type }))`
+    const run = Bun.spawn(['node', '--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', SK: project.live, BASE: gateway.url, BODY: body, TS: timestamp, SIG: signature, SECRET: secret },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited])
+    expect(code, err).toBe(0)
+    const printed = JSON.parse(out) as { token: string; type: string }
+    expect(printed.token).toStartWith('es_')
+    expect(printed.type).toBe('wallet.credited')
+  })
 })
