@@ -250,14 +250,15 @@ test('two first onboarding calls at once make one Express account', async () => 
   expect([...fake.accounts.values()].filter((a) => a.metadata.meterway_account_id === accountId)).toHaveLength(1)
 })
 
-test('a gateway without STRIPE_SECRET_KEY answers status from its own books and 503 connect_not_configured for the rest', async () => {
+test('a gateway without STRIPE_SECRET_KEY answers status from its own books, 503 connect_not_configured to onboarding', async () => {
   const bare = await startGateway()
   try {
     const { live } = await projectWithKeys(bare.url)
     const mw = new Meterway({ secretKey: live, baseUrl: bare.url })
     expect(await mw.connect.status()).toEqual({ accountId: null, onboarded: false, payoutsEnabled: false, marginBalance: '0.00' })
     expect(await refused(mw.connect.createOnboardingLink(RETURN))).toMatchObject({ status: 503, code: 'connect_not_configured' })
-    expect(await refused(mw.connect.payout())).toMatchObject({ status: 503, code: 'connect_not_configured' })
+    // No connected account: there is nothing to pay out to, whatever the configuration.
+    expect(await refused(mw.connect.payout())).toMatchObject({ status: 409, code: 'connect_not_onboarded' })
   } finally {
     await bare.stop()
   }
