@@ -7,6 +7,8 @@ import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { readFixture } from '../helpers/fixtures'
 import { startGateway, TEST_KEY, upstreamEnv, type TestGateway } from '../helpers/gateway'
 import { newPayer, paymentHeader, requiredOf, seedConfigFor, settlementOf, signAuthorization } from '../helpers/x402'
+import { waitFor } from '../helpers/poll'
+import { x402Payments } from '../../src/lib/metrics'
 
 const BASE_USDC = '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'
 const payTo = privateKeyToAccount(generatePrivateKey()).address
@@ -115,6 +117,26 @@ describe('paid with @x402/fetch', () => {
   })
 })
 
+describe('what the upstream answers goes through', () => {
+  test('an upstream error answer (429 with Retry-After) is relayed as it is, with the PAYMENT-RESPONSE of the settled payment', async () => {
+    const answer = await newPayer().fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: message('claude-haiku-4-5-20251001', { messages: [{ role: 'user', content: 'scenario:error-429' }] }) })
+    expect(answer.status).toBe(429)
+    expect(answer.headers.get('retry-after')).toBe('7')
+    expect(await answer.text()).toBe(readFixture('anthropic.error.429.json'))
+    expect(settlementOf(answer).success).toBe(true)
+  })
+
+  test('a client that leaves mid-stream: the upstream stream is cancelled too', async () => {
+    const controller = new AbortController()
+    const answer = await newPayer().fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: message('claude-haiku-4-5-20251001', { stream: true, messages: [{ role: 'user', content: 'scenario:slow' }] }), signal: controller.signal })
+    expect(answer.status).toBe(200)
+    const life = upstream.streams.at(-1)!
+    await answer.body!.getReader().read()
+    controller.abort()
+    await waitFor(() => life.cancelled, 3_000, 'the upstream stream cancelled')
+  })
+})
+
 describe('a payment is used once', () => {
   test('sequentially: the same PAYMENT-SIGNATURE twice → 200 then 402 (nonce already used), one upstream call', async () => {
     const payer = newPayer()
@@ -208,4 +230,10 @@ describe('the built-in routes beside the configured one', () => {
     // /v1/messages itself is the paid route now: an API key does not get past the 402.
     expect((await post(message('claude-haiku-4-5-20251001'), { 'x-api-key': TEST_KEY })).status).toBe(402)
   })
+})
+
+test('meterway_x402_payments_total counts the outcomes', async () => {
+  const counts = Object.fromEntries((await x402Payments.get()).values.map((v) => [v.labels.outcome, v.value]))
+  for (const outcome of ['required', 'invalid', 'replayed', 'settled', 'facilitator_unavailable', 'settle_refused']) expect(counts[outcome]).toBeGreaterThan(0)
+  expect(counts.replayed).toBeGreaterThanOrEqual(20)
 })

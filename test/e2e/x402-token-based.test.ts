@@ -163,3 +163,9 @@ describe('a config of our own', () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_payload')
   })
 })
+
+test('the OpenAPI document lists the paid routes with their 402', async () => {
+  const doc = (await (await fetch(`${own.url}/swagger/json`)).json()) as { paths: Record<string, Record<string, { tags?: string[]; responses?: Record<string, unknown> }>> }
+  expect(doc.paths['/tiers/{tier}/messages']?.post?.tags).toEqual(['paid routes'])
+  expect(doc.paths['/tiers/{tier}/messages']?.post?.responses?.['402']).toBeDefined()
+})
