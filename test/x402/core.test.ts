@@ -70,6 +70,12 @@ describe('local checks', () => {
     expect('refusal' in forged && forged.refusal.reason).toBe('invalid_exact_evm_signature')
   })
 
+  test("the seed's placeholder wallet (no address at all): a payment is refused as paid to another address, never an exception", async () => {
+    const placeholder = requirementsFor(paymentTerms([{ network: 'base' }], [{ network: 'base', address: '0xYourWalletAddress' }], 60), 5000n)
+    const checked = await checkExactPayment(decode(await sign(offered[0]!)), placeholder)
+    expect('refusal' in checked && checked.refusal.reason).toBe('invalid_exact_evm_recipient_mismatch')
+  })
+
   test('garbage headers are problems, not exceptions', () => {
     expect(readPayment(new Headers({ 'payment-signature': '%%%' }))).toMatchObject({ problem: expect.stringContaining('base64') })
     expect(readPayment(new Headers({ 'payment-signature': btoa('{"x402Version":2}') }))).toMatchObject({ problem: expect.stringContaining('not an x402 payment payload') })
