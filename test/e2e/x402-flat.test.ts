@@ -232,7 +232,10 @@ describe('the built-in routes beside the configured one', () => {
   })
 })
 
-test('meterway_x402_payments_total counts the outcomes', async () => {
+test('meterway_x402_payments_total counts the outcomes; meterway_requests_total the paid route by status', async () => {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text()
+  expect(text).toMatch(/meterway_requests_total\{route="\/v1\/messages",model="none",status="402"\} [1-9]/)
+  expect(text).toMatch(/meterway_requests_total\{route="\/v1\/messages",model="none",status="200"\} [1-9]/)
   const counts = Object.fromEntries((await x402Payments.get()).values.map((v) => [v.labels.outcome, v.value]))
   for (const outcome of ['required', 'invalid', 'replayed', 'settled', 'facilitator_unavailable', 'settle_refused']) expect(counts[outcome]).toBeGreaterThan(0)
   expect(counts.replayed).toBeGreaterThanOrEqual(20)

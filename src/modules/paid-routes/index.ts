@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import type { GatewayFile } from '../../lib/gateway-config/types'
 import type { HotRedis } from '../../lib/hot-redis'
 import type { Logger } from '../../lib/logger'
+import { countRequest } from '../../lib/metrics'
 import type { Catalog } from '../../pricing/catalog'
 import { createFacilitator } from '../../x402/facilitator'
 import type { X402PaymentRecorder } from '../../x402/payment-record'
@@ -59,7 +60,13 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     const upstream = file.upstreams[route.upstream]!
     const handler: PaidRouteHandler = createPaidRouteHandler(route, upstream, deps)
     plugin = plugin.route(route.method, route.path, ({ request, params }) => handler(request, params as Record<string, string>), { parse: 'none', detail: paidRouteDetail(route.key, route.upstream) }) as unknown as Elysia
-    serveRoutes[route.path] = { ...serveRoutes[route.path], [route.method]: (request) => handler(request, request.params ?? {}) }
+    // Served from Bun's table, a request is counted here (Elysia's hook in src/app.ts counts the ones it routes).
+    const countedHandler = async (request: Request & { params?: Record<string, string> }) => {
+      const response = await handler(request, request.params ?? {})
+      countRequest(route.path, 'none', response.status)
+      return response
+    }
+    serveRoutes[route.path] = { ...serveRoutes[route.path], [route.method]: countedHandler }
     served.push(route.key)
   }
   return { plugin, serveRoutes, served }
