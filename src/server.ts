@@ -29,6 +29,8 @@ import { topUpEvents, topUpsPlugin } from './modules/top-ups'
 import { connectPlugin } from './modules/connect'
 import { FailedAttempts, limitFailedAttempts } from './modules/auth/failed-attempts'
 import { billingPlugin } from './modules/billing'
+import { paidRoutes } from './modules/paid-routes'
+import type { X402PaymentRecorder } from './x402/payment-record'
 import { walletPlugin } from './modules/wallet'
 import { webhooksPlugin } from './modules/webhooks'
 import { createEventEmitter, type EventEmitter } from './modules/webhooks/emitter'
@@ -49,6 +51,8 @@ export interface ServerOptions {
   tapUsage?: UsageSink
   /** Sees every call of a request's finish (tests assert one per request). */
   tapFinish?: ExchangeDeps['onFinish']
+  /** Stores x402 payment records of the config file's routes (a no-op without it). */
+  recordPayment?: X402PaymentRecorder
 }
 
 export interface RunningServer {
@@ -217,8 +221,23 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
       connectPlugin({ sql, stripe: stripeByMode.live, logger, authenticate, platformAuth }),
     ]
+    const paid = config.gatewayFile && config.gatewayFile.routes.length > 0
+      ? paidRoutes({
+          file: config.gatewayFile,
+          catalog,
+          redis: hot,
+          keyPrefix: config.queuePrefix,
+          maxBodyBytes: config.maxBodyBytes,
+          defaultTimeoutMs: config.upstream.totalTimeoutMs,
+          x402: config.x402,
+          ...(options.recordPayment ? { recordPayment: options.recordPayment } : {}),
+          logger,
+        })
+      : null
+    if (paid) logger.info('gateway config: paid routes served', { routes: paid.served, facilitator: config.gatewayFile!.facilitator.url })
     const app = createApp({
       config,
+      ...(paid ? { paidRoutes: paid } : {}),
       ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
       catalog,
       providers: buildProviders(config),
