@@ -1,0 +1,187 @@
+// /dashboard in a real headless Chromium against a real gateway: sign in with the account key, create a project and a key (shown once), and see a customer's usage chart drawn from the requests they made.
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type Redis from 'ioredis'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Sql } from '../../src/lib/db'
+import { createRedis } from '../../src/lib/redis'
+import { testDb } from '../helpers/db'
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
+import { startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
+import { waitForDrain } from '../helpers/money'
+import { call, mintSession, registerAccount } from '../helpers/platform'
+
+/** Debian's chromium (.ci/run installs it); CHROMIUM_PATH points elsewhere. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const RESULTS = join(import.meta.dir, '..', '..', 'test-results')
+
+let upstream: FakeUpstream
+let gateway: TestGateway
+let browser: Browser
+let sql: Sql
+let redis: Redis
+
+beforeAll(async () => {
+  upstream = startFakeUpstream()
+  gateway = await startGateway(upstreamEnv(upstream.url))
+  sql = await testDb(2)
+  redis = createRedis('redis://127.0.0.1:6379')
+  await redis.connect()
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+  mkdirSync(RESULTS, { recursive: true })
+}, 60_000)
+afterAll(async () => {
+  await browser?.close()
+  await gateway?.stop()
+  await sql?.end()
+  redis?.disconnect()
+  upstream?.stop()
+})
+
+/** A page that reaches the gateway only (anything else fails at once), and that records script errors and CSP refusals. */
+async function dashboardPage(): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  const problems: string[] = []
+  const gatewayOrigin = new URL(gateway.url).origin
+  await page.route('**/*', (route) => (route.request().url().startsWith(gatewayOrigin) ? route.continue() : route.abort('internetdisconnected')))
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`)
+  })
+  await page.goto(`${gateway.url}/dashboard`, { waitUntil: 'load' })
+  return { page, problems }
+}
+
+/** One completion with the session token; returns its request id. */
+async function chat(token: string, model: string) {
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'Hello!' }] }),
+  })
+  expect(response.status).toBe(200)
+  await response.text()
+  return response.headers.get('x-request-id')!
+}
+
+/** The bars the chart drew: their aria-labels and heights. */
+const bars = (page: Page) =>
+  page.locator('#usage-chart svg g[aria-label="bar"] rect').evaluateAll((rects) => rects.map((r) => ({ label: r.getAttribute('aria-label') ?? '', height: Number(r.getAttribute('height')) })))
+
+test('the page is served whole by the gateway under a strict CSP', async () => {
+  const answer = await fetch(`${gateway.url}/dashboard`)
+  expect(answer.status).toBe(200)
+  const csp = answer.headers.get('content-security-policy') ?? ''
+  expect(csp).toContain("script-src 'self'")
+  expect(csp).toContain("frame-ancestors 'none'")
+  expect(csp).not.toContain('unsafe-eval')
+  expect(answer.headers.get('x-content-type-options')).toBe('nosniff')
+  const html = await answer.text()
+  // No inline script: every script comes from the gateway by its path.
+  expect(html.match(/<script[^>]*>[^<]+<\/script>/g)).toBeNull()
+  for (const path of ['/dashboard/vendor/plot.js', '/dashboard/vendor/d3.js', '/dashboard/assets/app.js']) expect((await fetch(`${gateway.url}${path}`)).status).toBe(200)
+  expect((await fetch(`${gateway.url}/dashboard/assets/../../package.json`)).status).toBe(404)
+})
+
+test('sign in, create a project and a key (shown once), then see a customer’s usage chart drawn from their requests', async () => {
+  const accountKey = await registerAccount(gateway.url, 'dashboard')
+  const { page, problems } = await dashboardPage()
+
+  // Wrong keys get a clear message, not a broken page.
+  await page.fill('#account-key', 'sk_live_not_an_account_key')
+  await page.click('#sign-in')
+  await page.locator('#sign-in-problem', { hasText: 'project secret key' }).waitFor()
+  await page.fill('#account-key', 'mw_live_wrong_key_0123456789')
+  await page.click('#sign-in')
+  await page.locator('#sign-in-problem', { hasText: 'was not accepted' }).waitFor()
+
+  await page.fill('#account-key', accountKey)
+  await page.click('#sign-in')
+  await page.locator('#new-project').waitFor()
+  expect(await page.evaluate(() => sessionStorage.getItem('meterway.accountKey'))).toBe(accountKey)
+
+  // A project, with a name that would be markup if it were not escaped.
+  const name = 'Chart <b>app</b> & "co"'
+  await page.fill('#new-project-name', name)
+  await page.fill('#new-project-markup', '20')
+  await page.fill('#new-project-origins', 'https://app.example.com')
+  await page.click('#create-project')
+  await page.locator('#create-live-key').waitFor()
+  expect(await page.locator('.project-head h1').textContent()).toBe(name)
+  expect(await page.locator('.project-head h1 b').count()).toBe(0)
+  const projects = await call(gateway.url, 'GET', '/v1/projects', accountKey)
+  expect(projects.body.data).toEqual([expect.objectContaining({ name, markup_percent: 20, end_user_sessions: true, allowed_origins: ['https://app.example.com'] })])
+  const projectId = projects.body.data[0].id as string
+
+  // A live key, shown once.
+  await page.click('#create-live-key')
+  const secret = (await page.locator('#new-key-secret').textContent())!
+  expect(secret).toStartWith('sk_live_')
+  await page.screenshot({ path: join(RESULTS, 'dashboard-keys.png') })
+  await page.click('#dismiss-key')
+  await page.reload({ waitUntil: 'load' })
+  await page.locator(`tr[data-key-id]`).first().waitFor()
+  expect(await page.locator('#new-key-secret').count()).toBe(0)
+  expect(await page.content()).not.toContain(secret)
+  expect(await page.locator('tr[data-key-id] code').first().textContent()).toBe(`${secret.slice(0, 12)}…`)
+
+  // The developer's backend uses that key: two end users, funded, make requests.
+  const ada = await mintSession(gateway.url, secret, { customer: { external_id: 'ada', email: 'ada@example.com' } })
+  const bob = await mintSession(gateway.url, secret, { customer: 'bob' })
+  for (const session of [ada, bob]) expect((await call(gateway.url, 'POST', `/v1/wallets/${session.wallet_id}/credit`, secret, { amount_usd: '1.00' })).status).toBe(201)
+  const adaIds = [await chat(ada.session_token, 'openai/gpt-4o'), await chat(ada.session_token, 'openai/gpt-4o'), await chat(ada.session_token, 'openai/gpt-4o'), await chat(ada.session_token, 'openai/gpt-4o-mini')]
+  const bobIds = [await chat(bob.session_token, 'openai/gpt-4o'), await chat(bob.session_token, 'openai/gpt-4o')]
+  await waitForDrain(sql, redis, `wallet:${ada.wallet_id}`, adaIds)
+  await waitForDrain(sql, redis, `wallet:${bob.wallet_id}`, bobIds)
+
+  // Customers: balances and lifetime spend as the API has them.
+  await page.click('#tab-customers')
+  await page.locator('tr[data-external-id="ada"]').waitFor()
+  const listed = await call(gateway.url, 'GET', `/v1/projects/${projectId}/customers`, accountKey)
+  const adaRow = listed.body.data.find((c: { external_id: string }) => c.external_id === 'ada')
+  const adaText = (await page.locator('tr[data-external-id="ada"]').textContent())!
+  expect(adaText).toContain('ada@example.com')
+  expect(adaText).toContain(`$${adaRow.lifetime_spend_usd}`)
+  expect(adaText).toContain(`$${adaRow.wallet.balance_usd}`)
+  await page.screenshot({ path: join(RESULTS, 'dashboard-customers.png') })
+
+  // Ada's usage chart: today's bar, stacked gpt-4o and gpt-4o-mini, with her costs; Bob's requests are not in it.
+  await page.click('tr[data-external-id="ada"] a.customer-usage')
+  await page.locator('#usage-chart[data-metric="cost"] g[aria-label="bar"]').waitFor()
+  expect(await page.locator('#usage-customer').inputValue()).toBe(ada.end_customer_id)
+  const today = new Date().toISOString().slice(0, 10)
+  const daily = await call(gateway.url, 'GET', `/v1/projects/${projectId}/usage/daily?end_customer_id=${ada.end_customer_id}`, accountKey)
+  const todays = daily.body.days.find((d: { date: string }) => d.date === today)
+  const costBars = await bars(page)
+  expect(costBars.map((b) => b.label).sort()).toEqual([
+    `${today} · openai/gpt-4o · $${todays.by_model['openai/gpt-4o'].cost_usd}`,
+    `${today} · openai/gpt-4o-mini · $${todays.by_model['openai/gpt-4o-mini'].cost_usd}`,
+  ])
+
+  await page.click('#metric-requests')
+  await page.locator('#usage-chart[data-metric="requests"]').waitFor()
+  const requestBars = await bars(page)
+  expect(requestBars.map((b) => b.label).sort()).toEqual([`${today} · openai/gpt-4o · 3 requests`, `${today} · openai/gpt-4o-mini · 1 request`])
+  expect(await page.locator('#usage-chart').getAttribute('data-total')).toBe('4')
+  // Bars are drawn to scale: three requests stand three times as tall as one.
+  const [four, mini] = [requestBars.find((b) => b.label.includes('gpt-4o ·'))!, requestBars.find((b) => b.label.includes('mini'))!]
+  expect(Math.abs(four.height - 3 * mini.height)).toBeLessThan(1.5)
+  expect(await page.locator('tr[data-model="openai/gpt-4o"]').getAttribute('data-requests')).toBe('3')
+  await page.screenshot({ path: join(RESULTS, 'dashboard-usage.png'), fullPage: true })
+
+  // Everyone: Bob's two requests join Ada's four.
+  await page.selectOption('#usage-customer', '')
+  await page.locator('#usage-chart[data-total="6"]').waitFor()
+  expect((await bars(page)).map((b) => b.label).sort()).toEqual([`${today} · openai/gpt-4o · 5 requests`, `${today} · openai/gpt-4o-mini · 1 request`])
+
+  // Settings: sessions off, saved through PATCH.
+  await page.click('#tab-settings')
+  await page.uncheck('#settings-sessions')
+  await page.click('#save-settings')
+  await page.locator('.toast', { hasText: 'Settings saved' }).waitFor()
+  expect((await call(gateway.url, 'GET', '/v1/projects', accountKey)).body.data[0].end_user_sessions).toBe(false)
+
+  expect(problems).toEqual([])
+  await page.close()
+}, 90_000)
