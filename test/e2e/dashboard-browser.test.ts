@@ -125,6 +125,19 @@ test('sign in, create a project and a key (shown once), then see a customer’s 
   expect(await page.locator('#new-key-secret').count()).toBe(0)
   expect(await page.content()).not.toContain(secret)
   expect(await page.locator('tr[data-key-id] code').first().textContent()).toBe(`${secret.slice(0, 12)}…`)
+  // A test key, created and revoked from the page (after its confirm dialog).
+  await page.click('#create-test-key')
+  const testSecret = (await page.locator('#new-key-secret').textContent())!
+  expect(testSecret).toStartWith('sk_test_')
+  page.once('dialog', (dialog) => dialog.accept())
+  await page.locator('tr[data-key-id]', { hasText: 'sk_test_' }).locator('button', { hasText: 'Revoke' }).click()
+  await page.locator('tr[data-key-id]', { hasText: 'revoked' }).waitFor()
+  const keys = await call(gateway.url, 'GET', `/v1/projects/${projectId}/keys`, accountKey)
+  expect(keys.body.data.map((k: { mode: string; revoked_at: string | null }) => [k.mode, k.revoked_at !== null])).toEqual([
+    ['live', false],
+    ['test', true],
+  ])
+  expect((await call(gateway.url, 'POST', '/v1/sessions', testSecret, { customer: 'nobody' })).status).toBe(401)
 
   // The developer's backend uses that key: two end users, funded, make requests.
   const ada = await mintSession(gateway.url, secret, { customer: { external_id: 'ada', email: 'ada@example.com' } })
@@ -144,6 +157,10 @@ test('sign in, create a project and a key (shown once), then see a customer’s 
   expect(adaText).toContain('ada@example.com')
   expect(adaText).toContain(`$${adaRow.lifetime_spend_usd}`)
   expect(adaText).toContain(`$${adaRow.wallet.balance_usd}`)
+  // Their spend, drawn: one bar each, largest first (Ada made more requests).
+  const bobRow = listed.body.data.find((c: { external_id: string }) => c.external_id === 'bob')
+  const spendBars = await page.locator('#spend-chart svg g[aria-label="bar"] rect').evaluateAll((rects) => rects.map((r) => r.getAttribute('aria-label')))
+  expect(spendBars).toEqual([`ada · $${adaRow.lifetime_spend_usd}`, `bob · $${bobRow.lifetime_spend_usd}`])
   await page.screenshot({ path: join(RESULTS, 'dashboard-customers.png') })
 
   // Ada's usage chart: today's bar, stacked gpt-4o and gpt-4o-mini, with her costs; Bob's requests are not in it.

@@ -16,3 +16,16 @@ export const when = (iso) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UT
 export const percent = (value) => `${Number(value).toLocaleString('en-US', { maximumFractionDigits: 2 })} %`
 
 export const thisMonth = () => new Date().toISOString().slice(0, 7)
+
+/** The exact sum of the API's decimal USD strings (at most 9 places), as one such string. */
+export function sumUsd(values) {
+  const nano = values.reduce((total, value) => {
+    const text = String(value)
+    const [whole, fraction = ''] = text.replace('-', '').split('.')
+    const amount = BigInt(whole || '0') * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9))
+    return total + (text.startsWith('-') ? -amount : amount)
+  }, 0n)
+  const abs = nano < 0n ? -nano : nano
+  const fraction = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '').padEnd(2, '0')
+  return `${nano < 0n ? '-' : ''}${abs / 1_000_000_000n}.${fraction}`
+}

@@ -1,7 +1,7 @@
 // Views of a project's usage and money: the daily usage chart per model (with month, mode, customer and metric pickers) and the ledger (wallet totals, top-ups, margin, entries).
 import { usageChart, METRICS } from './chart.js'
 import { badge, h, mount, panel, stat, table } from './dom.js'
-import { count, usd, when, thisMonth } from './format.js'
+import { count, sumUsd, usd, when, thisMonth } from './format.js'
 
 const modePicker = (id, value) =>
   h('select', { id, 'aria-label': 'Mode' }, [['', 'Live and test'], ['live', 'Live'], ['test', 'Test']].map(([v, text]) => h('option', { value: v, selected: v === (value ?? '') }, text)))
@@ -63,6 +63,7 @@ export async function renderUsage(root, state, project, params) {
             ['Requests', (m) => count(m.requests), { num: true }],
             ['Input tokens', (m) => count(m.input), { num: true }],
             ['Output tokens', (m) => count(m.output), { num: true }],
+            ['Cost', (m) => usd(sumUsd(m.cost)), { num: true }],
           ],
           { empty: 'No requests in this period.', rowAttrs: (m) => ({ dataset: { model: m.model, requests: String(m.requests) } }) },
         ),

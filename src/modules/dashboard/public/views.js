@@ -1,19 +1,7 @@
 // Views of a project's people and hooks: its end customers with balances and lifetime spend, and its webhook endpoints with their delivery logs.
 import { badge, h, mount, panel, stat, table } from './dom.js'
-import { count, usd, when } from './format.js'
-
-const sumUsd = (values) => {
-  // Exact sum of decimal strings (9 places at most), in nano-USD, then back to a string.
-  const nano = values.reduce((total, value) => {
-    const [whole, fraction = ''] = String(value).replace('-', '').split('.')
-    const amount = BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9))
-    return total + (String(value).startsWith('-') ? -amount : amount)
-  }, 0n)
-  const negative = nano < 0n
-  const abs = negative ? -nano : nano
-  const fraction = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '').padEnd(2, '0')
-  return `${negative ? '-' : ''}${abs / 1_000_000_000n}.${fraction}`
-}
+import { spendChart } from './chart.js'
+import { count, sumUsd, usd, when } from './format.js'
 
 export async function renderCustomers(root, state, project) {
   const { data: customers, has_more } = await state.api.customers(project.id)
@@ -28,6 +16,7 @@ export async function renderCustomers(root, state, project) {
       stat('Live lifetime spend', usd(sumUsd(live.map((c) => c.lifetime_spend_usd))), 'usage debited, ever'),
       stat('Live lifetime top-ups', usd(sumUsd(live.map((c) => c.lifetime_topped_up_usd))), 'credits, ever'),
     ),
+    live.length ? panel('Lifetime spend per live customer', null, spendChart(live, root.clientWidth - 40)) : null,
     panel(
       'End customers',
       null,
