@@ -1,4 +1,4 @@
-// /dashboard in a real headless Chromium against a real gateway: sign in with the account key, create a project and a key (shown once), and see a customer's usage chart drawn from the requests they made.
+// /dashboard in a real headless Chromium against a real gateway: sign in with the account key, create a project and a key (shown once), see a customer's usage chart drawn from the requests they made, and pay out the margin through Stripe Connect (the fake Stripe).
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import type { Sql } from '../../src/lib/db'
 import { createRedis } from '../../src/lib/redis'
 import { testDb } from '../helpers/db'
+import { deliver, startFakeStripe, stripeEvent, type FakeStripe } from '../helpers/fake-stripe'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
 import { waitForDrain } from '../helpers/money'
@@ -15,8 +16,11 @@ import { call, mintSession, registerAccount } from '../helpers/platform'
 /** Debian's chromium (.ci/run installs it); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const RESULTS = join(import.meta.dir, '..', '..', 'test-results')
+const STRIPE_KEY = 'sk_test_fake_dashboard_0123456789'
+const WEBHOOK_SECRET = 'whsec_dashboard'
 
 let upstream: FakeUpstream
+let fake: FakeStripe
 let gateway: TestGateway
 let browser: Browser
 let sql: Sql
@@ -24,7 +28,8 @@ let redis: Redis
 
 beforeAll(async () => {
   upstream = startFakeUpstream()
-  gateway = await startGateway(upstreamEnv(upstream.url))
+  fake = startFakeStripe({ secretKey: STRIPE_KEY })
+  gateway = await startGateway({ ...upstreamEnv(upstream.url), STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_API_BASE: fake.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET })
   sql = await testDb(2)
   redis = createRedis('redis://127.0.0.1:6379')
   await redis.connect()
@@ -37,10 +42,12 @@ afterAll(async () => {
   await sql?.end()
   redis?.disconnect()
   upstream?.stop()
+  await fake?.stop()
 })
 
 /** A page that reaches the gateway only (anything else fails at once), and that records script errors and CSP refusals. */
 async function dashboardPage(): Promise<{ page: Page; problems: string[] }> {
+  // (Routes registered later win: a test may add Stripe's hosted pages on top of this.)
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   const problems: string[] = []
   const gatewayOrigin = new URL(gateway.url).origin
@@ -199,6 +206,64 @@ test('sign in, create a project and a key (shown once), then see a customer’s 
   await page.locator('.toast', { hasText: 'Settings saved' }).waitFor()
   expect((await call(gateway.url, 'GET', '/v1/projects', accountKey)).body.data[0].end_user_sessions).toBe(false)
 
+  expect(problems).toEqual([])
+  await page.close()
+}, 90_000)
+
+test('onboard with Stripe from the Payouts page, then pay out the margin top-ups accrued: it goes to 0 and Stripe saw one transfer', async () => {
+  const accountKey = await registerAccount(gateway.url, 'payouts')
+  const project = await call(gateway.url, 'POST', '/v1/projects', accountKey, { name: 'Payout app', markup_percent: 20, end_user_sessions: true })
+  const secret = (await call(gateway.url, 'POST', `/v1/projects/${project.body.id}/keys`, accountKey, { mode: 'live' })).body.secret_key as string
+  // Two live top-ups of $6.00 at 20 %: each credits $5.00 and accrues $1.00 of margin, $2.00 in all (whole cents, so all of it pays out).
+  const session = await mintSession(gateway.url, secret, { customer: 'payer' })
+  for (let i = 0; i < 2; i++) {
+    const topUp = await call(gateway.url, 'POST', '/v1/wallet/top-up', session.session_token, { amount_usd: '6.00' })
+    expect(topUp.body.net_credited_usd).toBe('5.00')
+    const event = stripeEvent('payment_intent.succeeded', fake.succeedPaymentIntent(topUp.body.payment_intent_id))
+    expect((await deliver(`${gateway.url}/stripe/webhook`, event, WEBHOOK_SECRET)).status).toBe(200)
+  }
+  expect((await call(gateway.url, 'GET', '/v1/connect/status', accountKey)).body.margin_balance_usd).toBe('2.00')
+
+  const { page, problems } = await dashboardPage()
+  // Stripe's hosted onboarding, as the fake's account holder finishes it: the account is enabled, and Stripe sends them back.
+  await page.route('https://connect.stripe.com/**', (route) => {
+    const link = fake.accountLinks.find((l) => l.url === route.request().url())
+    if (!link) return route.fulfill({ status: 404, body: 'unknown account link' })
+    fake.completeOnboarding(link.account)
+    return route.fulfill({ status: 302, headers: { location: link.return_url } })
+  })
+  await page.fill('#account-key', accountKey)
+  await page.click('#sign-in')
+  await page.click('#nav-payouts')
+  await page.locator('#onboard').waitFor()
+  expect(await page.locator('#margin-balance').textContent()).toContain('$2.00')
+  expect(await page.locator('#payout').count()).toBe(0)
+
+  await page.click('#onboard')
+  await page.locator('#connect-onboarded', { hasText: 'complete' }).waitFor()
+  expect(page.url()).toBe(`${gateway.url}/dashboard#/payouts`)
+  expect(fake.accountLinks.map((l) => l.return_url)).toEqual([`${gateway.url}/dashboard#/payouts`])
+  expect(await page.locator('#payout').textContent()).toBe('Pay out $2.00')
+  await page.screenshot({ path: join(RESULTS, 'dashboard-payouts-before.png') })
+
+  await page.click('#payout')
+  await page.locator('#payout-amount', { hasText: '$2.00' }).waitFor()
+  expect(await page.locator('#margin-balance').textContent()).toContain('$0.00')
+  expect(await page.locator('#payout').isDisabled()).toBe(true)
+  const transfers = [...fake.transfers.values()]
+  expect(transfers).toEqual([expect.objectContaining({ amount: 200, currency: 'usd', destination: fake.accountLinks[0]!.account })])
+  const payouts = await call(gateway.url, 'GET', '/v1/connect/payouts', accountKey)
+  expect(payouts.body.data).toEqual([expect.objectContaining({ amount_usd: '2.00', status: 'paid', transfer_id: transfers[0]!.id })])
+  expect(await page.locator(`tr[data-payout="${payouts.body.data[0].id}"][data-status="paid"]`).count()).toBe(1)
+  expect((await call(gateway.url, 'GET', '/v1/connect/status', accountKey)).body.margin_balance_usd).toBe('0.00')
+  await page.screenshot({ path: join(RESULTS, 'dashboard-payouts.png'), fullPage: true })
+
+  // The project's ledger: both top-ups, their margin, the payer's credits.
+  await page.selectOption('#project-switcher', project.body.id)
+  await page.click('#tab-ledger')
+  await page.locator('#ledger-margin', { hasText: '$2.00' }).waitFor()
+  expect(await page.locator('tr[data-kind="credit"]').count()).toBe(2)
+  await page.screenshot({ path: join(RESULTS, 'dashboard-ledger.png'), fullPage: true })
   expect(problems).toEqual([])
   await page.close()
 }, 90_000)

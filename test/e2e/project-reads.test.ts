@@ -180,7 +180,7 @@ test('daily usage, customers and the ledger add up to the usage rows and ledger 
     adjusted_usd: '0.00',
     balance_usd: formatNanoAsUsd(10_333_333_333n - spentNano),
   })
-  expect(ledger.body.margin).toEqual({ balance_usd: '1.666666667', earned_usd: '1.666666667' })
+  expect(ledger.body.margin).toEqual({ earned_usd: '1.666666667', refunded_usd: '0.00', net_usd: '1.666666667' })
   expect(ledger.body.top_ups).toEqual([
     expect.objectContaining({ payment_intent_id: paymentIntentId, external_id: 'alice', amount_usd: '10.00', net_usd: '8.333333333', margin_usd: '1.666666667', markup_bps: 2000 }),
   ])

@@ -140,11 +140,12 @@ export function projectMarginEntries(sql: Sql, projectId: string, limit: number)
     LIMIT ${limit}`
 }
 
-/** What the project's margin adds up to, and what it earned before anything was given back or paid out. */
-export async function projectMarginTotals(sql: Sql, projectId: string): Promise<{ balance_nano: string; earned_nano: string }> {
-  const [row] = await sql<{ balance_nano: string; earned_nano: string }[]>`
-    SELECT coalesce(sum(amount_nano), 0)::bigint AS balance_nano,
-           coalesce(sum(amount_nano) FILTER (WHERE kind = 'top_up'), 0)::bigint AS earned_nano
+/** The project's margin: earned on live top-ups, given back on refunds, and the net (payouts are per account, from all its projects). */
+export async function projectMarginTotals(sql: Sql, projectId: string): Promise<{ earned_nano: string; refunded_nano: string; net_nano: string }> {
+  const [row] = await sql<{ earned_nano: string; refunded_nano: string; net_nano: string }[]>`
+    SELECT coalesce(sum(amount_nano) FILTER (WHERE kind = 'top_up'), 0)::bigint AS earned_nano,
+           coalesce(-sum(amount_nano) FILTER (WHERE kind = 'refund'), 0)::bigint AS refunded_nano,
+           coalesce(sum(amount_nano), 0)::bigint AS net_nano
     FROM margin_ledger WHERE project_id = ${projectId}`
   return row!
 }

@@ -112,7 +112,7 @@ export async function projectDailyUsage(deps: Deps, principal: Principal, projec
   }
 }
 
-/** The wallets' newest entries with their totals, the newest top-ups, and the margin the project earned (live top-ups less refunds). */
+/** The wallets' newest entries with their totals, the newest top-ups, and the margin the project earned (live top-ups less refunds; payouts are the account's). */
 export async function projectLedger(deps: Deps, principal: Principal, projectId: string, filter: ProjectFilter, limit: number) {
   const project = await ownProject(deps, principal, projectId)
   const [entries, totals, topUps, margin, marginTotals] = await Promise.all([
@@ -134,7 +134,8 @@ export async function projectLedger(deps: Deps, principal: Principal, projectId:
       adjusted_usd: usd(totals.adjusted_nano),
       balance_usd: usd(totals.balance_nano),
     },
-    margin: { balance_usd: usd(marginTotals.balance_nano), earned_usd: usd(marginTotals.earned_nano) },
+    // What this project earned; paying it out is the account's (GET /v1/connect/status sums every project's).
+    margin: { earned_usd: usd(marginTotals.earned_nano), refunded_usd: usd(marginTotals.refunded_nano), net_usd: usd(marginTotals.net_nano) },
     entries: entries.map((row) => ({
       id: row.id,
       kind: row.kind,

@@ -53,7 +53,9 @@ export function createApi(key) {
     deliveries: (id, endpointId) => call('GET', `${project(id)}/webhook_endpoints/${encodeURIComponent(endpointId)}/deliveries`),
     connectStatus: () => call('GET', '/v1/connect/status'),
     connectOnboard: (returnUrl) => call('POST', '/v1/connect/onboard', { refresh_url: returnUrl, return_url: returnUrl }),
-    payout: () => call('POST', '/v1/connect/payouts', {}, { 'idempotency-key': crypto.randomUUID() }),
+    payouts: () => call('GET', '/v1/connect/payouts'),
+    // One key per click: a retry of the same click cannot pay twice, a new click is a new payout.
+    payout: () => call('POST', '/v1/connect/payouts', undefined, { 'idempotency-key': crypto.randomUUID() }),
   }
 }
 

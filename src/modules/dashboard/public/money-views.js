@@ -88,7 +88,11 @@ export async function renderLedger(root, state, project, params) {
         stat('Credited to wallets', usd(ledger.wallets.credited_usd), 'top-ups (net) and grants'),
         stat('Spent by wallets', usd(ledger.wallets.spent_usd), 'usage debits'),
         stat('Held by wallets', usd(ledger.wallets.balance_usd), 'balance left'),
-        h('div', { id: 'ledger-margin' }, stat('Margin to pay out', usd(ledger.margin.balance_usd), `earned ${usd(ledger.margin.earned_usd)} at ${ledger.markup_bps / 100} % markup (live only)`)),
+        h(
+          'div',
+          { id: 'ledger-margin' },
+          stat('Margin earned', usd(ledger.margin.net_usd), h('span', {}, `${ledger.markup_bps / 100} % markup on live top-ups${ledger.margin.refunded_usd === '0.00' ? '' : `, less ${usd(ledger.margin.refunded_usd)} refunded`} · `, h('a', { href: '#/payouts' }, 'pay out'))),
+        ),
       ),
       panel(
         'Top-ups',
