@@ -12,6 +12,7 @@ import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
 import { startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
 import { waitForDrain } from '../helpers/money'
 import { call, mintSession, registerAccount } from '../helpers/platform'
+import { waitFor } from '../helpers/poll'
 
 /** Debian's chromium (.ci/run installs it); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -23,13 +24,22 @@ let upstream: FakeUpstream
 let fake: FakeStripe
 let gateway: TestGateway
 let browser: Browser
+let receiver: ReturnType<typeof Bun.serve>
 let sql: Sql
 let redis: Redis
 
 beforeAll(async () => {
   upstream = startFakeUpstream()
   fake = startFakeStripe({ secretKey: STRIPE_KEY })
-  gateway = await startGateway({ ...upstreamEnv(upstream.url), STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_API_BASE: fake.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET })
+  // The developer's webhook receiver: answers 200 to everything.
+  receiver = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('ok') })
+  gateway = await startGateway({
+    ...upstreamEnv(upstream.url),
+    STRIPE_SECRET_KEY: STRIPE_KEY,
+    STRIPE_API_BASE: fake.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true',
+  })
   sql = await testDb(2)
   redis = createRedis('redis://127.0.0.1:6379')
   await redis.connect()
@@ -43,6 +53,7 @@ afterAll(async () => {
   redis?.disconnect()
   upstream?.stop()
   await fake?.stop()
+  receiver?.stop(true)
 })
 
 /** A page that reaches the gateway only (anything else fails at once), and that records script errors and CSP refusals. */
@@ -146,7 +157,9 @@ test('sign in, create a project and a key (shown once), then see a customer’s 
   ])
   expect((await call(gateway.url, 'POST', '/v1/sessions', testSecret, { customer: 'nobody' })).status).toBe(401)
 
-  // The developer's backend uses that key: two end users, funded, make requests.
+  // The developer's backend uses that key: a webhook endpoint, then two end users, funded, make requests.
+  const hook = await call(gateway.url, 'POST', '/v1/webhook_endpoints', secret, { url: `http://127.0.0.1:${receiver.port}/hooks`, enabled_events: ['wallet.credited'] })
+  expect(hook.status).toBe(201)
   const ada = await mintSession(gateway.url, secret, { customer: { external_id: 'ada', email: 'ada@example.com' } })
   const bob = await mintSession(gateway.url, secret, { customer: 'bob' })
   for (const session of [ada, bob]) expect((await call(gateway.url, 'POST', `/v1/wallets/${session.wallet_id}/credit`, secret, { amount_usd: '1.00' })).status).toBe(201)
@@ -198,6 +211,17 @@ test('sign in, create a project and a key (shown once), then see a customer’s 
   await page.selectOption('#usage-customer', '')
   await page.locator('#usage-chart[data-total="6"]').waitFor()
   expect((await bars(page)).map((b) => b.label).sort()).toEqual([`${today} · openai/gpt-4o · 5 requests`, `${today} · openai/gpt-4o-mini · 1 request`])
+
+  // Webhooks: the endpoint, and its log of the two wallet.credited deliveries (the grants).
+  await waitFor(async () => (await call(gateway.url, 'GET', `/v1/projects/${projectId}/webhook_endpoints`, accountKey)).body.data[0]?.deliveries_24h === 2, 10_000, 'two deliveries')
+  await page.click('#tab-webhooks')
+  const endpointRow = page.locator('tr', { hasText: `127.0.0.1:${receiver.port}/hooks` })
+  expect(await endpointRow.textContent()).toContain('2 sent · 0 failed')
+  expect(await page.content()).not.toContain(hook.body.secret)
+  await endpointRow.locator('button', { hasText: 'Deliveries' }).click()
+  await page.locator('#deliveries tbody tr').nth(1).waitFor()
+  expect(await page.locator('#deliveries tbody tr', { hasText: 'wallet.credited' }).count()).toBe(2)
+  await page.screenshot({ path: join(RESULTS, 'dashboard-webhooks.png') })
 
   // Settings: sessions off, saved through PATCH.
   await page.click('#tab-settings')
