@@ -66,3 +66,6 @@ export const panel = (title, actions, ...body) => h('section', { class: 'panel' 
 
 /** Goes to a hash route; the same route again renders it again. */
 export const go = (hash) => (location.hash === hash ? window.dispatchEvent(new HashChangeEvent('hashchange')) : (location.hash = hash))
+
+/** For work started by a click or a change: a failure is shown, not lost in the console. */
+export const shown = (work) => () => Promise.resolve().then(work).catch((error) => toast(error?.message ?? String(error), 'error'))

@@ -1,4 +1,4 @@
-// How the dashboard writes money, counts and dates: USD strings from the API are shown as they are, rounded only for display.
+// How the dashboard writes money, counts and dates: USD strings from the API are shown exactly as written (nano-USD precision), with thousands separators.
 
 /** "0.000555" → "$0.000555", "1234.5" → "$1,234.50": the API's exact decimal (nano-USD, at most 9 places), never rounded. */
 export function usd(value) {

@@ -1,6 +1,6 @@
 // Views of a project's usage and money: the daily usage chart per model (with month, mode, customer and metric pickers) and the ledger (wallet totals, top-ups, margin, entries).
 import { usageChart, METRICS } from './chart.js'
-import { badge, h, mount, panel, stat, table } from './dom.js'
+import { badge, h, mount, panel, shown, stat, table } from './dom.js'
 import { count, sumUsd, usd, when, thisMonth } from './format.js'
 
 const modePicker = (id, value) =>
@@ -20,11 +20,11 @@ export async function renderUsage(root, state, project, params) {
   const metricButtons = h(
     'div',
     { class: 'segmented', role: 'group', 'aria-label': 'Metric' },
-    Object.entries(METRICS).map(([id, m]) => h('button', { type: 'button', id: `metric-${id}`, class: id === metric ? 'active' : null, onclick: () => ((metric = id), draw()) }, m.label.replace(/ \(.*\)/, ''))),
+    Object.entries(METRICS).map(([id, m]) => h('button', { type: 'button', id: `metric-${id}`, class: id === metric ? 'active' : null, onclick: shown(() => ((metric = id), draw())) }, m.label.replace(/ \(.*\)/, ''))),
   )
   const body = h('div', { id: 'usage-body' })
   mount(root, h('div', { class: 'toolbar' }, period, mode, customer, metricButtons), body)
-  for (const input of [period, mode, customer]) input.addEventListener('change', () => draw())
+  for (const input of [period, mode, customer]) input.addEventListener('change', shown(draw))
 
   async function draw() {
     for (const button of metricButtons.children) button.classList.toggle('active', button.id === `metric-${metric}`)
@@ -77,7 +77,7 @@ export async function renderLedger(root, state, project, params) {
   const mode = modePicker('ledger-mode', params.mode)
   const body = h('div', {})
   mount(root, h('div', { class: 'toolbar' }, mode), body)
-  mode.addEventListener('change', () => draw())
+  mode.addEventListener('change', shown(draw))
   async function draw() {
     const ledger = await state.api.ledger(project.id, { mode: mode.value })
     mount(

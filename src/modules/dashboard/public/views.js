@@ -1,5 +1,5 @@
 // Views of a project's people and hooks: its end customers with balances and lifetime spend, and its webhook endpoints with their delivery logs.
-import { badge, h, mount, panel, stat, table } from './dom.js'
+import { badge, h, mount, panel, shown, stat, table } from './dom.js'
 import { spendChart } from './chart.js'
 import { count, sumUsd, usd, when } from './format.js'
 
@@ -78,7 +78,7 @@ export async function renderWebhooks(root, state, project) {
           ['Status', (e) => (e.status === 'enabled' ? badge('enabled', 'ok') : badge(`disabled${e.disabled_reason ? `: ${e.disabled_reason}` : ''}`, 'off'))],
           ['Last 24 h', (e) => `${count(e.deliveries_24h)} sent · ${count(e.failed_24h)} failed`],
           ['Last answer', (e) => (e.last_delivery_at ? `${e.last_status_code ?? 'none'} at ${when(e.last_delivery_at)}` : '—')],
-          ['', (e) => h('button', { class: 'ghost small', onclick: () => show(e) }, 'Deliveries')],
+          ['', (e) => h('button', { class: 'ghost small', onclick: shown(() => show(e)) }, 'Deliveries')],
         ],
         { empty: 'No webhook endpoint yet.' },
       ),
