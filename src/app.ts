@@ -27,6 +27,7 @@ import type { ExchangeDeps } from './exchange/exchange'
 import type { EmitEvent } from './modules/webhooks/emitter'
 import type { PlatformAuth } from './modules/auth/platform'
 import type { OriginLookup } from './modules/chat/cors'
+import { dashboardPlugin } from './modules/dashboard'
 import { docsPlugin } from './modules/docs'
 import { healthPlugin, type ReadinessCheck } from './modules/health'
 import { metricsPlugin } from './modules/metrics'
@@ -138,6 +139,7 @@ export function createApp(deps: AppDeps): AnyElysia {
       countRequest(route || 'unmatched', model, status)
     })
     .use(docsPlugin())
+    .use(dashboardPlugin())
     .use(healthPlugin(deps.readiness))
     .use(metricsPlugin({ token: config.metricsToken, ...(deps.failedAttempts ? { failedAttempts: deps.failedAttempts } : {}) }))
     .use(modelsPlugin(deps.catalog))

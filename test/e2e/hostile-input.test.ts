@@ -161,6 +161,19 @@ const routes: Route[] = [
   projectRoute('PATCH', '', { body: () => ({ name: 'Renamed' }), maxBody: SMALL_BODY, textFields: ['name'] }),
   projectRoute('POST', '/keys', { body: () => ({ mode: 'test' }), maxBody: SMALL_BODY, textFields: ['mode'] }),
   projectRoute('GET', '/usage', { query: { period: 'optional' } }),
+  projectRoute('GET', '/usage/daily', { query: { period: 'optional' } }),
+  projectRoute('GET', '/keys'),
+  projectRoute('GET', '/customers', { query: { limit: true } }),
+  projectRoute('GET', '/ledger', { query: { limit: true } }),
+  projectRoute('GET', '/webhook_endpoints'),
+  {
+    method: 'GET', path: '/v1/projects/{id}/webhook_endpoints/{endpoint_id}/deliveries', url: () => `/v1/projects/${project.id}/webhook_endpoints/we_missing/deliveries`,
+    auth: 'agent', query: { limit: true },
+    pathParams: {
+      id: (value) => `/v1/projects/${encodeURIComponent(value)}/webhook_endpoints/we_missing/deliveries`,
+      endpoint_id: (value) => `/v1/projects/${project.id}/webhook_endpoints/${encodeURIComponent(value)}/deliveries`,
+    },
+  },
   {
     method: 'DELETE', path: '/v1/projects/{id}/keys/{key_id}', url: () => `/v1/projects/${project.id}/keys/pkey_missing`, auth: 'agent',
     pathParams: {

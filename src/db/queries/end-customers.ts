@@ -113,3 +113,14 @@ export async function findCustomer(sql: Sql, projectId: string, mode: Mode, cust
     WHERE c.id = ${customerId} AND c.project_id = ${projectId} AND c.mode = ${mode}`
   return row ?? null
 }
+
+/** One page of the project's customers in one mode or both (the account's dashboard), by id, after `startingAfter`; one more than `limit`. */
+export function listCustomersOfProject(sql: Sql, projectId: string, mode: Mode | null, limit: number, startingAfter: string | null): Promise<CustomerListRow[]> {
+  return sql<CustomerListRow[]>`
+    SELECT ${customerColumns(sql)}
+    FROM end_customers c JOIN end_user_wallets w ON w.end_customer_id = c.id
+    ${ledgerSums(sql)}
+    WHERE c.project_id = ${projectId} ${mode === null ? sql`` : sql`AND c.mode = ${mode}`} ${startingAfter === null ? sql`` : sql`AND c.id > ${startingAfter}`}
+    ORDER BY c.id
+    LIMIT ${limit + 1}`
+}

@@ -9,7 +9,7 @@ import { ledgerEntry } from '../wallet/service'
 
 const RECENT_ENTRIES = 20
 
-function customerBody(row: CustomerListRow) {
+export function customerBody(row: CustomerListRow) {
   return {
     id: row.id,
     object: 'end_customer' as const,

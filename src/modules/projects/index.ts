@@ -1,11 +1,14 @@
-// The projects plugin: /v1/projects (account key, mw_…) — platform-mode projects, their secret keys (sk_live_…, sk_test_…) and their monthly usage.
+// The projects plugin: /v1/projects (account key, mw_…) — platform-mode projects, their secret keys (sk_live_…, sk_test_…), their usage, and what the dashboard reads of them.
 import { Elysia, t } from 'elysia'
 import { idempotent, type WriteContext } from '../admin/idempotency'
 import { authenticatedJson, authPlugin } from '../auth'
 import type { Authenticator, Principal } from '../auth/service'
-import { Month } from '../../lib/request-schemas'
+import { Month, queryInteger } from '../../lib/request-schemas'
+import { CustomerModel } from '../customers/model'
+import { WebhookModel } from '../webhooks/model'
 import { currentPeriod, parsePeriod } from '../usage/period'
-import { ProjectList, ProjectModel } from './model'
+import { ProjectList, ProjectModel, ProjectReadModel, READ_LIMIT } from './model'
+import { projectCustomers, projectDailyUsage, projectEndpointDeliveries, projectKeys, projectLedger, projectWebhookEndpoints } from './reads'
 import { projectUsage } from './usage'
 import { changeProject, createProject, createProjectKey, listOwnProjects, revokeKeyOfProject, type ProjectServiceDeps } from './service'
 
@@ -64,6 +67,41 @@ export function projectsPlugin(deps: ProjectsDeps) {
       params: ProjectModel.projectParams,
       query: t.Object({ period: t.Optional(Month('YYYY-MM (UTC), from 1970-01 to 9999-12; default: this month')) }),
       detail: detail("A project's usage for a calendar month: tokens and cost per model and per end customer"),
+    })
+    .get('/:id/usage/daily', ({ principal, params, query }) =>
+      projectDailyUsage(service, principal, params.id, query.period ? parsePeriod(query.period) : currentPeriod(), { mode: query.mode ?? null, endCustomerId: query.end_customer_id ?? null }), {
+      params: ProjectModel.projectParams,
+      query: ProjectReadModel.dailyQuery,
+      detail: detail("A project's month day by day (UTC), each day per model: requests, tokens and cost; every day listed"),
+    })
+    .get('/:id/keys', ({ principal, params }) => projectKeys(service, principal, params.id), {
+      params: ProjectModel.projectParams,
+      response: ProjectReadModel.keyList,
+      detail: detail("The project's secret keys, revoked ones too (never the key itself)"),
+    })
+    .get('/:id/customers', ({ principal, params, query }) =>
+      projectCustomers(service, principal, params.id, query.mode ?? null, queryInteger(query.limit, 'limit', READ_LIMIT, 20), query.starting_after ?? null), {
+      params: ProjectModel.projectParams,
+      query: ProjectReadModel.customersQuery,
+      response: CustomerModel.list,
+      detail: detail("The project's end customers (both modes unless one is asked), oldest id first, with balance and lifetime totals"),
+    })
+    .get('/:id/ledger', ({ principal, params, query }) =>
+      projectLedger(service, principal, params.id, { mode: query.mode ?? null, endCustomerId: query.end_customer_id ?? null }, queryInteger(query.limit, 'limit', READ_LIMIT, 50)), {
+      params: ProjectModel.projectParams,
+      query: ProjectReadModel.ledgerQuery,
+      detail: detail("The project's money: its end users' wallet entries and totals, its top-ups, and the margin it earned"),
+    })
+    .get('/:id/webhook_endpoints', ({ principal, params }) => projectWebhookEndpoints(service, principal, params.id), {
+      params: ProjectModel.projectParams,
+      detail: detail("The project's webhook endpoints in both modes (registered with its secret keys), with a day's delivery counts; never the secret"),
+    })
+    .get('/:id/webhook_endpoints/:endpoint_id/deliveries', ({ principal, params, query }) =>
+      projectEndpointDeliveries(service, principal, params.id, params.endpoint_id, queryInteger(query.limit, 'limit', READ_LIMIT, 20)), {
+      params: ProjectReadModel.endpointParams,
+      query: ProjectReadModel.deliveriesQuery,
+      response: WebhookModel.deliveryList,
+      detail: detail("Delivery attempts to one of the project's endpoints, newest first"),
     })
     .delete('/:id/keys/:key_id', ({ principal, params }) => revokeKeyOfProject(service, principal, params.id, params.key_id), {
       params: ProjectModel.keyParams,

@@ -1,6 +1,6 @@
 // TypeBox models of the projects API (platform mode, managed with the account's own key).
 import { t } from 'elysia'
-import { Text } from '../../lib/request-schemas'
+import { IntegerParam, Month, Text } from '../../lib/request-schemas'
 
 const strict = { additionalProperties: false } as const
 
@@ -71,3 +71,44 @@ export const ProjectModel = {
 }
 
 export const ProjectList = t.Object({ object: t.Literal('list'), data: t.Array(ProjectModel.project) })
+
+/** How many rows one read of a project's ledger or deliveries lists, and one page of its customers. */
+export const READ_LIMIT = { minimum: 1, maximum: 100 } as const
+
+const ModeFilter = t.Union([t.Literal('live'), t.Literal('test')], { description: 'live or test only; default: both' })
+const CustomerFilter = Text({ minLength: 1, maxLength: 100, description: 'one end customer (ecus_…) only' })
+
+/** Queries of the account's read routes of a project (the dashboard's). */
+export const ProjectReadModel = {
+  endpointParams: t.Object({ id: Text({ minLength: 1, maxLength: 100 }), endpoint_id: Text({ minLength: 1, maxLength: 100 }) }),
+  customersQuery: t.Object({
+    mode: t.Optional(ModeFilter),
+    limit: t.Optional(IntegerParam(READ_LIMIT, 'an integer from 1 to 100; default 20')),
+    starting_after: t.Optional(Text({ minLength: 1, maxLength: 100, description: 'a customer id: the page starts after it' })),
+  }),
+  dailyQuery: t.Object({
+    period: t.Optional(Month('YYYY-MM (UTC), from 1970-01 to 9999-12; default: this month')),
+    mode: t.Optional(ModeFilter),
+    end_customer_id: t.Optional(CustomerFilter),
+  }),
+  ledgerQuery: t.Object({
+    mode: t.Optional(ModeFilter),
+    end_customer_id: t.Optional(CustomerFilter),
+    limit: t.Optional(IntegerParam(READ_LIMIT, 'an integer from 1 to 100; default 50')),
+  }),
+  deliveriesQuery: t.Object({ limit: t.Optional(IntegerParam(READ_LIMIT, 'an integer from 1 to 100; default 20')) }),
+  keyList: t.Object({
+    object: t.Literal('list'),
+    data: t.Array(
+      t.Object({
+        id: t.String({ description: 'pkey_…' }),
+        object: t.Literal('project_key'),
+        project_id: t.String(),
+        mode: t.Union([t.Literal('live'), t.Literal('test')]),
+        display: t.String({ description: 'The key\'s prefix and last characters; the key itself is never shown again' }),
+        created_at: t.String(),
+        revoked_at: t.Union([t.String(), t.Null()]),
+      }),
+    ),
+  }),
+}
