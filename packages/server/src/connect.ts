@@ -1,0 +1,62 @@
+// connect: payouts of the account's margin through Stripe Connect — an onboarding link, the account's status, a payout.
+import { request, type Transport } from './http'
+
+export interface OnboardingLink {
+  /** Send the developer here to finish Stripe's onboarding. */
+  url: string
+  accountId: string
+  expiresAt: string
+}
+
+export interface ConnectStatus {
+  /** The Stripe connected account (acct_…), null before the first onboarding link. */
+  accountId: string | null
+  onboarded: boolean
+  payoutsEnabled: boolean
+  /** Margin accrued and not yet paid out or reserved, USD ("1.666666667"). */
+  marginBalance: string
+}
+
+export interface Payout {
+  /** po_…: also the Stripe transfer's idempotency key. */
+  id: string
+  amount: string
+  status: 'paid'
+  transferId: string
+  destination: string
+  createdAt: string
+}
+
+interface PayoutWire {
+  id: string
+  amount_usd: string
+  status: 'paid'
+  transfer_id: string
+  destination: string
+  created_at: string
+}
+
+export function connectResource(transport: Transport) {
+  return {
+    /** POST /v1/connect/onboard: creates the Express account once, then a fresh account link each time. */
+    async createOnboardingLink(params: { refreshUrl: string; returnUrl: string }): Promise<OnboardingLink> {
+      const wire = await request<{ url: string; account_id: string; expires_at: string }>(transport, 'POST', '/v1/connect/onboard', {
+        body: { refresh_url: params.refreshUrl, return_url: params.returnUrl },
+      })
+      return { url: wire.url, accountId: wire.account_id, expiresAt: wire.expires_at }
+    },
+    /** GET /v1/connect/status: as Stripe reports the account now, and the margin that can be paid out. */
+    async status(): Promise<ConnectStatus> {
+      const wire = await request<{ account_id: string | null; onboarded: boolean; payouts_enabled: boolean; margin_balance_usd: string }>(transport, 'GET', '/v1/connect/status')
+      return { accountId: wire.account_id, onboarded: wire.onboarded, payoutsEnabled: wire.payouts_enabled, marginBalance: wire.margin_balance_usd }
+    },
+    /** POST /v1/connect/payouts: transfers the whole accrued margin (whole cents, at least $1) to the connected account. */
+    async payout(params: { idempotencyKey?: string } = {}): Promise<Payout> {
+      const wire = await request<PayoutWire>(transport, 'POST', '/v1/connect/payouts', {
+        body: {},
+        ...(params.idempotencyKey !== undefined ? { idempotencyKey: params.idempotencyKey } : {}),
+      })
+      return { id: wire.id, amount: wire.amount_usd, status: wire.status, transferId: wire.transfer_id, destination: wire.destination, createdAt: wire.created_at }
+    },
+  }
+}

@@ -1,0 +1,10 @@
+// @meterway/server: the public surface of the server SDK.
+export { Meterway, DEFAULT_BASE_URL, type MeterwayOptions } from './client'
+export { MeterwayError, WebhookVerificationError, type ErrorBody } from './errors'
+export type { FetchLike } from './http'
+export type { Mode, Session, SessionCreateParams } from './sessions'
+export type { Wallet, WalletCredit, WalletCreditParams } from './wallets'
+export type { Customer, CustomerDetail, LedgerEntry } from './customers'
+export type { WebhookEndpoint, WebhookEventType } from './webhook-endpoints'
+export { constructEvent, DEFAULT_TOLERANCE_SECONDS, type ConstructEventOptions, type WebhookEvent, type WebhookHeaders } from './webhooks'
+export type { ConnectStatus, OnboardingLink, Payout } from './connect'
