@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Sql } from '../../../src/lib/db'
-import { testDb } from '../../../test/helpers/db'
-import { startGateway, type TestGateway } from '../../../test/helpers/gateway'
-import { call, mintSession, projectWithKeys, type TestProject } from '../../../test/helpers/platform'
-import { waitFor } from '../../../test/helpers/poll'
-import { MeterwayClient, MeterwayClientError, type SessionInput } from '../src'
+import { testDb } from '../../helpers/db'
+import { startGateway, type TestGateway } from '../../helpers/gateway'
+import { call, mintSession, projectWithKeys, type TestProject } from '../../helpers/platform'
+import { waitFor } from '../../helpers/poll'
+import { MeterwayClient, MeterwayClientError, type SessionInput } from '../../../packages/client/src'
 
 let gateway: TestGateway
 let sql: Sql
@@ -132,7 +132,7 @@ test('refusals are MeterwayClientError with the status and code', async () => {
 test('the browser bundle runs under Node: a stream from the gateway', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meterway-client-'))
   try {
-    const built = await Bun.build({ entrypoints: [join(import.meta.dir, '..', 'src', 'index.ts')], outdir: dir, target: 'browser', format: 'esm' })
+    const built = await Bun.build({ entrypoints: [join(import.meta.dir, '..', '..', '..', 'packages', 'client', 'src', 'index.ts')], outdir: dir, target: 'browser', format: 'esm' })
     expect(built.success).toBe(true)
     const { sessionToken, expiresAt } = await session()
     const script = `

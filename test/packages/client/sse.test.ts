@@ -1,6 +1,6 @@
 // The stream iterator on hand-made bodies: events split anywhere across chunks, CRLF, multi-line data, [DONE], and an error event mid-stream.
 import { expect, test } from 'bun:test'
-import { chatDeltas, MeterwayClientError, sseData } from '../src'
+import { chatDeltas, MeterwayClientError, sseData } from '../../../packages/client/src'
 
 /** A body that delivers `text` in pieces of `size` bytes (a multi-byte character may be cut in two). */
 function body(text: string, size: number): ReadableStream<Uint8Array> {
