@@ -27,6 +27,7 @@ import { isOriginAllowedAnywhere } from './db/queries/projects'
 import { endUserWalletsPlugin } from './modules/end-user-wallets'
 import { customersPlugin } from './modules/customers'
 import { topUpEvents, topUpsPlugin } from './modules/top-ups'
+import { connectPlugin } from './modules/connect'
 import { FailedAttempts, limitFailedAttempts } from './modules/auth/failed-attempts'
 import { billingPlugin } from './modules/billing'
 import { walletPlugin } from './modules/wallet'
@@ -203,7 +204,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       },
       logger,
     })
-    // Platform mode: projects (account key), end-user sessions, wallets and customers (secret key or session token).
+    // Platform mode: projects (account key), end-user sessions, wallets and customers (secret key or session token), Connect payouts.
     const platformAuth = { credentials: platformCredentials, failedAttempts }
     const onProjectChanged = (projectId: string) => platformCredentials.invalidateProject(projectId)
     const onTokenRevoked = (hash: string) => platformCredentials.invalidateHash(hash)
@@ -217,6 +218,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       endUserWalletsPlugin({ sql, auth: platformAuth, admission, logger, onProjectChanged, emit }),
       customersPlugin({ sql, auth: platformAuth }),
       topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
+      connectPlugin({ sql, stripe: stripeByMode.live, logger, authenticate, platformAuth }),
     ]
     const app = createApp({
       config,

@@ -1,6 +1,7 @@
-// A local fake of Stripe's HTTP API (customers, Checkout, meter events, PaymentIntents) for the official SDK, plus webhook signing and delivery; the parts live in ./fake-stripe/.
+// A local fake of Stripe's HTTP API (customers, Checkout, meter events, PaymentIntents, Connect accounts and transfers) for the official SDK, plus webhook signing and delivery; the parts live in ./fake-stripe/.
 export { FAKE_STRIPE_API_VERSION, FAKE_STRIPE_SECRET_KEY } from './fake-stripe/constants'
 export type { FakeCheckoutSession, FakeSubscription, PublicCheckoutSession } from './fake-stripe/checkout'
+export type { FakeAccount, FakeAccountLink, FakeTransfer, TransferRefusal } from './fake-stripe/connect'
 export type { FakeCustomer } from './fake-stripe/customers'
 export type { FailureMode, FailurePlan } from './fake-stripe/failures'
 export type { FakeMeterEvent } from './fake-stripe/meter-events'

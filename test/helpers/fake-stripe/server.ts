@@ -1,5 +1,6 @@
-// The fake's HTTP server: auth, failure injection, Idempotency-Key replay, request log, routing to resources, and the FakeStripe handle.
+// The fake's HTTP server: auth, failure injection, Idempotency-Key replay, request log, routing to resources (Connect too), and the FakeStripe handle.
 import type { Server } from 'bun'
+import { connectStore, type FakeAccount, type FakeAccountLink, type FakeTransfer, type TransferRefusal } from './connect'
 import { checkoutStore, type FakeCheckoutSession, type FakeSubscription, type PublicCheckoutSession } from './checkout'
 import { FAKE_STRIPE_API_VERSION, FAKE_STRIPE_SECRET_KEY, type Clock } from './constants'
 import { customerStore, type FakeCustomer } from './customers'
@@ -38,6 +39,14 @@ export interface FakeStripe {
   duplicateMeterEvents: number
   /** Σ payload[value] of accepted events for one customer and event name (integers, exact). */
   meterTotal(customerId: string, eventName: string): bigint
+  /** Connect: Express accounts, the account links made for them, and transfers (one per created transfer; replays add none). */
+  accounts: Map<string, FakeAccount>
+  accountLinks: FakeAccountLink[]
+  transfers: Map<string, FakeTransfer>
+  /** What Stripe does when the account holder finishes onboarding: details submitted, payouts and transfers enabled. */
+  completeOnboarding(accountId: string): FakeAccount
+  /** Every transfer is refused with this Stripe 400 from now on (null: transfers go through again). */
+  refuseTransfers(refusal: TransferRefusal | null): void
   /** Fail a share of the calls from now on (null: stop failing). */
   setFailure(plan: FailurePlan | null): void
   /** What Stripe does when the payer finishes Checkout: a subscription (with subscription_data.metadata), the session completed. */
@@ -77,11 +86,12 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
   const checkout = checkoutStore(clock, customers)
   const meter = meterEventStore(clock)
   const intents = paymentIntentStore(clock, customers)
+  const connect = connectStore(clock)
   const failures = failureInjector()
   const idempotent = new Map<string, { fingerprint: string; answer: Answer }>()
   const hanging = new Set<() => void>()
 
-  function route(method: string, path: string, form: Record<string, string>): Answer | null {
+  function route(method: string, path: string, form: Record<string, string>, idempotencyKey: string | null): Answer | null {
     if (method === 'POST' && path === '/v1/customers') return customers.create(form)
     const customer = /^\/v1\/customers\/([^/]+)$/.exec(path)
     if (customer && method === 'GET') return customers.retrieve(decodeURIComponent(customer[1]!))
@@ -100,6 +110,11 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
       return answer
     }
     if (intent && method === 'POST' && intent[2] === 'cancel') return intents.cancel(decodeURIComponent(intent[1]!), form)
+    if (method === 'POST' && path === '/v1/accounts') return connect.createAccount(form)
+    const account = /^\/v1\/accounts\/([^/]+)$/.exec(path)
+    if (account && method === 'GET') return connect.retrieveAccount(decodeURIComponent(account[1]!))
+    if (method === 'POST' && path === '/v1/account_links') return connect.createAccountLink(form)
+    if (method === 'POST' && path === '/v1/transfers') return connect.createTransfer(form, idempotencyKey)
     return null
   }
 
@@ -172,7 +187,7 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
       return injected ? finish(failureAnswer(injected.mode)) : finish(stored.answer, { 'idempotent-replayed': 'true' })
     }
 
-    const answer = route(method, path, form) ?? stripeError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`)
+    const answer = route(method, path, form, idempotencyKey) ?? stripeError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`)
     // Like Stripe, only calls that ran are remembered; a refused parameter can be corrected and sent again with the same key.
     if (idempotencyKey && answer.status < 400) idempotent.set(idempotencyKey, { fingerprint, answer })
     return finish(injected ? failureAnswer(injected.mode) : answer)
@@ -193,6 +208,11 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
       return meter.duplicates()
     },
     meterTotal: meter.total,
+    accounts: connect.accounts,
+    accountLinks: connect.accountLinks,
+    transfers: connect.transfers,
+    completeOnboarding: connect.completeOnboarding,
+    refuseTransfers: connect.refuseTransfers,
     setFailure: failures.set,
     setWebhook: (target) => {
       webhook = target
