@@ -4,7 +4,7 @@ import { Elements, PaymentElement, useElements, useStripe } from '@stripe/react-
 import type { Stripe } from '@stripe/stripe-js'
 import { useMemo, useState, type FormEvent } from 'react'
 import { useMeterway } from './context'
-import { formatUsd } from './credit-balance'
+import { formatUsd } from './format'
 import { useBalance } from './hooks'
 
 export interface BuyCreditsProps {

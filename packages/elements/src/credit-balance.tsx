@@ -1,11 +1,6 @@
 // <CreditBalance label/>: the session wallet's balance in USD, updated whenever any hook under the provider refetches it.
+import { formatUsd } from './format'
 import { useBalance } from './hooks'
-
-/** "8.333333333" → "$8.33" (floored to the cent: never show more than can be spent). */
-export function formatUsd(amount: string): string {
-  const [whole = '0', fraction = ''] = amount.replace(/^-/, '').split('.')
-  return `${amount.startsWith('-') ? '-' : ''}$${Number(whole).toLocaleString('en-US')}.${(fraction + '00').slice(0, 2)}`
-}
 
 export function CreditBalance({ label = 'Balance' }: { label?: string }) {
   const { balance, loading, error } = useBalance()

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MeterwayClient } from '../../../packages/client/src'
 import { BalanceStore } from '../../../packages/elements/src/balance'
-import { formatUsd, modeMismatch } from '../../../packages/elements/src'
+// The parts without JSX (the root typecheck has no DOM library; packages/tsconfig.json checks the components).
+import { formatUsd } from '../../../packages/elements/src/format'
+import { modeMismatch } from '../../../packages/elements/src/mode'
 import { startGateway, type TestGateway } from '../../helpers/gateway'
 import { call, mintSession, projectWithKeys } from '../../helpers/platform'
 
