@@ -1,5 +1,5 @@
 // The example platform's backend: a pretend sign-in (a cookie), a session route minting Meterway sessions with the secret key, and the page, bundled at start into a temporary folder.
-import { Meterway } from '@meterway/server'
+import { Meterway, MeterwayError } from '@meterway/server'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -91,21 +91,32 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
       // The page's fetchSession: a new session for the signed-in user, scoped to the one model.
       if (url.pathname === '/api/session' && request.method === 'POST') {
         if (!user) return Response.json({ error: 'sign in first' }, { status: 401 })
-        const session = await meterway.sessions.create({
-          customer: { externalId: user },
-          scope: { models: [model] },
-          ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}),
-        })
-        const count = (minted.get(user) ?? 0) + 1
-        minted.set(user, count)
-        if (count === 1 && options.signupBonusUsd) {
-          await meterway.wallets.credit({ walletId: session.walletId, amount: options.signupBonusUsd, reason: 'Signup bonus', idempotencyKey: `bonus-${user}` })
+        try {
+          return Response.json(await mintFor(user))
+        } catch (error) {
+          // The gateway's refusal (a revoked key, sessions turned off…) is said, not hidden behind a 500.
+          const why = error instanceof MeterwayError ? `${error.status} ${error.code}: ${error.message}` : String((error as Error)?.message ?? error)
+          return Response.json({ error: `Could not mint a session (${why})` }, { status: 502 })
         }
-        return Response.json(session)
       }
       return new Response('Not found', { status: 404 })
     },
   })
+
+  /** A new session for a signed-in user, scoped to the one model; their first also gets the signup bonus. */
+  async function mintFor(user: string) {
+    const session = await meterway.sessions.create({
+      customer: { externalId: user },
+      scope: { models: [model] },
+      ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}),
+    })
+    const count = (minted.get(user) ?? 0) + 1
+    minted.set(user, count)
+    if (count === 1 && options.signupBonusUsd) {
+      await meterway.wallets.credit({ walletId: session.walletId, amount: options.signupBonusUsd, reason: 'Signup bonus', idempotencyKey: `bonus-${user}` })
+    }
+    return session
+  }
 
   return {
     url: `http://${server.hostname}:${server.port}`,

@@ -27,7 +27,7 @@ export class MeterwayClient {
   private margin: number
   private refreshing: Promise<ClientSession> | null = null
   private timer: ReturnType<typeof setTimeout> | null = null
-  private closed = false
+  private timed: boolean
   private readonly options: MeterwayClientOptions
   private readonly fetcher: typeof fetch
 
@@ -40,6 +40,7 @@ export class MeterwayClient {
     this.fetcher = options.fetch ?? (((...args: Parameters<typeof fetch>) => fetch(...args)) as typeof fetch)
     this.current = normaliseSession(options.session)
     this.margin = this.marginFor(this.current)
+    this.timed = options.autoRefresh !== false
     this.schedule()
   }
 
@@ -50,9 +51,15 @@ export class MeterwayClient {
 
   /** Stops the refresh timer (the client still works; it refreshes before requests). */
   close(): void {
-    this.closed = true
+    this.timed = false
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+  }
+
+  /** (Re)starts the refresh timer, e.g. after close() or for a client made with autoRefresh: false. */
+  start(): void {
+    this.timed = true
+    this.schedule()
   }
 
   /** Gets a new session now (concurrent callers share one refresh). */
@@ -153,7 +160,7 @@ export class MeterwayClient {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    if (this.closed || this.options.autoRefresh === false) return
+    if (!this.timed) return
     const delay = Math.max(0, this.current.expiresAt - Date.now() - this.margin)
     this.timer = setTimeout(() => {
       this.timer = null

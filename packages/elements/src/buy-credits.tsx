@@ -17,7 +17,7 @@ export interface BuyCreditsProps {
 type Stage = { step: 'idle' } | { step: 'paying'; topUp: TopUp } | { step: 'crediting' } | { step: 'done'; balance: string | null }
 
 export function BuyCredits({ amount, onCredited }: BuyCreditsProps) {
-  const { client, config, modeError, stripe, appearance } = useMeterway()
+  const { client, config, configError, modeError, stripe, appearance } = useMeterway()
   const [stage, setStage] = useState<Stage>({ step: 'idle' })
   const [error, setError] = useState<string | null>(null)
   const [starting, setStarting] = useState(false)
@@ -55,6 +55,11 @@ export function BuyCredits({ amount, onCredited }: BuyCreditsProps) {
           Buy {formatUsd(amountUsd)} of credits
         </button>
       ) : null}
+      {configError ? (
+        <p role="alert" className="mw-error" style={{ color: '#b00020' }}>
+          {configError.message}
+        </p>
+      ) : null}
       {stage.step === 'paying' && stripePromise ? (
         <Elements stripe={stripePromise} options={{ clientSecret: stage.topUp.client_secret, ...(appearance ? { appearance } : {}) }}>
           <PaymentForm
@@ -71,7 +76,10 @@ export function BuyCredits({ amount, onCredited }: BuyCreditsProps) {
       {stage.step === 'crediting' ? <p className="mw-status">Payment received; crediting your wallet…</p> : null}
       {stage.step === 'done' ? (
         <p className="mw-status" data-testid="mw-buy-credits-done">
-          Credits added{stage.balance !== null ? `: your balance is ${formatUsd(stage.balance)}` : ''}.
+          Credits added{stage.balance !== null ? `: your balance is ${formatUsd(stage.balance)}` : ''}.{' '}
+          <button type="button" onClick={() => setStage({ step: 'idle' })}>
+            Buy more
+          </button>
         </p>
       ) : null}
       {error ? (

@@ -64,12 +64,17 @@ export function MeterwayProvider(props: MeterwayProviderProps) {
         ...(props.baseUrl ? { baseUrl: props.baseUrl } : {}),
         ...(props.refreshBeforeMs !== undefined ? { refreshBeforeMs: props.refreshBeforeMs } : {}),
         onSession: setSession,
+        // The timer starts in the effect below: a client React makes and throws away (StrictMode) never refreshes.
+        autoRefresh: false,
       }),
     // One client per gateway; a new session prop is only the first token, refreshes go through fetchSession.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [props.baseUrl],
   )
-  useEffect(() => () => client.close(), [client])
+  useEffect(() => {
+    client.start()
+    return () => client.close()
+  }, [client])
   const balance = useMemo(() => new BalanceStore(() => client), [client])
   const [config, setConfig] = useState<GatewayConfig | null>(null)
   const [configError, setConfigError] = useState<Error | null>(null)

@@ -73,6 +73,16 @@ test('refreshes before expiry through the refresh callback, on its timer, and ke
   client.close()
 })
 
+test('a client made with autoRefresh: false refreshes on its timer once started; close() stops it', async () => {
+  const first = await session(undefined, 60)
+  let refreshes = 0
+  const client = new MeterwayClient({ session: first, baseUrl: gateway.url, refreshBeforeMs: 59_000, autoRefresh: false, refresh: async () => (refreshes++, session(first.user, 60)) })
+  client.start()
+  await waitFor(() => client.session.token !== first.sessionToken, 10_000, 'the started timer refresh')
+  client.close()
+  expect(refreshes).toBe(1)
+})
+
 test('without a refresh callback the gateway refreshes the token itself; the old token is refused from then on', async () => {
   const first = await session(undefined, 60)
   const seen: string[] = []
