@@ -132,7 +132,7 @@ describe('payouts', () => {
     expect((await mw.connect.status()).marginBalance).toBe('5.666666667')
 
     const payout = await mw.connect.payout()
-    expect(payout).toMatchObject({ amount: '5.66', status: 'paid', destination })
+    expect(payout).toMatchObject({ amount: '5.66', status: 'paid', destination, failureReason: null })
     expect(payout.id).toStartWith('po_')
     const transfers = transfersTo(destination)
     expect(transfers).toHaveLength(1)
@@ -195,15 +195,16 @@ describe('payouts', () => {
     }
     expect(transfersTo(destination)).toHaveLength(0)
     expect((await mw.connect.status()).marginBalance).toBe('2.00')
-    const [failedPayout] = (await call(url, 'GET', '/v1/connect/payouts', project.live)).body.data
-    expect(failedPayout).toMatchObject({ status: 'failed', amount_usd: '2.00', transfer_id: null })
-    expect(failedPayout.failure_reason).toContain('balance_insufficient')
+    const [failedPayout] = (await mw.connect.listPayouts()).payouts
+    expect(failedPayout).toMatchObject({ status: 'failed', amount: '2.00', transferId: null, destination })
+    expect(failedPayout!.failureReason).toContain('balance_insufficient')
 
     const retried = await mw.connect.payout()
     expect(retried).toMatchObject({ amount: '2.00', status: 'paid' })
-    expect(retried.id).not.toBe(failedPayout.id)
+    expect(retried.id).not.toBe(failedPayout!.id)
     expect(transfersTo(destination)).toEqual([expect.objectContaining({ amount: 200, idempotency_key: retried.id })])
-    expect(transferCalls(destination).map((r) => r.idempotencyKey)).toEqual([failedPayout.id, retried.id])
+    expect(transferCalls(destination).map((r) => r.idempotencyKey)).toEqual([failedPayout!.id, retried.id])
+    expect((await mw.connect.listPayouts({ limit: 1 })).payouts.map((p) => p.id)).toEqual([retried.id])
     expect((await mw.connect.status()).marginBalance).toBe('0.00')
   })
 
@@ -239,6 +240,28 @@ describe('payouts', () => {
     expect(again).toEqual(first)
     expect(transfersTo(destination)).toHaveLength(1)
   })
+})
+
+test('two first onboarding calls at once make one Express account', async () => {
+  const { project, mw } = await platform(20)
+  const links = await Promise.all([mw.connect.createOnboardingLink(RETURN), mw.connect.createOnboardingLink(RETURN)])
+  expect(links[0].accountId).toBe(links[1].accountId)
+  const accountId = (await sql<{ account_id: string }[]>`SELECT account_id FROM projects WHERE id = ${project.id}`)[0]!.account_id
+  expect([...fake.accounts.values()].filter((a) => a.metadata.meterway_account_id === accountId)).toHaveLength(1)
+})
+
+test('a gateway without STRIPE_SECRET_KEY answers status from its own books, 503 connect_not_configured to onboarding', async () => {
+  const bare = await startGateway()
+  try {
+    const { live } = await projectWithKeys(bare.url)
+    const mw = new Meterway({ secretKey: live, baseUrl: bare.url })
+    expect(await mw.connect.status()).toEqual({ accountId: null, onboarded: false, payoutsEnabled: false, marginBalance: '0.00' })
+    expect(await refused(mw.connect.createOnboardingLink(RETURN))).toMatchObject({ status: 503, code: 'connect_not_configured' })
+    // No connected account: there is nothing to pay out to, whatever the configuration.
+    expect(await refused(mw.connect.payout())).toMatchObject({ status: 409, code: 'connect_not_onboarded' })
+  } finally {
+    await bare.stop()
+  }
 })
 
 test('an account without projects can use Connect with its own key', async () => {

@@ -15,6 +15,7 @@ const MAX_BODY = 256 * 1024
 const SMALL_BODY = 64 * 1024
 const CHECKOUT_BODY = 4096
 const TOP_UP_BODY = 4096
+const CONNECT_ONBOARD_BODY = 16 * 1024
 
 /** secret: a platform secret key (sk_live_…); session: an end-user session token; refresh: a session token used once. */
 type Auth = 'none' | 'static' | 'agent' | 'admin' | 'secret' | 'session' | 'refresh'
@@ -187,6 +188,13 @@ const routes: Route[] = [
     ...get('/v1/customers/{id}', 'secret'), url: () => '/v1/customers/ecus_missing',
     pathParams: { id: (value) => `/v1/customers/${encodeURIComponent(value)}` },
   },
+  {
+    method: 'POST', path: '/v1/connect/onboard', url: () => '/v1/connect/onboard', auth: 'secret', maxBody: CONNECT_ONBOARD_BODY,
+    body: () => ({ refresh_url: 'https://app.example.com/r', return_url: 'https://app.example.com/d' }), textFields: ['refresh_url', 'return_url'],
+  },
+  get('/v1/connect/status', 'secret'),
+  { method: 'POST', path: '/v1/connect/payouts', url: () => '/v1/connect/payouts', auth: 'agent' },
+  get('/v1/connect/payouts', 'agent', { query: { limit: true } }),
 ]
 
 beforeAll(async () => {

@@ -21,20 +21,34 @@ export interface Payout {
   /** po_…: also the Stripe transfer's idempotency key. */
   id: string
   amount: string
-  status: 'paid'
-  transferId: string
+  /** pending: reserved, the transfer not confirmed yet; failed: Stripe refused it and the margin was released. */
+  status: 'pending' | 'paid' | 'failed'
+  transferId: string | null
+  /** The connected account (acct_…). */
   destination: string
+  failureReason: string | null
   createdAt: string
 }
 
 interface PayoutWire {
   id: string
   amount_usd: string
-  status: 'paid'
-  transfer_id: string
+  status: Payout['status']
+  transfer_id: string | null
   destination: string
+  failure_reason: string | null
   created_at: string
 }
+
+const payout = (wire: PayoutWire): Payout => ({
+  id: wire.id,
+  amount: wire.amount_usd,
+  status: wire.status,
+  transferId: wire.transfer_id,
+  destination: wire.destination,
+  failureReason: wire.failure_reason,
+  createdAt: wire.created_at,
+})
 
 export function connectResource(transport: Transport) {
   return {
@@ -50,13 +64,23 @@ export function connectResource(transport: Transport) {
       const wire = await request<{ account_id: string | null; onboarded: boolean; payouts_enabled: boolean; margin_balance_usd: string }>(transport, 'GET', '/v1/connect/status')
       return { accountId: wire.account_id, onboarded: wire.onboarded, payoutsEnabled: wire.payouts_enabled, marginBalance: wire.margin_balance_usd }
     },
-    /** POST /v1/connect/payouts: transfers the whole accrued margin (whole cents, at least $1) to the connected account. */
+    /**
+     * POST /v1/connect/payouts: transfers the whole accrued margin (whole cents, at least $1) to the connected account;
+     * resolves with the paid payout. Refused: MeterwayError `payout_below_minimum`, `payout_in_progress`,
+     * `connect_not_onboarded`, `transfer_failed` (the margin is available again) or `payout_pending` (the margin stays
+     * reserved; a later call completes that payout).
+     */
     async payout(params: { idempotencyKey?: string } = {}): Promise<Payout> {
       const wire = await request<PayoutWire>(transport, 'POST', '/v1/connect/payouts', {
         body: {},
         ...(params.idempotencyKey !== undefined ? { idempotencyKey: params.idempotencyKey } : {}),
       })
-      return { id: wire.id, amount: wire.amount_usd, status: wire.status, transferId: wire.transfer_id, destination: wire.destination, createdAt: wire.created_at }
+      return payout(wire)
+    },
+    /** GET /v1/connect/payouts: the account's payouts, newest first. */
+    async listPayouts(params: { limit?: number } = {}): Promise<{ payouts: Payout[] }> {
+      const wire = await request<{ data: PayoutWire[] }>(transport, 'GET', '/v1/connect/payouts', { query: { limit: params.limit } })
+      return { payouts: wire.data.map(payout) }
     },
   }
 }

@@ -160,9 +160,9 @@ async function settleUnresolved(deps: ConnectServiceDeps, stripe: Stripe, accoun
 }
 
 export async function createPayout(deps: ConnectServiceDeps, accountId: string) {
-  const stripe = stripeOf(deps)
   const known = await findConnectAccount(deps.sql, accountId)
   if (!known) throw new ConflictError('No connected account yet: POST /v1/connect/onboard and finish Stripe onboarding first.', 'connect_not_onboarded')
+  const stripe = stripeOf(deps)
   const account = await retrieveAccount(deps, stripe, known.stripe_account_id)
   if (account.payouts_enabled !== true) throw new ConflictError('The connected account cannot receive payouts yet: finish Stripe onboarding (POST /v1/connect/onboard for a new link).', 'connect_not_onboarded')
   const settledNow = await settleUnresolved(deps, stripe, accountId)

@@ -1,5 +1,6 @@
 // @meterway/server against a running gateway: every sessions, wallets, customers and webhook-endpoint method, typed errors, and constructEvent on a real delivery.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
 import { Meterway, MeterwayError, WebhookVerificationError, constructEvent, type WebhookEvent } from '@meterway/server'
 import { Webhook } from 'standardwebhooks'
 import { startGateway, type TestGateway } from '../../helpers/gateway'
@@ -33,9 +34,12 @@ beforeAll(async () => {
   project = await projectWithKeys(gateway.url, { markup_percent: 20 })
   mw = new Meterway({ secretKey: project.live, baseUrl: gateway.url })
 }, 30_000)
+/** Bundles built by the tests, removed at the end. */
+const builds: string[] = []
 afterAll(async () => {
   await gateway?.stop()
   receiver?.stop(true)
+  for (const dir of builds) rmSync(dir, { recursive: true, force: true })
 })
 
 /** The MeterwayError a call throws (fails the test if it resolves or throws anything else). */
@@ -223,6 +227,7 @@ describe('the client itself', () => {
 
   test('bun build bundles the package; the bundle runs against the gateway', async () => {
     const outdir = `${import.meta.dir}/../../../test-results/server-sdk-build-${process.pid}`
+    builds.push(outdir)
     const built = Bun.spawnSync(['bun', 'run', 'build', '--outdir', outdir], { cwd: `${import.meta.dir}/../../../packages/server`, stderr: 'pipe', stdout: 'pipe' })
     expect(built.exitCode, built.stderr.toString()).toBe(0)
     const bundle = (await import(`${outdir}/index.js`)) as typeof import('@meterway/server')
@@ -230,5 +235,31 @@ describe('the client itself', () => {
     const session = await client.sessions.create({ customer: user() })
     expect(session.sessionToken).toStartWith('es_')
     expect(bundle.Meterway.name).toBe('Meterway')
+  })
+
+  test.skipIf(!Bun.which('node'))('the bundle runs under Node: a session minted and a signed payload verified', async () => {
+    const outdir = `${import.meta.dir}/../../../test-results/server-sdk-node-${process.pid}`
+    builds.push(outdir)
+    expect(Bun.spawnSync(['bun', 'run', 'build', '--outdir', outdir], { cwd: `${import.meta.dir}/../../../packages/server` }).exitCode).toBe(0)
+    const secret = 'whsec_' + btoa('node secret of 24 bytes!')
+    const body = JSON.stringify({ id: 'evt_1', type: 'wallet.credited', created_at: new Date().toISOString(), data: {} })
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    const signature = new Bun.CryptoHasher('sha256', Buffer.from(secret.slice(6), 'base64')).update(`evt_1.${timestamp}.${body}`).digest('base64')
+    const script = `
+      const { Meterway } = await import(${JSON.stringify(`${outdir}/index.js`)})
+      const mw = new Meterway({ secretKey: process.env.SK, baseUrl: process.env.BASE })
+      const session = await mw.sessions.create({ customer: 'node-user' })
+      const event = mw.webhooks.constructEvent(process.env.BODY, { 'webhook-id': 'evt_1', 'webhook-timestamp': process.env.TS, 'webhook-signature': 'v1,' + process.env.SIG }, process.env.SECRET)
+      console.log(JSON.stringify({ token: session.sessionToken, type: event.type }))`
+    const run = Bun.spawn(['node', '--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', SK: project.live, BASE: gateway.url, BODY: body, TS: timestamp, SIG: signature, SECRET: secret },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited])
+    expect(code, err).toBe(0)
+    const printed = JSON.parse(out) as { token: string; type: string }
+    expect(printed.token).toStartWith('es_')
+    expect(printed.type).toBe('wallet.credited')
   })
 })
