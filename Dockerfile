@@ -8,8 +8,10 @@ ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 ENV BUN_CONFIG_MAX_HTTP_REQUESTS=65535
 
 COPY package.json bun.lock ./
-# The workspace packages (packages/*: the SDKs) must be on disk for a frozen install of the workspace's lockfile.
+# The workspace packages (packages/*: the SDKs; examples/*: their example's manifest) must be on disk for a frozen
+# install of the workspace's lockfile.
 COPY packages ./packages
+COPY examples/platform/package.json ./examples/platform/package.json
 RUN bun install --frozen-lockfile --production
 
 COPY src ./src

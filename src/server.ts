@@ -22,6 +22,7 @@ import { PlatformCredentials } from './modules/auth/platform-credentials'
 import { projectsPlugin } from './modules/projects'
 import { sessionsPlugin } from './modules/sessions'
 import { cachedOriginLookup } from './modules/chat/cors'
+import { sessionCorsPlugin } from './modules/session-cors'
 import { isOriginAllowedAnywhere } from './db/queries/projects'
 import { endUserWalletsPlugin } from './modules/end-user-wallets'
 import { customersPlugin } from './modules/customers'
@@ -213,7 +214,9 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const onTokenRevoked = (hash: string) => platformCredentials.invalidateHash(hash)
     // The config file's models: section adds or overrides entries (checked when the config was loaded).
     const catalog = buildCatalog(CATALOG_DATA, CATALOG_VERSION, config.gatewayFile?.models ?? [])
+    const allowedOrigin = cachedOriginLookup((origin) => isOriginAllowedAnywhere(sql, origin), config.principalCacheTtlMs)
     const platformPlugins = [
+      sessionCorsPlugin(allowedOrigin),
       projectsPlugin({ sql, authenticate, onKeyRevoked: onTokenRevoked, onProjectChanged }),
       sessionsPlugin({ sql, auth: platformAuth, catalog, publishableKeys: config.stripePublishableKeys, onTokenRevoked }),
       endUserWalletsPlugin({ sql, auth: platformAuth, admission, logger, onProjectChanged, emit }),
@@ -259,7 +262,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         },
       },
       admission,
-      sessions: { auth: platformAuth, allowedOrigin: cachedOriginLookup((origin) => isOriginAllowedAnywhere(sql, origin), config.principalCacheTtlMs) },
+      sessions: { auth: platformAuth, allowedOrigin },
       checkpoints: new Checkpoints(config.admission.checkpointIntervalMs),
       ...(options.tapFinish ? { onFinish: options.tapFinish } : {}),
       emit,

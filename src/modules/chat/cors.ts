@@ -24,8 +24,8 @@ export function cachedOriginLookup(lookup: OriginLookup, ttlMs: number): OriginL
   }
 }
 
-/** OPTIONS on the chat path: 204 with the CORS grant for an allowed origin, else 403 origin_not_allowed. */
-export function preflightHandler(isAllowed: OriginLookup) {
+/** OPTIONS on the chat path (or another browser path, with its `methods`): 204 with the CORS grant for an allowed origin, else 403 origin_not_allowed. */
+export function preflightHandler(isAllowed: OriginLookup, methods = 'POST, OPTIONS') {
   return async (request: Request): Promise<Response> => {
     const origin = request.headers.get('origin')
     if (origin === null || !(await isAllowed(origin))) {
@@ -35,7 +35,7 @@ export function preflightHandler(isAllowed: OriginLookup) {
       status: 204,
       headers: {
         ...corsHeaders(origin),
-        'access-control-allow-methods': 'POST, OPTIONS',
+        'access-control-allow-methods': methods,
         // The SDKs send their own headers (x-stainless-…): whatever the page asks for is granted to an allowed origin.
         'access-control-allow-headers': request.headers.get('access-control-request-headers') ?? 'authorization, content-type',
         'access-control-max-age': String(PREFLIGHT_MAX_AGE_S),

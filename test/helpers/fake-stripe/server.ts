@@ -8,6 +8,7 @@ import { failureAnswer, failureInjector, type FailurePlan } from './failures'
 import { masked, presentedKey, randomId, stripeError, type Answer } from './form'
 import { meterEventStore, type FakeMeterEvent } from './meter-events'
 import { paymentIntentStore, type FakePaymentIntent } from './payment-intents'
+import { deliver, stripeEvent } from './webhooks'
 
 export interface RecordedStripeRequest {
   method: string
@@ -50,6 +51,8 @@ export interface FakeStripe {
   setFailure(plan: FailurePlan | null): void
   /** What Stripe does when the payer finishes Checkout: a subscription (with subscription_data.metadata), the session completed. */
   completeCheckout(sessionId: string): { session: PublicCheckoutSession; subscription: FakeSubscription }
+  /** Where confirmed PaymentIntents' events go from now on (see FakeStripeOptions.webhook); null: nowhere. */
+  setWebhook(target: { url: string; secret: string } | null): void
   /** What Stripe does when the payer completes payment: the intent succeeded, amount_received = amount. Returns a copy for stripeEvent('payment_intent.succeeded', …). */
   succeedPaymentIntent(id: string): FakePaymentIntent
   stop(): Promise<void>
@@ -61,11 +64,21 @@ export interface FakeStripeOptions {
   extraSecretKeys?: string[]
   /** The fake's clock in ms (meter-event windows, created stamps); Date.now by default. */
   now?: () => number
+  /**
+   * Publishable keys Stripe.js (or a page's stand-in for it) may use, as the browser does: `key=pk_…` and the
+   * intent's `client_secret` in the form of `POST /v1/payment_intents/{id}/confirm`, answered with CORS headers.
+   */
+  publishableKeys?: string[]
+  /** Where Stripe sends events: a confirmed PaymentIntent sends a signed payment_intent.succeeded there (not awaited, as Stripe's are). */
+  webhook?: { url: string; secret: string }
 }
 
 export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
   const secretKey = options.secretKey ?? FAKE_STRIPE_SECRET_KEY
   const acceptedKeys = new Set([secretKey, ...(options.extraSecretKeys ?? [])])
+  const publishableKeys = new Set(options.publishableKeys ?? [])
+  const webhookDeliveries: Promise<unknown>[] = []
+  let webhook = options.webhook ?? null
   const now = options.now ?? Date.now
   const clock: Clock = { now, seconds: () => Math.floor(now() / 1000) }
   const requests: RecordedStripeRequest[] = []
@@ -88,7 +101,14 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
     if (method === 'POST' && path === '/v1/payment_intents') return intents.create(form)
     const intent = /^\/v1\/payment_intents\/([^/]+)(?:\/(confirm|cancel))?$/.exec(path)
     if (intent && method === 'GET' && !intent[2]) return intents.retrieve(decodeURIComponent(intent[1]!))
-    if (intent && method === 'POST' && intent[2] === 'confirm') return intents.confirm(decodeURIComponent(intent[1]!), form)
+    if (intent && method === 'POST' && intent[2] === 'confirm') {
+      const answer = intents.confirm(decodeURIComponent(intent[1]!), form)
+      if (answer.status === 200 && webhook) {
+        const event = stripeEvent('payment_intent.succeeded', answer.body as object)
+        webhookDeliveries.push(deliver(webhook.url, event, webhook.secret).catch(() => undefined))
+      }
+      return answer
+    }
     if (intent && method === 'POST' && intent[2] === 'cancel') return intents.cancel(decodeURIComponent(intent[1]!), form)
     if (method === 'POST' && path === '/v1/accounts') return connect.createAccount(form)
     const account = /^\/v1\/accounts\/([^/]+)$/.exec(path)
@@ -99,7 +119,22 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
   }
 
   const respond = (answer: Answer, headers: Record<string, string> = {}) =>
-    Response.json(answer.body, { status: answer.status, headers: { 'request-id': randomId('req'), 'stripe-version': FAKE_STRIPE_API_VERSION, ...headers } })
+    Response.json(answer.body, {
+      status: answer.status,
+      headers: { 'request-id': randomId('req'), 'stripe-version': FAKE_STRIPE_API_VERSION, 'access-control-allow-origin': '*', ...headers },
+    })
+
+  /** Stripe.js's confirm from a page: a publishable key and the intent's own client secret stand for the secret key. */
+  function browserConfirm(path: string, form: Record<string, string>): Answer | null {
+    if (!form.key || !publishableKeys.has(form.key)) return null
+    const intent = /^\/v1\/payment_intents\/([^/]+)\/confirm$/.exec(path)
+    if (!intent) return stripeError(401, 'invalid_request_error', 'A publishable key can only confirm a PaymentIntent with its client secret.')
+    const found = intents.paymentIntents.get(decodeURIComponent(intent[1]!))
+    if (!found || form.client_secret !== found.client_secret) {
+      return stripeError(400, 'invalid_request_error', `No such payment_intent: '${intent[1]}'`, { code: 'resource_missing', param: 'intent' })
+    }
+    return null
+  }
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url)
@@ -108,7 +143,11 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
     const text = method === 'GET' ? url.search.slice(1) : await request.text()
     const form = Object.fromEntries(new URLSearchParams(text))
     const idempotencyKey = method === 'POST' ? request.headers.get('idempotency-key') : null
-    const key = presentedKey(request)
+    if (method === 'OPTIONS') {
+      return new Response(null, { status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type' } })
+    }
+    const fromPage = method === 'POST' && form.key !== undefined && publishableKeys.has(form.key)
+    const key = fromPage ? form.key! : presentedKey(request)
     const record: RecordedStripeRequest = { method, path, form, idempotencyKey, apiKey: key, outcome: 0, replayed: false }
     requests.push(record)
     const finish = (answer: Answer | 'hang', headers: Record<string, string> = {}): Response | Promise<Response> => {
@@ -121,7 +160,10 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
       return respond(answer, headers)
     }
 
-    if (key === null || !acceptedKeys.has(key)) {
+    if (fromPage) {
+      const refused = browserConfirm(path, form)
+      if (refused) return finish(refused)
+    } else if (key === null || !acceptedKeys.has(key)) {
       return finish(
         stripeError(
           401,
@@ -172,9 +214,13 @@ export function startFakeStripe(options: FakeStripeOptions = {}): FakeStripe {
     completeOnboarding: connect.completeOnboarding,
     refuseTransfers: connect.refuseTransfers,
     setFailure: failures.set,
+    setWebhook: (target) => {
+      webhook = target
+    },
     completeCheckout: checkout.completeCheckout,
     succeedPaymentIntent: intents.succeedPaymentIntent,
     async stop() {
+      await Promise.all(webhookDeliveries)
       for (const release of hanging) release()
       hanging.clear()
       await server.stop(true)
