@@ -15,6 +15,7 @@ import { adminGuard } from './modules/auth/admin-guard'
 import type { FailedAttempts } from './modules/auth/failed-attempts'
 import { adminPlugin } from './modules/admin'
 import { reconciliationPlugin } from './modules/reconciliation'
+import { paymentsPlugin } from './modules/payments'
 import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin, chatRoutes } from './modules/chat'
@@ -148,7 +149,10 @@ export function createApp(deps: AppDeps): AnyElysia {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
     if (config.adminToken) {
       const guard = adminGuard(config.adminToken, deps.failedAttempts)
-      app = app.use(adminPlugin(guard, accounts.admin)).use(reconciliationPlugin({ sql: accounts.sql, guard }))
+      app = app
+        .use(adminPlugin(guard, accounts.admin))
+        .use(reconciliationPlugin({ sql: accounts.sql, guard }))
+        .use(paymentsPlugin({ sql: accounts.sql, guard }))
     }
   }
   for (const plugin of deps.plugins ?? []) app = app.use(plugin)

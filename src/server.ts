@@ -15,6 +15,7 @@ import { createHotRedis, type HotRedis } from './lib/hot-redis'
 import { createClusterHotRedis } from './lib/hot-redis-cluster'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
+import { createX402PaymentQueue, type X402PaymentQueue } from './x402/payment-queue'
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
@@ -149,6 +150,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
 
   let server: ReturnType<ReturnType<typeof createApp>['listen']>['server'] = null
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
+  let x402Payments: X402PaymentQueue | null = null
   let events: EventEmitter | null = null
   let admission: Admission | null = null
   let hot: HotRedis | null = null
@@ -166,6 +168,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     checkFileBudget(slots, logger)
     startTokenPool(config.tokenizerThreads)
     usageQueue = createUsageQueueSink(config.redis, logger, { prefix: config.queuePrefix })
+    // Paid routes hand each x402 payment's record here (workers/x402-payments stores it); only with a config file.
+    if (config.gatewayFile) x402Payments = createX402PaymentQueue(config.redis, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
     const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
@@ -289,13 +293,18 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const unsent = usageQueue.pendingCount()
       if (unsent > 0) logger.error('shutdown: usage records not sent to the queue (Redis unreachable)', { records: unsent })
     }
+    if (x402Payments) {
+      await x402Payments.drain(Math.max(left() - 100, 0))
+      const unsent = x402Payments.pendingCount()
+      if (unsent > 0) logger.error('shutdown: x402 payment records not sent to the queue (Redis unreachable)', { records: unsent })
+    }
     const unsettled = admission?.abandonRetries() ?? []
     if (unsettled.length > 0) {
       // Their holds expire and are given back; their records (if sent) bring the cost to Postgres, and the next
       // wallet rebuild charges it.
       logger.error('shutdown: settlements not applied in Redis', { requests: unsettled.length, costNano: unsettled.reduce((sum, u) => sum + u.costNano, 0), requestIds: unsettled.slice(0, 20).map((u) => u.requestId) })
     }
-    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), stopTokenPool(), workers?.close(), closeGauges?.()]))
+    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), x402Payments?.close(), events?.close(), stopTokenPool(), workers?.close(), closeGauges?.()]))
     subscriber.disconnect()
     await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
     redis.disconnect()

@@ -35,6 +35,8 @@ export interface QueueTarget<T> {
   jobOptions: JobsOptions
   /** A batch's job id is `${jobIdPrefix}_${first request id}_${count}`: re-sending a batch while its job exists is a no-op. */
   jobIdPrefix: string
+  /** Another job id for a batch (it must name the batch: two different batches with one id would lose the second). */
+  jobIdOf?: (batch: readonly T[]) => string
   /** Names the records in log lines ("usage"). */
   what: string
   /** Extra log fields for a refused record. */
@@ -141,7 +143,7 @@ export function createQueueSink<T extends { requestId: string }>(redis: RedisTar
   async function send(batch: T[]): Promise<void> {
     const q = await openQueue()
     // Request ids are unique per request; one recorded twice in a batch would only cost a wasted row write.
-    const jobId = `${o.jobIdPrefix}_${batch[0]!.requestId}_${batch.length}`
+    const jobId = o.jobIdOf ? o.jobIdOf(batch) : `${o.jobIdPrefix}_${batch[0]!.requestId}_${batch.length}`
     await withTimeout(q.add(o.jobName, { records: batch }, { jobId }), o.sendTimeoutMs, `${o.what} job add`)
   }
 
