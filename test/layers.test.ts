@@ -1,10 +1,10 @@
-// Lower layers stay below: nothing in providers, metering, limits, pricing, lib, db, exchange, openai or anthropic imports src/modules.
+// Lower layers stay below: nothing in providers, metering, limits, pricing, lib, db, exchange, openai, anthropic or x402 imports src/modules.
 import { expect, test } from 'bun:test'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 
 const SRC = join(import.meta.dir, '..', 'src')
-const LOWER = ['providers', 'metering', 'limits', 'pricing', 'lib', 'db', 'exchange', 'openai', 'anthropic']
+const LOWER = ['providers', 'metering', 'limits', 'pricing', 'lib', 'db', 'exchange', 'openai', 'anthropic', 'x402']
 const MODULES = join(SRC, 'modules')
 
 function filesUnder(dir: string): string[] {
