@@ -9,24 +9,19 @@ import { frameworkError } from '../../src/lib/framework-errors'
 import { loadGatewayConfigFile } from '../../src/lib/gateway-config/load'
 import type { GatewayFile } from '../../src/lib/gateway-config/types'
 import { discoveryPlugin } from '../../src/modules/discovery'
-import { BUILT_IN_TABLE_NOTE, type DiscoveryTerms } from '../../src/modules/discovery/service'
+import { BUILT_IN_TABLE_NOTE } from '../../src/modules/discovery/service'
+import { usdcOn } from '../../src/x402/assets'
+import { paymentTerms } from '../../src/x402/requirements'
 
 const FIXTURES = join(import.meta.dir, '..', 'fixtures', 'config')
 const env = { ANTHROPIC_API_KEY: 'sk-ant-test-key', FACILITATOR_TOKEN: 'facilitator-secret-token-123' }
-const BASE_USDC = { caip2: 'eip155:8453', address: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913', domain: { name: 'USD Coin', version: '2' } }
-const SEPOLIA_USDC = { caip2: 'eip155:84532', address: '0x036CbD53842c5426634e7929541eC2318f3dCF7e', domain: { name: 'USDC', version: '2' } }
+const BASE_USDC = usdcOn('base')!
 
 const dir = mkdtempSync(join(tmpdir(), 'mw-discovery-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** The terms as the x402 code resolves them: the file's wallets on the accepted networks, that network's USDC. */
-function termsOf(file: GatewayFile): DiscoveryTerms {
-  const usdc = { base: BASE_USDC, 'base-sepolia': SEPOLIA_USDC } as Record<string, typeof BASE_USDC>
-  return {
-    options: file.accepts.map((a) => ({ asset: usdc[a.network]!, payTo: file.wallets.find((w) => w.network === a.network)!.address })),
-    maxTimeoutSeconds: 60,
-  }
-}
+/** The terms as the paid routes resolve them: the file's wallets on the accepted networks, that network's USDC. */
+const termsOf = (file: GatewayFile) => paymentTerms(file.accepts, file.wallets, 60)
 
 function appFor(file: GatewayFile) {
   return new Elysia()
