@@ -20,6 +20,7 @@ import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin, chatRoutes } from './modules/chat'
 import { createChatHandler, newRequestId } from './modules/chat/handler'
+import type { X402ChatOptions } from './modules/chat/x402'
 import { messagesPlugin, messagesRoutes } from './modules/messages'
 import { createMessagesHandlers } from './modules/messages/handler'
 import type { Admission } from './limits/admission'
@@ -64,6 +65,8 @@ export interface AppDeps {
   tracing?: AnyElysia
   /** Platform mode on the chat route: session tokens paid from end users' wallets, and CORS for their browsers. */
   sessions?: { auth: PlatformAuth; allowedOrigin: OriginLookup }
+  /** gateway.x402_chat: the chat route also takes x402 payments from requests without a key. */
+  x402Chat?: X402ChatOptions
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -93,7 +96,11 @@ export function createApp(deps: AppDeps): AnyElysia {
     trustForwardedFor: config.trustForwardedFor,
     logger,
   }
-  const chatHandler = createChatHandler({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}) })
+  const chatHandler = createChatHandler({
+    ...chatOptions,
+    ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}),
+    ...(deps.x402Chat ? { x402: deps.x402Chat } : {}),
+  })
   // The Messages API runs on the same deps: one exchange, one way of paying (session wallets too), the same providers.
   const messagesHandlers = createMessagesHandlers({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth } : {}) })
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also

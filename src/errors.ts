@@ -117,6 +117,20 @@ export class PaymentRequiredError extends GatewayError {
   }
 }
 
+/** 402: an x402 payment is missing or was refused; the code is the reason in x402's vocabulary (invalid_exact_evm_signature…). */
+export class X402PaymentError extends GatewayError {
+  constructor(message: string, reason: string, headers: Record<string, string> = {}) {
+    super(402, 'payment_error', message, reason, null, headers)
+  }
+}
+
+/** 502: the x402 facilitator could not be asked, or did not say whether it settled; nothing of the upstream is delivered. */
+export class FacilitatorError extends GatewayError {
+  constructor(message: string, code: 'facilitator_unavailable' | 'settlement_unknown', headers: Record<string, string> = {}) {
+    super(502, 'upstream_error', message, code, null, headers)
+  }
+}
+
 /** An upstream answered with a client error (4xx, 429): relayed with its status and a scrubbed message. */
 export class UpstreamClientError extends GatewayError {
   constructor(status: number, type: string, message: string, code: string | null, param: string | null, headers: Record<string, string> = {}) {

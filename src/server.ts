@@ -16,6 +16,16 @@ import { createClusterHotRedis } from './lib/hot-redis-cluster'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
 import { createX402PaymentQueue, type X402PaymentQueue } from './x402/payment-queue'
+import { paymentTerms } from './x402/requirements'
+import { createFacilitator } from './x402/facilitator'
+import { uptoSigner } from './x402/supported'
+import { discoveryPlugin } from './modules/discovery'
+import type { X402ChatOptions } from './modules/chat/x402'
+import type { AnyElysia } from 'elysia'
+
+/** How long a signed x402 payment stays valid (maxTimeoutSeconds), and how long the facilitator may take to answer. */
+const X402_MAX_TIMEOUT_SECONDS = 300
+const X402_FACILITATOR_TIMEOUT_MS = 10_000
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
@@ -219,6 +229,18 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       customersPlugin({ sql, auth: platformAuth }),
       topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
     ]
+    // The config file's x402 side: the terms (USDC per accepted network, payTo), discovery, and x402 on the chat route.
+    const file = config.gatewayFile
+    const x402Plugins: AnyElysia[] = []
+    let x402Chat: X402ChatOptions | undefined
+    if (file && file.accepts.length > 0) {
+      const terms = paymentTerms(file.accepts, file.wallets, X402_MAX_TIMEOUT_SECONDS)
+      if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
+      if (file.gateway.x402Chat && x402Payments) {
+        const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: X402_FACILITATOR_TIMEOUT_MS }
+        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: 'mw', recordPayment: x402Payments.record, logger }
+      }
+    }
     const app = createApp({
       config,
       ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
@@ -245,12 +267,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       sessions: { auth: platformAuth, allowedOrigin: cachedOriginLookup((origin) => isOriginAllowedAnywhere(sql, origin), config.principalCacheTtlMs) },
       checkpoints: new Checkpoints(config.admission.checkpointIntervalMs),
       ...(options.tapFinish ? { onFinish: options.tapFinish } : {}),
+      ...(x402Chat ? { x402Chat } : {}),
       emit,
       plugins: [
         billing,
         walletPlugin({ sql, admission, authenticate }),
         webhooksPlugin({ sql, authenticate, platformAuth, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
         ...platformPlugins,
+        ...x402Plugins,
       ],
     })
     server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: SERVER_BODY_LIMIT, idleTimeout: 255 }).server

@@ -49,7 +49,7 @@ function pricing(p: RoutePricing) {
   }
 }
 
-function schemesOf(route: RouteConfig): string[] {
+function schemesOf(route: Pick<RouteConfig, 'pricing'>): string[] {
   return route.pricing.kind === 'metered' ? ['upto', 'exact'] : ['exact']
 }
 
@@ -70,7 +70,7 @@ export function discoveryDocument({ file, terms }: DiscoveryInput) {
       maxTimeoutSeconds: terms.maxTimeoutSeconds,
     })),
     facilitator: { url: file.facilitator.url },
-    routes: file.routes.map((route) => ({
+    routes: routesOf(file).map((route) => ({
       route: route.key,
       method: route.method,
       path: route.path,
@@ -78,6 +78,13 @@ export function discoveryDocument({ file, terms }: DiscoveryInput) {
       pricing: pricing(route.pricing),
     })),
   }
+}
+
+/** The file's routes, and the built-in chat route when gateway.x402_chat makes it payable over x402 (metered). */
+function routesOf(file: GatewayFile): readonly Pick<RouteConfig, 'key' | 'method' | 'path' | 'pricing'>[] {
+  const chat = 'POST /v1/chat/completions'
+  if (!file.gateway.x402Chat || file.routes.some((r) => r.key === chat)) return file.routes
+  return [...file.routes, { key: chat, method: 'POST', path: '/v1/chat/completions', pricing: { kind: 'metered' } }]
 }
 
 export type DiscoveryDocument = ReturnType<typeof discoveryDocument>
