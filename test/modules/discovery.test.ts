@@ -129,3 +129,26 @@ defaults: { price: "$0.0001" }
   expect(byRoute['GET /default'].pricing).toEqual({ type: 'static', price: { usd: '0.0001', amount: '100' } })
   expect(byRoute['POST /v1/chat/completions']).toMatchObject({ schemes: ['upto', 'exact'], pricing: { type: 'metered', schemes: ['upto', 'exact'], prices: '/v1/models' } })
 })
+
+describe('in the gateway', () => {
+  test('served when the file says discovery: true, 404 in our error shape when it says false', async () => {
+    const { startGateway } = await import('../helpers/gateway')
+    const flat = await Bun.file(join(FIXTURES, 'seed-flat-per-request.yaml')).text()
+    const off = join(dir, 'off.yaml')
+    writeFileSync(off, flat.replace('discovery: true', 'discovery: false'))
+    const on = join(dir, 'on.yaml')
+    writeFileSync(on, flat)
+    for (const [path, status] of [[on, 200], [off, 404]] as const) {
+      const gateway = await startGateway({ GATEWAY_CONFIG: path, ANTHROPIC_API_KEY: 'sk-ant-test-key' })
+      try {
+        const response = await fetch(`${gateway.url}/.well-known/x402`)
+        expect(response.status).toBe(status)
+        const body = (await response.json()) as { routes?: unknown[]; error?: { type: string } }
+        if (status === 200) expect(body.routes).toHaveLength(1)
+        else expect(body.error?.type).toBe('invalid_request_error')
+      } finally {
+        await gateway.stop()
+      }
+    }
+  })
+})
