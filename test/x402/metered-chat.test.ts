@@ -179,6 +179,22 @@ describe('x402 on the chat route', () => {
     expect(upstream.requests.length).toBe(before)
   })
 
+  test('the facilitator down: 502 naming it, no upstream call, nothing settled', async () => {
+    const { account, fetch: paying } = payer('exact')
+    const before = upstream.requests.length
+    exact.mode = 'down'
+    try {
+      const response = await paying(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody) })
+      expect(response.status).toBe(502)
+      const body = (await response.json()) as { error: { code: string } }
+      expect(body.error.code).toBe('facilitator_unavailable')
+    } finally {
+      exact.mode = 'ok'
+    }
+    expect(upstream.requests.length).toBe(before)
+    expect(exact.settled().some((c) => (c.paymentPayload.payload as { authorization: { from: string } }).authorization.from === account.address)).toBe(false)
+  })
+
   test('discovery lists the chat route as metered', async () => {
     const document = (await (await fetch(`${gateway.url}/.well-known/x402`)).json()) as { routes: { route: string; pricing: { type: string } }[]; facilitator: { url: string } }
     expect(document.facilitator.url).toBe(facilitator.url)

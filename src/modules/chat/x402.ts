@@ -88,7 +88,8 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
   if (read === null) return refusal(offered, resourceUrl, new X402PaymentError(`Payment required: this request costs at most ${worstAtomic} USDC atomic units; pay with upto (the actual cost is settled) or exact (the worst case).`, 'payment_required'), headers)
   if ('problem' in read) return refusal(offered, resourceUrl, new X402PaymentError(read.problem, 'invalid_payload'), headers)
   const payment = read.payment
-  const scheme = payment.version === 2 ? payment.payload.accepted.scheme : payment.payload.scheme
+  if (payment.version !== 2) return refusal(offered, resourceUrl, new X402PaymentError('The chat route takes x402 v2 payments only (PAYMENT-SIGNATURE).', 'invalid_x402_version'), headers)
+  const scheme = payment.payload.accepted.scheme
   const startedAt = new Date()
   const record = (r: Omit<X402PaymentRecord, 'requestId' | 'route' | 'startedAt'>) => o.recordPayment({ requestId: base.requestId, route: ROUTE, startedAt, ...r })
 
@@ -102,7 +103,8 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
     const base402 = { payer, network: requirements.network, asset: requirements.asset, payTo: requirements.payTo, scheme: 'upto' as const }
     const settle = async (costNano: number) => {
       const amount = uptoSettlement(BigInt(costNano), maxAtomic)
-      if (amount === 0n) return record({ ...base402, amount: '0', transaction: null, status: costNano > 0 ? 'settle_failed' : 'settled' })
+      // Nothing used (an upstream that failed before answering, or a free answer): nothing is settled.
+      if (amount === 0n) return record({ ...base402, amount: '0', transaction: null, status: 'settled' })
       const settled = await o.facilitator.settle(payload, { ...requirements, amount: amount.toString() }).catch((error: Error) => ({ kind: 'unknown' as const, message: error.message }))
       if (settled.kind === 'settled') return record({ ...base402, amount: amount.toString(), transaction: settled.response.transaction || null, status: 'settled' })
       o.logger.error('x402 upto settlement failed after the answer', { requestId: base.requestId, payer, amount: amount.toString(), outcome: settled.kind, message: settled.message })
@@ -119,7 +121,7 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
   if ('refusal' in checked) return refusal(offered, resourceUrl, new X402PaymentError(checked.refusal.message, checked.refusal.reason), headers)
   const { payer, authorization, requirements } = checked.payment
   await claim(o, requirements, payer, authorization.nonce, authorization.validBefore)
-  const payload = (payment.version === 2 ? payment.payload : payment.payload) as PaymentPayload
+  const payload = payment.payload as PaymentPayload
   await verify(o, payload, requirements)
   const settled = await o.facilitator.settle(payload, requirements)
   const recordBase = { payer, network: requirements.network, asset: requirements.asset, payTo: requirements.payTo, amount: authorization.value.toString(), scheme: 'exact' as const }
