@@ -37,6 +37,7 @@ import { modelsPlugin } from './modules/models'
 import { embeddingsPlugin } from './modules/embeddings'
 import { imagesPlugin } from './modules/images'
 import { usagePlugin } from './modules/usage'
+import type { PaidRoutes } from './modules/paid-routes'
 
 export interface AppDeps {
   config: Pick<Config, 'maxBodyBytes' | 'upstream' | 'meterCrosscheckRate' | 'requireSubscription' | 'adminToken' | 'metricsToken' | 'admission' | 'trustForwardedFor'>
@@ -67,6 +68,8 @@ export interface AppDeps {
   sessions?: { auth: PlatformAuth; allowedOrigin: OriginLookup }
   /** gateway.x402_chat: the chat route also takes x402 payments from requests without a key. */
   x402Chat?: X402ChatOptions
+  /** The config file's routes, paid with x402 (src/modules/paid-routes): they win over a built-in route on the same method and path. */
+  paidRoutes?: PaidRoutes
   /** Extra feature plugins (billing), composed after the core ones. */
   plugins?: AnyElysia[]
 }
@@ -106,7 +109,9 @@ export function createApp(deps: AppDeps): AnyElysia {
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
   // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
   // Messages API's.
-  const routes = { ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin), ...messagesRoutes(messagesHandlers, deps.sessions?.allowedOrigin) }
+  const routes: Record<string, Record<string, unknown>> = { ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin), ...messagesRoutes(messagesHandlers, deps.sessions?.allowedOrigin) }
+  // A configured route replaces the built-in handler of its method on its path; the path's other methods stay.
+  for (const [path, methods] of Object.entries(deps.paidRoutes?.serveRoutes ?? {})) routes[path] = { ...routes[path], ...methods }
   let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes } })
   // Spans for the Elysia routes (the chat route, served from Bun's table, makes its own: src/lib/tracing.ts).
   if (deps.tracing) app = app.use(deps.tracing)
@@ -146,6 +151,8 @@ export function createApp(deps: AppDeps): AnyElysia {
     .use(modelsPlugin(deps.catalog))
     .use(chatPlugin(chatHandler, deps.sessions?.allowedOrigin))
     .use(messagesPlugin(messagesHandlers))
+  // After the built-in routes: Elysia keeps the last handler registered for a method and path.
+  if (deps.paidRoutes) app = app.use(deps.paidRoutes.plugin)
   if (deps.mediaProviders) {
     const media = { authenticate: deps.authenticate, maxBodyBytes: config.maxBodyBytes }
     app = app

@@ -73,6 +73,8 @@ export const EnvSchema = Type.Object({
   LOW_BALANCE_THRESHOLD_USD: Type.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', default: '1.00', description: 'a USD amount such as "1.00"' }),
   WEBHOOK_ALLOW_HTTP_LOOPBACK: Type.Boolean({ default: false, description: 'dev/tests only: allow http:// webhook URLs on 127.0.0.1' }),
   GATEWAY_CONFIG: Type.String({ default: '', description: 'path of a gateway config file (YAML)' }),
+  X402_MAX_TIMEOUT_SECONDS: Type.Integer({ minimum: 10, maximum: 3_600, default: 300, description: 'seconds an x402 payment stays valid (maxTimeoutSeconds), 10 to 3600' }),
+  X402_FACILITATOR_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000, description: 'milliseconds a facilitator call (verify, settle) may take, 100 to 120000' }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
 })
 
@@ -155,6 +157,13 @@ export interface Config {
   }
   /** The gateway config file (--config, GATEWAY_CONFIG or ./meterway.yaml), parsed and checked; null when there is none. */
   gatewayFile: GatewayFile | null
+  /** x402 payments on the config file's routes. */
+  x402: {
+    /** maxTimeoutSeconds of the requirements: the client signs validBefore = now + this. */
+    maxTimeoutSeconds: number
+    /** Per facilitator call (verify, settle). */
+    facilitatorTimeoutMs: number
+  }
 }
 
 export interface ConfigOptions {
@@ -271,6 +280,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
     }),
     gatewayFile,
+    x402: Object.freeze({ maxTimeoutSeconds: e.X402_MAX_TIMEOUT_SECONDS, facilitatorTimeoutMs: e.X402_FACILITATOR_TIMEOUT_MS }),
   })
 }
 

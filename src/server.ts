@@ -22,10 +22,6 @@ import { uptoSigner } from './x402/supported'
 import { discoveryPlugin } from './modules/discovery'
 import type { X402ChatOptions } from './modules/chat/x402'
 import type { AnyElysia } from 'elysia'
-
-/** How long a signed x402 payment stays valid (maxTimeoutSeconds), and how long the facilitator may take to answer. */
-const X402_MAX_TIMEOUT_SECONDS = 300
-const X402_FACILITATOR_TIMEOUT_MS = 10_000
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
@@ -39,6 +35,8 @@ import { customersPlugin } from './modules/customers'
 import { topUpEvents, topUpsPlugin } from './modules/top-ups'
 import { FailedAttempts, limitFailedAttempts } from './modules/auth/failed-attempts'
 import { billingPlugin } from './modules/billing'
+import { paidRoutes } from './modules/paid-routes'
+import type { X402PaymentRecorder } from './x402/payment-record'
 import { walletPlugin } from './modules/wallet'
 import { webhooksPlugin } from './modules/webhooks'
 import { createEventEmitter, type EventEmitter } from './modules/webhooks/emitter'
@@ -59,6 +57,8 @@ export interface ServerOptions {
   tapUsage?: UsageSink
   /** Sees every call of a request's finish (tests assert one per request). */
   tapFinish?: ExchangeDeps['onFinish']
+  /** Stores x402 payment records of the config file's routes (a no-op without it). */
+  recordPayment?: X402PaymentRecorder
 }
 
 export interface RunningServer {
@@ -229,20 +229,39 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       customersPlugin({ sql, auth: platformAuth }),
       topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
     ]
-    // The config file's x402 side: the terms (USDC per accepted network, payTo), discovery, and x402 on the chat route.
+    // Every x402 payment (paid routes, the chat route) goes to the x402-payments queue; a test may watch them too.
+    const queued = x402Payments?.record
+    const tapped = options.recordPayment
+    const recordPayment: X402PaymentRecorder | undefined = queued && tapped ? (r) => (tapped(r), queued(r)) : (queued ?? tapped)
+    const paid = config.gatewayFile && config.gatewayFile.routes.length > 0
+      ? paidRoutes({
+          file: config.gatewayFile,
+          catalog,
+          redis: hot,
+          keyPrefix: config.queuePrefix,
+          maxBodyBytes: config.maxBodyBytes,
+          defaultTimeoutMs: config.upstream.totalTimeoutMs,
+          x402: config.x402,
+          ...(recordPayment ? { recordPayment } : {}),
+          logger,
+        })
+      : null
+    if (paid) logger.info('gateway config: paid routes served', { routes: paid.served, facilitator: config.gatewayFile!.facilitator.url })
+    // The config file's x402 side beyond its routes: discovery, and x402 on the built-in chat route.
     const file = config.gatewayFile
     const x402Plugins: AnyElysia[] = []
     let x402Chat: X402ChatOptions | undefined
     if (file && file.accepts.length > 0) {
-      const terms = paymentTerms(file.accepts, file.wallets, X402_MAX_TIMEOUT_SECONDS)
+      const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
       if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
-      if (file.gateway.x402Chat && x402Payments) {
-        const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: X402_FACILITATOR_TIMEOUT_MS }
-        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: 'mw', recordPayment: x402Payments.record, logger }
+      if (file.gateway.x402Chat && recordPayment) {
+        const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
+        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, recordPayment, logger }
       }
     }
     const app = createApp({
       config,
+      ...(paid ? { paidRoutes: paid } : {}),
       ...(config.tracing.endpoint ? { tracing: await elysiaTracing(config.tracing.serviceName) } : {}),
       catalog,
       providers: buildProviders(config),

@@ -41,6 +41,8 @@ export interface CheckedPayment {
   requirements: PaymentRequirements
 }
 
+/** Addresses compared as text: the configured payTo may be a placeholder that is no address at all (it loads with a warning). */
+const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 const refuse = (reason: RefusalReason, message: string): { refusal: Refusal } => ({ refusal: { reason, message } })
 const UINT = /^\d{1,78}$/
 
@@ -81,13 +83,13 @@ export async function checkExactPayment(payment: DecodedPayment, offered: readon
   if (!requirements) return refuse('invalid_exact_evm_network_mismatch', `network ${JSON.stringify(network)} is not accepted here; accepted: ${offered.map((r) => r.network).join(', ')}`)
   if (payment.version === 2) {
     const accepted = payment.payload.accepted
-    if (!isAddress(accepted.asset, { strict: false }) || getAddress(accepted.asset) !== getAddress(requirements.asset)) return refuse('invalid_exact_evm_asset_mismatch', `asset ${accepted.asset} is not ${requirements.asset} (USDC on ${requirements.network})`)
-    if (!isAddress(accepted.payTo, { strict: false }) || getAddress(accepted.payTo) !== getAddress(requirements.payTo)) return refuse('invalid_exact_evm_recipient_mismatch', `accepted.payTo ${accepted.payTo} is not ${requirements.payTo}`)
+    if (!sameAddress(accepted.asset, requirements.asset)) return refuse('invalid_exact_evm_asset_mismatch', `asset ${accepted.asset} is not ${requirements.asset} (USDC on ${requirements.network})`)
+    if (!sameAddress(accepted.payTo, requirements.payTo)) return refuse('invalid_exact_evm_recipient_mismatch', `accepted.payTo ${accepted.payTo} is not ${requirements.payTo}`)
   }
   const read = readAuthorization(p.payload)
   if ('refusal' in read) return read
   const { authorization, signature } = read
-  if (authorization.to !== getAddress(requirements.payTo)) return refuse('invalid_exact_evm_recipient_mismatch', `the authorization pays ${authorization.to}, not ${requirements.payTo}`)
+  if (!sameAddress(authorization.to, requirements.payTo)) return refuse('invalid_exact_evm_recipient_mismatch', `the authorization pays ${authorization.to}, not ${requirements.payTo}`)
   if (authorization.value < BigInt(requirements.amount)) return refuse('invalid_exact_evm_authorization_value', `the authorization is for ${authorization.value} atomic units; this request costs ${requirements.amount}`)
   // A little margin, as @x402/evm's facilitator keeps: the payment must still be valid when it is settled.
   if (authorization.validBefore <= BigInt(nowSeconds + 6)) return refuse('invalid_exact_evm_payload_authorization_valid_before', `validBefore ${authorization.validBefore} has passed (now ${nowSeconds})`)

@@ -11,11 +11,20 @@ export function nonceKey(prefix: string, network: string, asset: string, authori
 }
 
 /**
- * True: this request holds the nonce from now on; false: another request already did (a replay). Rejects when Redis
- * does not answer (the caller refuses the payment: an unclaimed nonce could be spent twice).
+ * True: this request holds the nonce from now on; false: another request already did (a replay). The claim's value is
+ * the claimant's own token (its request id): when the SET's answer is lost (a Redis command timeout while the process
+ * was busy), one GET says whether it landed and whose it is. Rejects when Redis cannot say (the caller refuses the
+ * payment: an unclaimed nonce could be spent twice).
  */
-export async function claimNonce(redis: Pick<HotRedis, 'send'>, key: string, validBefore: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<boolean> {
+export async function claimNonce(redis: Pick<HotRedis, 'send'>, key: string, token: string, validBefore: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<boolean> {
   const until = Math.min(Number(validBefore < BigInt(Number.MAX_SAFE_INTEGER) ? validBefore : BigInt(Number.MAX_SAFE_INTEGER)), nowSeconds + MAX_CLAIM_SECONDS)
-  const reply = await redis.send('SET', [key, String(nowSeconds), 'NX', 'EXAT', Math.max(until, nowSeconds + 1)])
-  return reply === 'OK'
+  try {
+    return (await redis.send('SET', [key, token, 'NX', 'EXAT', Math.max(until, nowSeconds + 1)])) === 'OK'
+  } catch (error) {
+    const holder = await redis.send('GET', [key]).catch(() => {
+      throw error
+    })
+    if (holder === null || holder === undefined) throw error
+    return holder === token
+  }
 }

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../src/config'
 import { createLogger } from '../../src/lib/logger'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import type { Outcome } from '../../src/exchange/outcome'
-import { startServer, type RunningServer } from '../../src/server'
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server'
 import { prepareTestDatabase, TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from './db'
 
 export const TEST_KEY = 'mw_test_key_0123456789'
@@ -23,7 +23,7 @@ export interface TestGateway {
   stop(): Promise<void>
 }
 
-export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startGateway(env: Record<string, string> = {}, options: Pick<ServerOptions, 'recordPayment'> = {}): Promise<TestGateway> {
   await prepareTestDatabase()
   const config = loadConfig({
     GATEWAY_API_KEYS: TEST_KEY,
@@ -44,6 +44,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
   const finishes = new Map<string, { outcome: Outcome; first: boolean }[]>()
   const waiters = new Map<string, (record: UsageRecord) => void>()
   const server = await startServer(config, {
+    ...options,
     logger: createLogger(config.logLevel),
     tapUsage: (record) => {
       usage.push(record)

@@ -70,6 +70,12 @@ describe('local checks', () => {
     expect('refusal' in forged && forged.refusal.reason).toBe('invalid_exact_evm_signature')
   })
 
+  test("the seed's placeholder wallet (no address at all): a payment is refused as paid to another address, never an exception", async () => {
+    const placeholder = requirementsFor(paymentTerms([{ network: 'base' }], [{ network: 'base', address: '0xYourWalletAddress' }], 60), 5000n)
+    const checked = await checkExactPayment(decode(await sign(offered[0]!)), placeholder)
+    expect('refusal' in checked && checked.refusal.reason).toBe('invalid_exact_evm_recipient_mismatch')
+  })
+
   test('garbage headers are problems, not exceptions', () => {
     expect(readPayment(new Headers({ 'payment-signature': '%%%' }))).toMatchObject({ problem: expect.stringContaining('base64') })
     expect(readPayment(new Headers({ 'payment-signature': btoa('{"x402Version":2}') }))).toMatchObject({ problem: expect.stringContaining('not an x402 payment payload') })
@@ -95,11 +101,25 @@ describe('facilitator and nonce', () => {
     const auth = { from: account.address, nonce: generatePrivateKey() }
     const key = nonceKey(`{test-${process.pid}}`, 'eip155:8453', offered[0]!.asset, auth)
     const until = BigInt(Math.floor(Date.now() / 1000) + 30)
-    const claims = await Promise.all(Array.from({ length: 20 }, () => claimNonce(redis, key, until)))
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => claimNonce(redis, key, `request-${i}`, until)))
     expect(claims.filter(Boolean)).toHaveLength(1)
     const ttl = (await redis.send('TTL', [key])) as number
     expect(ttl).toBeGreaterThan(25)
     expect(ttl).toBeLessThanOrEqual(30)
+    await redis.send('DEL', [key])
+  })
+
+  test('a SET whose answer is lost: the GET says the claim landed and is ours; a replay still loses', async () => {
+    const key = nonceKey(`{test-${process.pid}}`, 'eip155:8453', offered[0]!.asset, { from: account.address, nonce: generatePrivateKey() })
+    const until = BigInt(Math.floor(Date.now() / 1000) + 30)
+    const lossy = { send: async (command: string, args: (string | number)[]) => {
+      const reply = await redis.send(command, args)
+      if (command === 'SET') throw new Error('Redis did not answer within 1000 ms')
+      return reply
+    } }
+    expect(await claimNonce(lossy, key, 'first', until)).toBe(true)
+    expect(await claimNonce(lossy, key, 'second', until)).toBe(false)
+    expect(await claimNonce(redis, key, 'third', until)).toBe(false)
     await redis.send('DEL', [key])
   })
 })

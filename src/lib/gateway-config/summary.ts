@@ -30,7 +30,7 @@ export function describeRoutes(file: GatewayFile): string[] {
   return file.routes.map((r) => `${r.key} → ${r.upstream} ${r.upstreamPath}: ${describePricing(r.pricing)}`)
 }
 
-/** Says at boot which config file was loaded (or none) and what in it is not served yet. */
+/** Says at boot which config file was loaded (or none) and what in it looks wrong. */
 export function logConfigFile(config: Readonly<Config>, logger: Logger): void {
   const file = config.gatewayFile
   if (!file) {
@@ -39,5 +39,4 @@ export function logConfigFile(config: Readonly<Config>, logger: Logger): void {
   }
   logger.info('gateway config file loaded', { path: file.path, summary: summarize(file) })
   for (const warning of file.warnings) logger.warn(`gateway config: ${warning}`)
-  if (file.routes.length > 0) logger.warn('gateway config: routes are checked but not served yet (routes and x402 payments come with the rest of issue 11)', { routes: file.routes.map((r) => r.key) })
 }

@@ -97,7 +97,7 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
     const checked = await checkUptoPayment(payment, offered)
     if ('refusal' in checked) return refusal(offered, resourceUrl, new X402PaymentError(checked.refusal.message, checked.refusal.reason), headers)
     const { payer, maxAtomic, requirements } = checked.payment
-    await claim(o, requirements, payer, checked.payment.nonce, checked.payment.deadline)
+    await claim(o, base.requestId, requirements, payer, checked.payment.nonce, checked.payment.deadline)
     const payload = payment.payload as PaymentPayload
     await verify(o, payload, requirements)
     const base402 = { payer, network: requirements.network, asset: requirements.asset, payTo: requirements.payTo, scheme: 'upto' as const }
@@ -120,7 +120,7 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
   const checked = await checkExactPayment(payment, exactOffered)
   if ('refusal' in checked) return refusal(offered, resourceUrl, new X402PaymentError(checked.refusal.message, checked.refusal.reason), headers)
   const { payer, authorization, requirements } = checked.payment
-  await claim(o, requirements, payer, authorization.nonce, authorization.validBefore)
+  await claim(o, base.requestId, requirements, payer, authorization.nonce, authorization.validBefore)
   const payload = payment.payload as PaymentPayload
   await verify(o, payload, requirements)
   const settled = await o.facilitator.settle(payload, requirements)
@@ -141,9 +141,9 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
 }
 
 /** Claims the nonce before anyone verifies it: concurrent replays of one payment get 402, exactly one goes on. */
-async function claim(o: X402ChatOptions, requirements: PaymentRequirements, payer: `0x${string}`, nonce: `0x${string}`, until: bigint): Promise<void> {
+async function claim(o: X402ChatOptions, requestId: string, requirements: PaymentRequirements, payer: `0x${string}`, nonce: `0x${string}`, until: bigint): Promise<void> {
   const key = nonceKey(`${o.keyPrefix}:${requirements.scheme}`, requirements.network, requirements.asset, { from: payer, nonce })
-  const claimed = await claimNonce(o.redis, key, until).catch(() => {
+  const claimed = await claimNonce(o.redis, key, requestId, until).catch(() => {
     throw new FacilitatorError('Payment nonces cannot be checked right now (Redis unreachable); nothing was charged.', 'facilitator_unavailable')
   })
   if (!claimed) throw new X402PaymentError('This payment was already used.', requirements.scheme === 'upto' ? 'invalid_upto_evm_nonce_already_used' : 'invalid_exact_evm_nonce_already_used')

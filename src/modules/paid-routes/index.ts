@@ -1,0 +1,73 @@
+// The paid-routes plugin: every `routes."METHOD /path"` of the config file, priced, paid with x402 and proxied; also as Bun route-table entries that win over the built-in routes.
+import { Elysia } from 'elysia'
+import type { GatewayFile } from '../../lib/gateway-config/types'
+import type { HotRedis } from '../../lib/hot-redis'
+import type { Logger } from '../../lib/logger'
+import { countRequest } from '../../lib/metrics'
+import type { Catalog } from '../../pricing/catalog'
+import { createFacilitator } from '../../x402/facilitator'
+import type { X402PaymentRecorder } from '../../x402/payment-record'
+import { paymentTerms } from '../../x402/requirements'
+import { paidRouteDetail } from './model'
+import { createPaidRouteHandler, type PaidRouteHandler } from './service'
+
+export interface PaidRoutesOptions {
+  file: GatewayFile
+  catalog: Catalog
+  /** Nonce claims; null: paid requests are answered 503. */
+  redis: Pick<HotRedis, 'send'> | null
+  /** Prefixes the nonce keys (QUEUE_PREFIX: deployments and test runs sharing a Redis stay apart). */
+  keyPrefix: string
+  maxBodyBytes: number
+  defaultTimeoutMs: number
+  x402: { maxTimeoutSeconds: number; facilitatorTimeoutMs: number }
+  /** Sees every payment that reached the facilitator; a no-op by default (the usage queue stores them when wired). */
+  recordPayment?: X402PaymentRecorder
+  logger: Logger
+}
+
+type BunRouteHandler = (request: Request & { params?: Record<string, string> }) => Promise<Response>
+
+export interface PaidRoutes {
+  /** For Swagger and app.handle; mounted after the built-in plugins, so a configured METHOD + path replaces theirs. */
+  plugin: Elysia
+  /** path → method → handler, merged over the built-in entries of Bun's route table (src/app.ts). */
+  serveRoutes: Record<string, Record<string, BunRouteHandler>>
+  /** The route keys served ("POST /v1/messages"). */
+  served: string[]
+}
+
+export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
+  const { file } = options
+  const gate = {
+    terms: paymentTerms(file.accepts, file.wallets, options.x402.maxTimeoutSeconds),
+    facilitator: createFacilitator({ url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: options.x402.facilitatorTimeoutMs }),
+    redis: options.redis,
+    keyPrefix: options.keyPrefix,
+    recordPayment: options.recordPayment ?? (() => {}),
+    logger: options.logger,
+  }
+  const deps = { gate, catalog: options.catalog, maxBodyBytes: options.maxBodyBytes, defaultTimeoutMs: options.defaultTimeoutMs, logger: options.logger }
+  let plugin = new Elysia({ name: 'paid-routes' })
+  const serveRoutes: PaidRoutes['serveRoutes'] = {}
+  const served: string[] = []
+  for (const route of file.routes) {
+    // Billed by tokens with the upto scheme (issue 11 item 4): not in this build; the built-in route stays in place.
+    if (route.pricing.kind === 'metered') {
+      options.logger.warn(`gateway config: ${route.key} is type: metered, which this build does not serve; the route is left out`)
+      continue
+    }
+    const upstream = file.upstreams[route.upstream]!
+    const handler: PaidRouteHandler = createPaidRouteHandler(route, upstream, deps)
+    plugin = plugin.route(route.method, route.path, ({ request, params }) => handler(request, params as Record<string, string>), { parse: 'none', detail: paidRouteDetail(route.key, route.upstream) }) as unknown as Elysia
+    // Served from Bun's table, a request is counted here (Elysia's hook in src/app.ts counts the ones it routes).
+    const countedHandler = async (request: Request & { params?: Record<string, string> }) => {
+      const response = await handler(request, request.params ?? {})
+      countRequest(route.path, 'none', response.status)
+      return response
+    }
+    serveRoutes[route.path] = { ...serveRoutes[route.path], [route.method]: countedHandler }
+    served.push(route.key)
+  }
+  return { plugin, serveRoutes, served }
+}
