@@ -17,6 +17,7 @@ import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
 import { createX402PaymentQueue, type X402PaymentQueue } from './x402/payment-queue'
 import { paymentTerms } from './x402/requirements'
+import { routeProviders } from './providers/route'
 import { createFacilitator } from './x402/facilitator'
 import { uptoSigner } from './x402/supported'
 import { discoveryPlugin } from './modules/discovery'
@@ -254,9 +255,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     if (file && file.accepts.length > 0) {
       const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
       if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
-      if (file.gateway.x402Chat && recordPayment) {
+      // A `type: metered` "POST /v1/chat/completions" route turns it on too, answered by the route's upstream.
+      const metered = file.routes.find((r) => r.key === 'POST /v1/chat/completions' && r.pricing.kind === 'metered')
+      if ((file.gateway.x402Chat || metered) && recordPayment) {
         const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
         x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, recordPayment, logger }
+        if (metered) x402Chat.providers = routeProviders(file.upstreams[metered.upstream]!, metered.upstreamPath)
       }
     }
     const app = createApp({

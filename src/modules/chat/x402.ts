@@ -16,6 +16,7 @@ import { paymentRequired, type PaymentTerms } from '../../x402/requirements'
 import type { UptoSigner } from '../../x402/supported'
 import { checkUptoPayment, meteredRequirements, nanoToAtomicUp, uptoSettlement } from '../../x402/upto'
 import type { Principal } from '../auth/service'
+import type { ProviderRegistry } from '../../providers/registry'
 import { completeChat, resolveModel, type ChatCall, type ChatDeps } from './service'
 
 export interface X402ChatOptions {
@@ -27,6 +28,8 @@ export interface X402ChatOptions {
   keyPrefix: string
   recordPayment: X402PaymentRecorder
   logger: Logger
+  /** A `type: metered` route of the config file: every model is answered by its upstream (OpenAI's format) instead of the catalog's providers. */
+  providers?: ProviderRegistry
 }
 
 /** The route as payment records name it. */
@@ -60,7 +63,8 @@ function refusal(offered: PaymentRequirements[], resourceUrl: string, error: X40
  * answer, the cost the meter measured from the provider's usage (rounded up, never above the permit, nothing when
  * it is zero); an `exact` payment of the worst case is settled before anything is sent, and nothing more is charged.
  */
-export async function x402Chat(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'principal'>, rawRequest: Request, headers: Record<string, string>): Promise<Response> {
+export async function x402Chat(chatDeps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'principal'>, rawRequest: Request, headers: Record<string, string>): Promise<Response> {
+  const deps = o.providers ? { ...chatDeps, providers: o.providers } : chatDeps
   const { request } = base
   const model = resolveModel(deps.catalog, request.model)
   const adapter = deps.providers[model.provider]
