@@ -15,10 +15,12 @@ import { adminGuard } from './modules/auth/admin-guard'
 import type { FailedAttempts } from './modules/auth/failed-attempts'
 import { adminPlugin } from './modules/admin'
 import { reconciliationPlugin } from './modules/reconciliation'
+import { paymentsPlugin } from './modules/payments'
 import type { AdminDeps } from './modules/admin/service'
 import { agentsPlugin } from './modules/agents'
 import { chatPlugin, chatRoutes } from './modules/chat'
 import { createChatHandler, newRequestId } from './modules/chat/handler'
+import type { X402ChatOptions } from './modules/chat/x402'
 import { messagesPlugin, messagesRoutes } from './modules/messages'
 import { createMessagesHandlers } from './modules/messages/handler'
 import type { Admission } from './limits/admission'
@@ -65,6 +67,8 @@ export interface AppDeps {
   tracing?: AnyElysia
   /** Platform mode on the chat route: session tokens paid from end users' wallets, and CORS for their browsers. */
   sessions?: { auth: PlatformAuth; allowedOrigin: OriginLookup }
+  /** gateway.x402_chat: the chat route also takes x402 payments from requests without a key. */
+  x402Chat?: X402ChatOptions
   /** The config file's routes, paid with x402 (src/modules/paid-routes): they win over a built-in route on the same method and path. */
   paidRoutes?: PaidRoutes
   /** Extra feature plugins (billing), composed after the core ones. */
@@ -96,7 +100,11 @@ export function createApp(deps: AppDeps): AnyElysia {
     trustForwardedFor: config.trustForwardedFor,
     logger,
   }
-  const chatHandler = createChatHandler({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}) })
+  const chatHandler = createChatHandler({
+    ...chatOptions,
+    ...(deps.sessions ? { sessions: deps.sessions.auth, allowedOrigin: deps.sessions.allowedOrigin } : {}),
+    ...(deps.x402Chat ? { x402: deps.x402Chat } : {}),
+  })
   // The Messages API runs on the same deps: one exchange, one way of paying (session wallets too), the same providers.
   const messagesHandlers = createMessagesHandlers({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth } : {}) })
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
@@ -157,7 +165,10 @@ export function createApp(deps: AppDeps): AnyElysia {
     app = app.use(agentsPlugin(accounts.sql)).use(usagePlugin(accounts.sql, deps.authenticate))
     if (config.adminToken) {
       const guard = adminGuard(config.adminToken, deps.failedAttempts)
-      app = app.use(adminPlugin(guard, accounts.admin)).use(reconciliationPlugin({ sql: accounts.sql, guard }))
+      app = app
+        .use(adminPlugin(guard, accounts.admin))
+        .use(reconciliationPlugin({ sql: accounts.sql, guard }))
+        .use(paymentsPlugin({ sql: accounts.sql, guard }))
     }
   }
   for (const plugin of deps.plugins ?? []) app = app.use(plugin)

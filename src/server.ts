@@ -15,6 +15,14 @@ import { createHotRedis, type HotRedis } from './lib/hot-redis'
 import { createClusterHotRedis } from './lib/hot-redis-cluster'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
 import { createUsageQueueSink } from './metering/usage-queue'
+import { createX402PaymentQueue, type X402PaymentQueue } from './x402/payment-queue'
+import { paymentTerms } from './x402/requirements'
+import { routeProviders } from './providers/route'
+import { createFacilitator } from './x402/facilitator'
+import { uptoSigner } from './x402/supported'
+import { discoveryPlugin } from './modules/discovery'
+import type { X402ChatOptions } from './modules/chat/x402'
+import type { AnyElysia } from 'elysia'
 import type { UsageSink } from './metering/usage-record'
 import { PrincipalCache, PRINCIPAL_CHANNEL } from './modules/auth/principal-cache'
 import { staticPrincipals } from './modules/auth/service'
@@ -155,6 +163,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
 
   let server: ReturnType<ReturnType<typeof createApp>['listen']>['server'] = null
   let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
+  let x402Payments: X402PaymentQueue | null = null
   let events: EventEmitter | null = null
   let admission: Admission | null = null
   let hot: HotRedis | null = null
@@ -172,6 +181,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     checkFileBudget(slots, logger)
     startTokenPool(config.tokenizerThreads)
     usageQueue = createUsageQueueSink(config.redis, logger, { prefix: config.queuePrefix })
+    // Paid routes hand each x402 payment's record here (workers/x402-payments stores it); only with a config file.
+    if (config.gatewayFile) x402Payments = createX402PaymentQueue(config.redis, logger, { prefix: config.queuePrefix })
     const tap = options.tapUsage
     const queueSink = usageQueue.record
     const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
@@ -224,6 +235,10 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       topUpsPlugin({ sql, auth: platformAuth, stripe: stripeByMode, publishableKeys: config.stripePublishableKeys, logger }),
       connectPlugin({ sql, stripe: stripeByMode.live, logger, authenticate, platformAuth }),
     ]
+    // Every x402 payment (paid routes, the chat route) goes to the x402-payments queue; a test may watch them too.
+    const queued = x402Payments?.record
+    const tapped = options.recordPayment
+    const recordPayment: X402PaymentRecorder | undefined = queued && tapped ? (r) => (tapped(r), queued(r)) : (queued ?? tapped)
     const paid = config.gatewayFile && config.gatewayFile.routes.length > 0
       ? paidRoutes({
           file: config.gatewayFile,
@@ -233,11 +248,26 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
           maxBodyBytes: config.maxBodyBytes,
           defaultTimeoutMs: config.upstream.totalTimeoutMs,
           x402: config.x402,
-          ...(options.recordPayment ? { recordPayment: options.recordPayment } : {}),
+          ...(recordPayment ? { recordPayment } : {}),
           logger,
         })
       : null
     if (paid) logger.info('gateway config: paid routes served', { routes: paid.served, facilitator: config.gatewayFile!.facilitator.url })
+    // The config file's x402 side beyond its routes: discovery, and x402 on the built-in chat route.
+    const file = config.gatewayFile
+    const x402Plugins: AnyElysia[] = []
+    let x402Chat: X402ChatOptions | undefined
+    if (file && file.accepts.length > 0) {
+      const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
+      if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
+      // A `type: metered` "POST /v1/chat/completions" route turns it on too, answered by the route's upstream.
+      const metered = file.routes.find((r) => r.key === 'POST /v1/chat/completions' && r.pricing.kind === 'metered')
+      if ((file.gateway.x402Chat || metered) && recordPayment) {
+        const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
+        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, recordPayment, logger }
+        if (metered) x402Chat.providers = routeProviders(file.upstreams[metered.upstream]!, metered.upstreamPath)
+      }
+    }
     const app = createApp({
       config,
       ...(paid ? { paidRoutes: paid } : {}),
@@ -265,12 +295,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       sessions: { auth: platformAuth, allowedOrigin },
       checkpoints: new Checkpoints(config.admission.checkpointIntervalMs),
       ...(options.tapFinish ? { onFinish: options.tapFinish } : {}),
+      ...(x402Chat ? { x402Chat } : {}),
       emit,
       plugins: [
         billing,
         walletPlugin({ sql, admission, authenticate }),
         webhooksPlugin({ sql, authenticate, platformAuth, allowHttpLoopback: config.webhooks.allowHttpLoopback }),
         ...platformPlugins,
+        ...x402Plugins,
       ],
     })
     server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: SERVER_BODY_LIMIT, idleTimeout: 255 }).server
@@ -313,13 +345,18 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const unsent = usageQueue.pendingCount()
       if (unsent > 0) logger.error('shutdown: usage records not sent to the queue (Redis unreachable)', { records: unsent })
     }
+    if (x402Payments) {
+      await x402Payments.drain(Math.max(left() - 100, 0))
+      const unsent = x402Payments.pendingCount()
+      if (unsent > 0) logger.error('shutdown: x402 payment records not sent to the queue (Redis unreachable)', { records: unsent })
+    }
     const unsettled = admission?.abandonRetries() ?? []
     if (unsettled.length > 0) {
       // Their holds expire and are given back; their records (if sent) bring the cost to Postgres, and the next
       // wallet rebuild charges it.
       logger.error('shutdown: settlements not applied in Redis', { requests: unsettled.length, costNano: unsettled.reduce((sum, u) => sum + u.costNano, 0), requestIds: unsettled.slice(0, 20).map((u) => u.requestId) })
     }
-    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), events?.close(), stopTokenPool(), workers?.close(), closeGauges?.()]))
+    await within('close queues and workers', left(), Promise.allSettled([usageQueue?.close(), x402Payments?.close(), events?.close(), stopTokenPool(), workers?.close(), closeGauges?.()]))
     subscriber.disconnect()
     await within('close connections', left(), Promise.allSettled([sql.end({ timeout: Math.max(left() / 1000, 0) }), redis.quit()]))
     redis.disconnect()

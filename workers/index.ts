@@ -10,6 +10,7 @@ import { startWebhookWorker } from './webhooks'
 import { startStripeReporter } from './stripe-report'
 import { startHoldSweeper } from './holds'
 import { startPartitionKeeper } from './partitions'
+import { startX402PaymentWorker } from './x402-payments'
 import { createStripeClient } from '../src/lib/stripe'
 
 export interface WorkerDeps {
@@ -95,6 +96,8 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   // Requests whose gateway died mid-answer are billed from their last checkpoint once their hold expires.
   const holds = startHoldSweeper({ redis: config.redis, sql, logger, queuePrefix: prefix, intervalMs: config.admission.sweepIntervalMs })
   const partitions = startPartitionKeeper({ sql, logger, retentionMonths: config.usage.retentionMonths })
+  // x402 payment records of paid routes (src/x402/payment-queue.ts) into x402_payments.
+  const payments = startX402PaymentWorker({ redis: config.redis, sql, logger, lockDurationMs: config.workerLockMs, stalledIntervalMs: config.workerLockMs, prefix })
 
   let timer: ReturnType<typeof setTimeout> | undefined
   const ready = await Promise.race([
@@ -105,12 +108,12 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     new Promise<false>((resolve) => (timer = setTimeout(resolve, READY_WAIT_MS, false))),
   ])
   clearTimeout(timer)
-  if (ready) logger.info('workers started', { queues: ['usage', 'webhooks'], batchSize: config.usage.batchSize, flushMs: config.usage.flushMs })
+  if (ready) logger.info('workers started', { queues: ['usage', 'webhooks', 'x402-payments'], batchSize: config.usage.batchSize, flushMs: config.usage.flushMs })
   else logger.warn('workers started without Redis yet; they will connect when it is reachable')
 
   return {
     async close() {
-      await Promise.all([usage.close(), webhooks.close(), stripeReport?.close(), holds.close(), partitions.close()])
+      await Promise.all([usage.close(), webhooks.close(), payments.close(), stripeReport?.close(), holds.close(), partitions.close()])
       await events.close()
     },
   }

@@ -2,6 +2,8 @@
 import { connectRedis, type RedisConnection, type RedisTarget } from './redis'
 
 export const USAGE_QUEUE = 'usage'
+/** x402 payment records (src/x402/payment-queue.ts → workers/x402-payments). */
+export const X402_PAYMENTS_QUEUE = 'x402-payments'
 
 /**
  * Every BullMQ key starts with this prefix. The braces are a Redis Cluster hash tag: all keys of a queue must live in

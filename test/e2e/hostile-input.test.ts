@@ -138,6 +138,8 @@ const routes: Route[] = [
   },
   get('/admin/reconciliation', 'admin', { url: () => '/admin/reconciliation?period=2025-01', query: { period: 'required' } }),
   get('/admin/reconciliation/manual-adjustments', 'admin', { query: { period: 'optional', limit: true } }),
+  // limit is checked beside a period in test/x402/payment-records.test.ts (this suite sends it alone).
+  get('/admin/payments', 'admin', { url: () => '/admin/payments?period=2025-01', query: { period: 'required' } }),
   { method: 'POST', path: '/stripe/webhook', url: () => '/stripe/webhook', auth: 'none', signed: true, maxBody: MAX_BODY, body: () => ({ id: 'evt_1', object: 'event' }) },
   get('/subscriptions/checkout/success'),
   get('/subscriptions/checkout/cancel'),

@@ -48,7 +48,7 @@ describe('the seed examples', () => {
     const config = loadConfig(ENV, { configFile: FLAT })
     const file = config.gatewayFile!
     expect(file.path).toBe(FLAT)
-    expect(file.gateway).toEqual({ port: 3000, discovery: true })
+    expect(file.gateway).toEqual({ port: 3000, discovery: true, x402Chat: false })
     expect(file.wallets).toEqual([{ network: 'base', caip2: 'eip155:8453', address: '0xYourWalletAddress' }])
     expect(file.accepts).toEqual([{ asset: 'USDC', network: 'base', caip2: 'eip155:8453' }])
     expect(file.upstreams.anthropic).toEqual({
@@ -138,7 +138,7 @@ describe('every mistake names the file, the key and what was expected, in one li
 
   test('an unknown key lists the known ones', () => {
     const path = file('gateway:\n  port: 3000\n  hostname: example\n')
-    expect(errorOf(path)).toBe(`${path}: gateway.hostname: unknown key (expected one of: port, discovery)`)
+    expect(errorOf(path)).toBe(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat)`)
   })
 
   test('an unknown top-level key', () => {

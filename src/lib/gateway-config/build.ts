@@ -182,11 +182,12 @@ export function buildGatewayFile(path: string, data: GatewayFileData): { file: G
   for (const name of Object.keys(upstreams)) {
     if (!routes.some((r) => r.upstream === name)) check.warnings.push(`${formatKeyPath(['upstreams', name])}: no route uses it`)
   }
+  if (data.gateway?.x402_chat && accepts.length === 0) check.fail(['gateway', 'x402_chat'], 'expected accepts (and a wallet) to take x402 payments on the chat route')
   if (check.problems.length > 0) return { problems: check.problems }
   return {
     file: Object.freeze({
       path,
-      gateway: Object.freeze({ port: data.gateway?.port ?? null, discovery: data.gateway?.discovery ?? false }),
+      gateway: Object.freeze({ port: data.gateway?.port ?? null, discovery: data.gateway?.discovery ?? false, x402Chat: data.gateway?.x402_chat ?? false }),
       wallets: Object.freeze(wallets),
       accepts: Object.freeze(accepts),
       facilitator: Object.freeze(facilitator),

@@ -10,6 +10,7 @@ const Gateway = Type.Object(
   {
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'a port number, 0 to 65535' })),
     discovery: Type.Optional(Type.Boolean({ description: 'true or false' })),
+    x402_chat: Type.Optional(Type.Boolean({ description: 'true or false' })),
   },
   { additionalProperties: false },
 )

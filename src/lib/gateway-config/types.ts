@@ -49,7 +49,8 @@ export interface WalletConfig {
 export interface GatewayFile {
   /** The file as it was named (flag, GATEWAY_CONFIG or meterway.yaml). */
   path: string
-  gateway: { port: number | null; discovery: boolean }
+  /** x402Chat: the built-in POST /v1/chat/completions also takes x402 payments (upto, exact) from requests without a key. */
+  gateway: { port: number | null; discovery: boolean; x402Chat: boolean }
   wallets: readonly WalletConfig[]
   accepts: readonly { asset: string; network: string; caip2: string }[]
   facilitator: { url: string; headers: Readonly<Record<string, string>> }

@@ -11,6 +11,12 @@ import { acceptRequest } from './accept'
 import { corsHeaders, type OriginLookup } from './cors'
 import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
+import { x402Chat, type X402ChatOptions } from './x402'
+import { extractApiKeyFrom } from '../auth/service'
+import { PayloadTooLargeError } from '../../errors'
+import { describeValueError } from '../../lib/framework-errors'
+import { parseJsonBody } from '../../lib/json-body'
+import { readBodyText } from '../../lib/request-body'
 
 export interface ChatHandlerOptions {
   deps: ChatDeps
@@ -22,6 +28,8 @@ export interface ChatHandlerOptions {
   sessions?: PlatformAuth
   /** Origins some project allows: a refusal before the session is known (401) is still readable by such a page. */
   allowedOrigin?: OriginLookup
+  /** gateway.x402_chat: a request without a key is paid over x402 (upto or exact) instead of refused. */
+  x402?: X402ChatOptions
 }
 
 export type ChatHandler = (request: Request, server: Pick<Server<unknown>, 'requestIP'> | null) => Promise<Response>
@@ -57,6 +65,17 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
     const observed = observeRequest(CHAT_ROUTE, CHAT_SPAN, request, requestId)
     const { answered } = observed
     try {
+      if (o.x402 && extractApiKeyFrom(request.headers) === undefined) {
+        // No key: paid per request over x402. The body is checked as for a key, then quoted and paid.
+        const length = request.headers.get('content-length')
+        if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
+        const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
+        if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
+        const call = { requestId, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
+        const x402 = o.x402
+        const model = deps.catalog.find(call.request.model)?.id ?? 'none'
+        return answered(await observed.run(model, 'x402', () => x402Chat(deps, x402, call, request, headers)))
+      }
       const { principal, body } = await acceptRequest<ChatRequest>(request, server, schema, headers, accept)
       const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt, trace: observed.trace }
       const model = deps.catalog.find(call.request.model)?.id ?? 'none'

@@ -16,6 +16,7 @@ import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
 import { paymentFor } from './payment'
+import type { PaymentMethod } from '../../exchange/payment'
 import { platformUsage, sessionModel } from './session-access'
 import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 
@@ -44,6 +45,8 @@ export interface ChatCall {
   startedAt: number
   /** The request's span when tracing is on. */
   trace?: RequestTrace | undefined
+  /** How it is paid when not by the principal's own way (an x402 payment). */
+  payment?: PaymentMethod
 }
 
 /** The catalog model an endpoint serves: unknown is a 404, a model of another kind (an embedding model sent to chat) a 400. */
@@ -61,7 +64,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   const model = session ? sessionModel(deps.catalog, session, request.model) : resolveModel(deps.catalog, request.model)
   const adapter = deps.providers[model.provider]
   const stream = request.stream === true
-  const payment = paymentFor(call.principal, deps.admission, deps.emit)
+  const payment = call.payment ?? paymentFor(call.principal, deps.admission, deps.emit)
   const estimate = estimateChat({
     request,
     model,

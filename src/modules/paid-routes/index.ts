@@ -52,9 +52,10 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
   const serveRoutes: PaidRoutes['serveRoutes'] = {}
   const served: string[] = []
   for (const route of file.routes) {
-    // Billed by tokens with the upto scheme (issue 11 item 4): not in this build; the built-in route stays in place.
+    // Billed by tokens with the upto scheme (issue 11 item 4): the built-in chat route serves a metered
+    // "POST /v1/chat/completions" (src/modules/chat/x402.ts); a metered Messages route is not served yet.
     if (route.pricing.kind === 'metered') {
-      options.logger.warn(`gateway config: ${route.key} is type: metered, which this build does not serve; the route is left out`)
+      if (route.key !== 'POST /v1/chat/completions') options.logger.warn(`gateway config: ${route.key} is type: metered, which this build serves only on POST /v1/chat/completions; the route is left out`)
       continue
     }
     const upstream = file.upstreams[route.upstream]!

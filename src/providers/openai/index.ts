@@ -9,6 +9,8 @@ import { createOpenAiStreamTranslator, readOpenAiCompletion } from './response'
 export interface OpenAiSettings {
   baseUrl: string
   apiKey: string
+  /** An OpenAI-compatible upstream of the config file: its whole chat URL and its own headers (secrets, scrubbed from errors). */
+  route?: { url: string; headers: Readonly<Record<string, string>> }
 }
 
 /**
@@ -24,9 +26,10 @@ export const OPENAI_PROMPT: PromptProfile = {
 }
 
 export function createOpenAiAdapter(settings: OpenAiSettings): ProviderAdapter {
-  const secrets = [settings.apiKey]
-  const url = `${settings.baseUrl}/chat/completions`
-  const headers: Record<string, string> = settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}
+  const route = settings.route
+  const secrets = route ? Object.values(route.headers).flatMap((v) => [v, v.replace(/^bearer\s+/i, '')]).filter((v) => v.length >= 8) : [settings.apiKey]
+  const url = route ? route.url : `${settings.baseUrl}/chat/completions`
+  const headers: Record<string, string> = route ? { ...route.headers } : settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}
   const errorFor = (info: Parameters<typeof upstreamError>[0]) => upstreamError(info, secrets)
 
   return {
