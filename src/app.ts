@@ -69,6 +69,8 @@ export interface AppDeps {
   sessions?: { auth: PlatformAuth; allowedOrigin: OriginLookup }
   /** gateway.x402_chat: the chat route also takes x402 payments from requests without a key. */
   x402Chat?: X402ChatOptions
+  /** A `type: metered` "POST /v1/messages" route: the Messages route also takes x402 payments, answered by its upstream. */
+  x402Messages?: X402ChatOptions
   /** The config file's routes, paid with x402 (src/modules/paid-routes): they win over a built-in route on the same method and path. */
   paidRoutes?: PaidRoutes
   /** Extra feature plugins (billing), composed after the core ones. */
@@ -106,7 +108,11 @@ export function createApp(deps: AppDeps): AnyElysia {
     ...(deps.x402Chat ? { x402: deps.x402Chat } : {}),
   })
   // The Messages API runs on the same deps: one exchange, one way of paying (session wallets too), the same providers.
-  const messagesHandlers = createMessagesHandlers({ ...chatOptions, ...(deps.sessions ? { sessions: deps.sessions.auth } : {}) })
+  const messagesHandlers = createMessagesHandlers({
+    ...chatOptions,
+    ...(deps.sessions ? { sessions: deps.sessions.auth } : {}),
+    ...(deps.x402Messages ? { x402: deps.x402Messages } : {}),
+  })
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
   // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
   // Messages API's.

@@ -257,15 +257,23 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const file = config.gatewayFile
     const x402Plugins: AnyElysia[] = []
     let x402Chat: X402ChatOptions | undefined
+    let x402Messages: X402ChatOptions | undefined
     if (file && file.accepts.length > 0) {
       const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
       if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
+      const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
+      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, recordPayment, logger }
+      const meteredRoute = (key: string) => file.routes.find((r) => r.key === key && r.pricing.kind === 'metered')
       // A `type: metered` "POST /v1/chat/completions" route turns it on too, answered by the route's upstream.
-      const metered = file.routes.find((r) => r.key === 'POST /v1/chat/completions' && r.pricing.kind === 'metered')
-      if ((file.gateway.x402Chat || metered) && recordPayment) {
-        const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
-        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, recordPayment, logger }
-        if (metered) x402Chat.providers = routeProviders(file.upstreams[metered.upstream]!, metered.upstreamPath)
+      const metered = meteredRoute('POST /v1/chat/completions')
+      if ((file.gateway.x402Chat || metered) && shared) {
+        x402Chat = { ...shared, markupBps: file.gateway.x402ChatMarkupBps }
+        if (metered?.pricing.kind === 'metered') Object.assign(x402Chat, { providers: routeProviders(file.upstreams[metered.upstream]!, metered.upstreamPath), markupBps: metered.pricing.markupBps })
+      }
+      // And a metered "POST /v1/messages" route, answered by its Anthropic-format upstream.
+      const messages = meteredRoute('POST /v1/messages')
+      if (messages?.pricing.kind === 'metered' && shared) {
+        x402Messages = { ...shared, providers: routeProviders(file.upstreams[messages.upstream]!, messages.upstreamPath, 'anthropic'), markupBps: messages.pricing.markupBps }
       }
     }
     const app = createApp({
@@ -296,6 +304,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       checkpoints: new Checkpoints(config.admission.checkpointIntervalMs),
       ...(options.tapFinish ? { onFinish: options.tapFinish } : {}),
       ...(x402Chat ? { x402Chat } : {}),
+      ...(x402Messages ? { x402Messages } : {}),
       emit,
       plugins: [
         billing,

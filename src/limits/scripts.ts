@@ -14,6 +14,7 @@ const SCRIPTS = [
   'post-usage-4',
   'inspect-open-4',
   'settle-lost-7',
+  'x402-claim-2',
 ] as const
 export type ScriptName = (typeof SCRIPTS)[number]
 

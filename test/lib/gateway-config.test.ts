@@ -48,7 +48,7 @@ describe('the seed examples', () => {
     const config = loadConfig(ENV, { configFile: FLAT })
     const file = config.gatewayFile!
     expect(file.path).toBe(FLAT)
-    expect(file.gateway).toEqual({ port: 3000, discovery: true, x402Chat: false })
+    expect(file.gateway).toEqual({ port: 3000, discovery: true, x402Chat: false, x402ChatMarkupBps: 0 })
     expect(file.wallets).toEqual([{ network: 'base', caip2: 'eip155:8453', address: '0xYourWalletAddress' }])
     expect(file.accepts).toEqual([{ asset: 'USDC', network: 'base', caip2: 'eip155:8453' }])
     expect(file.upstreams.anthropic).toEqual({
@@ -138,7 +138,7 @@ describe('every mistake names the file, the key and what was expected, in one li
 
   test('an unknown key lists the known ones', () => {
     const path = file('gateway:\n  port: 3000\n  hostname: example\n')
-    expect(errorOf(path)).toBe(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat)`)
+    expect(errorOf(path)).toBe(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup)`)
   })
 
   test('an unknown top-level key', () => {
@@ -210,6 +210,23 @@ describe('every mistake names the file, the key and what was expected, in one li
     expect(errorOf(elsewhere)).toContain('routes."POST /v1/other".type: expected metered only on POST /v1/chat/completions or POST /v1/messages')
   })
 
+  test('markup: a quoted percentage (at most 2 decimals) on metered routes and x402_chat_markup, named by key when wrong', () => {
+    const ok = file(`gateway: { x402_chat_markup: "2.55%" }\n${ROUTE_HEAD}    type: metered\n    markup: "12.5%"\n`)
+    const loaded = loadConfig(ENV, { configFile: ok }).gatewayFile!
+    expect(loaded.routes[0]!.pricing).toEqual({ kind: 'metered', markupBps: 1250 })
+    expect(loaded.gateway.x402ChatMarkupBps).toBe(255)
+    const bare = file(`${ROUTE_HEAD}    type: metered\n    markup: 20\n`)
+    expect(errorOf(bare)).toBe(`${bare}: routes."POST /v1/messages".markup: expected a quoted percentage such as "20%" (got the bare number 20)`)
+    const fine = file(`${ROUTE_HEAD}    type: metered\n    markup: "0.125%"\n`)
+    expect(errorOf(fine)).toBe(`${fine}: routes."POST /v1/messages".markup: expected a percentage such as "20%" (at most 2 decimals); got "0.125%"`)
+    const huge = file(`${ROUTE_HEAD}    type: metered\n    markup: "1000.01%"\n`)
+    expect(errorOf(huge)).toBe(`${huge}: routes."POST /v1/messages".markup: expected at most 1000%; got "1000.01%"`)
+    const flat = file(`${ROUTE_HEAD}    price: "$0.01"\n    markup: "20%"\n`)
+    expect(errorOf(flat)).toBe(`${flat}: routes."POST /v1/messages".markup: expected only with type: metered (a fixed price carries its own margin)`)
+    const chat = file(`gateway: { x402_chat: true, x402_chat_markup: "-5%" }\n${ROUTE_HEAD}    price: "$0.01"\n`)
+    expect(errorOf(chat)).toBe(`${chat}: gateway.x402_chat_markup: expected a percentage such as "20%" (at most 2 decimals); got "-5%"`)
+  })
+
   test('a file that does not exist', () => {
     const path = join(dir, 'missing.yaml')
     expect(errorOf(path)).toBe(`${path}: cannot read the file (no such file)`)
@@ -221,7 +238,7 @@ test('defaults.price prices a route that names none; metered and facilitator def
   const file_ = loadConfig(ENV, { configFile: path }).gatewayFile!
   expect(file_.routes.map((r) => [r.key, r.pricing])).toEqual([
     ['POST /v1/messages', { kind: 'static', price: { usd: '0.002', atomic: 2000n, nano: 2_000_000n } }],
-    ['POST /v1/chat/completions', { kind: 'metered' }],
+    ['POST /v1/chat/completions', { kind: 'metered', markupBps: 0 }],
   ])
   expect(file_.facilitator).toEqual({ url: 'https://facilitator.example.com', headers: { authorization: 'Bearer x' } })
   expect(file_.upstreams.anthropic!.timeoutMs).toBe(2500)

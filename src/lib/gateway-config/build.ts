@@ -1,6 +1,7 @@
 // From a file that has the right shape to a GatewayFile: prices parsed, names resolved, URLs vetted; every problem named by key.
 import { formatKeyPath, type KeySegment } from './key-path'
 import { ASSETS, findNetwork, NETWORK_NAMES } from './networks'
+import { parseMarkup } from './markup'
 import { parsePrice, type Price } from './price'
 import type { GatewayFileData } from './schema'
 import type { GatewayFile, MatchRule, MatchSource, RouteConfig, RoutePricing, UpstreamConfig, WalletConfig } from './types'
@@ -34,6 +35,16 @@ class Checker {
     if (typeof parsed === 'string') {
       this.fail(at, parsed)
       return null
+    }
+    return parsed
+  }
+
+  markup(value: unknown, at: KeySegment[]): number {
+    if (value === undefined) return 0
+    const parsed = parseMarkup(value)
+    if (typeof parsed === 'string') {
+      this.fail(at, parsed)
+      return 0
     }
     return parsed
   }
@@ -125,8 +136,9 @@ function buildPricing(key: string, route: RouteData, defaultPrice: Price | null,
   if (type === 'metered') {
     refuseKeys(route, ['price', 'match', 'fallback', 'models'], at, 'not used by type: metered (it bills the tokens used at the catalog prices)', check)
     if (!METERED_PATHS.has(key)) check.fail([...at, 'type'], `expected metered only on ${[...METERED_PATHS].join(' or ')}`)
-    return { kind: 'metered' }
+    return { kind: 'metered', markupBps: check.markup(route.markup, [...at, 'markup']) }
   }
+  refuseKeys(route, ['markup'], at, 'expected only with type: metered (a fixed price carries its own margin)', check)
   if (type !== undefined && TOKEN_BASED.has(type)) {
     refuseKeys(route, ['price', 'match'], at, 'not used by type: token-based (it prices by the models map and fallback)', check)
     const models: Record<string, Price> = {}
@@ -182,12 +194,13 @@ export function buildGatewayFile(path: string, data: GatewayFileData): { file: G
   for (const name of Object.keys(upstreams)) {
     if (!routes.some((r) => r.upstream === name)) check.warnings.push(`${formatKeyPath(['upstreams', name])}: no route uses it`)
   }
+  const x402ChatMarkupBps = check.markup(data.gateway?.x402_chat_markup, ['gateway', 'x402_chat_markup'])
   if (data.gateway?.x402_chat && accepts.length === 0) check.fail(['gateway', 'x402_chat'], 'expected accepts (and a wallet) to take x402 payments on the chat route')
   if (check.problems.length > 0) return { problems: check.problems }
   return {
     file: Object.freeze({
       path,
-      gateway: Object.freeze({ port: data.gateway?.port ?? null, discovery: data.gateway?.discovery ?? false, x402Chat: data.gateway?.x402_chat ?? false }),
+      gateway: Object.freeze({ port: data.gateway?.port ?? null, discovery: data.gateway?.discovery ?? false, x402Chat: data.gateway?.x402_chat ?? false, x402ChatMarkupBps }),
       wallets: Object.freeze(wallets),
       accepts: Object.freeze(accepts),
       facilitator: Object.freeze(facilitator),

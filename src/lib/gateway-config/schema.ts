@@ -11,6 +11,7 @@ const Gateway = Type.Object(
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'a port number, 0 to 65535' })),
     discovery: Type.Optional(Type.Boolean({ description: 'true or false' })),
     x402_chat: Type.Optional(Type.Boolean({ description: 'true or false' })),
+    x402_chat_markup: Type.Optional(Type.Unknown({ description: 'a percentage such as "20%"' })),
   },
   { additionalProperties: false },
 )
@@ -48,6 +49,8 @@ const Route = Type.Object(
     match: Type.Optional(Type.Array(MatchRule, { minItems: 1, description: 'a list of {where, price} rules' })),
     fallback: Type.Optional(PriceField),
     models: Type.Optional(Type.Record(Type.String(), PriceField, { description: 'a map of model name to price' })),
+    /** Checked by parseMarkup (exact, a clear message). */
+    markup: Type.Optional(Type.Unknown({ description: 'a percentage such as "20%" (type: metered only)' })),
   },
   { additionalProperties: false },
 )

@@ -1,6 +1,7 @@
 // What a loaded config file holds, in words: the boot log line and `bun run validate`'s summary.
 import type { Config } from '../../config'
 import type { Logger } from '../logger'
+import { formatMarkup } from './markup'
 import type { GatewayFile, RoutePricing } from './types'
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
@@ -14,7 +15,7 @@ function describePricing(pricing: RoutePricing): string {
     case 'token-based':
       return `token-based, ${count(Object.keys(pricing.models).length, 'model')}${pricing.fallback ? `, fallback $${pricing.fallback.usd}` : ''}`
     case 'metered':
-      return 'metered by tokens'
+      return pricing.markupBps ? `metered by tokens, markup ${formatMarkup(pricing.markupBps)}` : 'metered by tokens'
   }
 }
 

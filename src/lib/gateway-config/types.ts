@@ -26,8 +26,8 @@ export type RoutePricing =
   | { kind: 'match'; rules: readonly MatchRule[]; fallback: Price }
   /** The route's models map, then the built-in table, then the fallback (null: a model found nowhere is refused). */
   | { kind: 'token-based'; models: Readonly<Record<string, Price>>; fallback: Price | null }
-  /** Billed by the tokens used at the catalog's prices (issue 11, item 4). */
-  | { kind: 'metered' }
+  /** Billed by the tokens used at the catalog's prices (issue 11, item 4), plus the markup (basis points, 0: none). */
+  | { kind: 'metered'; markupBps: number }
 
 export interface RouteConfig {
   /** As written: "POST /v1/messages". */
@@ -50,7 +50,8 @@ export interface GatewayFile {
   /** The file as it was named (flag, GATEWAY_CONFIG or meterway.yaml). */
   path: string
   /** x402Chat: the built-in POST /v1/chat/completions also takes x402 payments (upto, exact) from requests without a key. */
-  gateway: { port: number | null; discovery: boolean; x402Chat: boolean }
+  /** x402ChatMarkupBps: the built-in chat route's markup on x402 (basis points, 0: none). */
+  gateway: { port: number | null; discovery: boolean; x402Chat: boolean; x402ChatMarkupBps: number }
   wallets: readonly WalletConfig[]
   accepts: readonly { asset: string; network: string; caip2: string }[]
   facilitator: { url: string; headers: Readonly<Record<string, string>> }

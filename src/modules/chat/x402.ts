@@ -1,7 +1,8 @@
-// The built-in chat route paid over x402 (gateway.x402_chat): the worst case quoted with upto (and exact), the payment checked, verified and claimed, then the usual exchange; upto settles the actual cost after the answer.
+// Metered requests paid over x402 (gateway.x402_chat, `type: metered` routes): the worst case plus the markup quoted with upto (and exact), the payment checked, verified and claimed, then the usual exchange; upto settles the actual cost after the answer.
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types'
-import { errorResponse, FacilitatorError, X402PaymentError } from '../../errors'
+import { errorResponse, FacilitatorError, RateLimitError, X402PaymentError } from '../../errors'
 import { estimateChat } from '../../exchange/estimate'
+import type { PaymentMethod } from '../../exchange/payment'
 import { x402Payment } from '../../exchange/payments/x402'
 import type { HotRedis } from '../../lib/hot-redis'
 import type { Logger } from '../../lib/logger'
@@ -10,10 +11,11 @@ import type { ChatRequest } from '../../openai/chat-request'
 import { PAYMENT_REQUIRED, encodeRequired, readPayment, responseHeader } from '../../x402/codec'
 import type { Facilitator } from '../../x402/facilitator'
 import { checkExactPayment } from '../../x402/local-verify'
-import { claimNonce, nonceKey } from '../../x402/nonce-claim'
+import { claimForPayer } from '../../x402/payer-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, type PaymentTerms } from '../../x402/requirements'
 import type { UptoSigner } from '../../x402/supported'
+import { costCoveredNano, withMarkup } from '../../x402/markup'
 import { checkUptoPayment, meteredRequirements, nanoToAtomicUp, uptoSettlement } from '../../x402/upto'
 import type { Principal } from '../auth/service'
 import type { ProviderRegistry } from '../../providers/registry'
@@ -23,19 +25,21 @@ export interface X402ChatOptions {
   terms: PaymentTerms
   facilitator: Facilitator
   uptoSigner: UptoSigner
-  /** Where payment nonces are claimed (once per permit or authorization). */
-  redis: Pick<HotRedis, 'send'>
+  /** Where payment nonces are claimed (once per permit or authorization) and payers' request limits kept. */
+  redis: Pick<HotRedis, 'send' | 'script'>
+  /** Requests per minute per payer (X402_PAYER_RPM); 0 or absent: none. */
+  payerRpm?: number
   keyPrefix: string
   recordPayment: X402PaymentRecorder
   logger: Logger
-  /** A `type: metered` route of the config file: every model is answered by its upstream (OpenAI's format) instead of the catalog's providers. */
+  /** A `type: metered` route of the config file: every model is answered by its upstream (the route's API format) instead of the catalog's providers. */
   providers?: ProviderRegistry
+  /** The route's markup in basis points (2000 = 20%), on the quote and on the settled cost; none when absent. */
+  markupBps?: number
 }
 
 /** The route as payment records name it. */
 const ROUTE = 'POST /v1/chat/completions'
-const NANO_PER_ATOMIC = 1_000n
-
 /** A principal for a request paid by x402: no key, no subscription, no limits; its account is the payer. */
 function payerPrincipal(payer: string): Principal {
   return {
@@ -50,11 +54,24 @@ function payerPrincipal(payer: string): Principal {
   }
 }
 
-function refusal(offered: PaymentRequirements[], resourceUrl: string, error: X402PaymentError, headers: Record<string, string>): Response {
-  const required = paymentRequired({ url: resourceUrl, description: 'Chat completion paid by the tokens it uses', mimeType: 'application/json' }, offered, error.message)
+function refusal(offered: PaymentRequirements[], resourceUrl: string, description: string, error: X402PaymentError, headers: Record<string, string>): Response {
+  const required = paymentRequired({ url: resourceUrl, description, mimeType: 'application/json' }, offered, error.message)
   const response = errorResponse(error, { ...headers, [PAYMENT_REQUIRED]: encodeRequired(required) })
   // The JSON body carries the requirements beside our error shape.
   return new Response(JSON.stringify({ ...required, ...error.toBody() }), { status: 402, headers: response.headers })
+}
+
+/** One request of a metered route, whatever its API: what it is quoted, and how it is served once paid. */
+export interface MeteredCall {
+  requestId: string
+  /** The route as payment records name it ("POST /v1/messages"). */
+  route: string
+  /** The 402's resource description. */
+  description: string
+  /** The exchange's worst case (its hold) at the catalog prices, in nano-USD, before the markup. */
+  holdNano: bigint
+  /** Runs the exchange for the payer, paid by `payment`. */
+  serve(principal: Principal, payment: PaymentMethod): Promise<Response>
 }
 
 /**
@@ -69,62 +86,75 @@ export async function x402Chat(chatDeps: ChatDeps, o: X402ChatOptions, base: Omi
   const model = resolveModel(deps.catalog, request.model)
   const adapter = deps.providers[model.provider]
   const estimate = estimateChat({ request, model, measure: await measurePrompt(request as ChatRequest), profile: adapter.prompt, progressiveSliceTokens: null })
+  return x402Metered(o, {
+    requestId: base.requestId,
+    route: ROUTE,
+    description: 'Chat completion paid by the tokens it uses',
+    holdNano: BigInt(estimate.holdNano),
+    serve: (principal, payment) => completeChat(deps, { ...base, principal, payment }, headers),
+  }, rawRequest, headers)
+}
+
+/** The quote (the worst case plus the markup, rounded up to atomic units once), the 402 or the payment, then `call.serve`. */
+export async function x402Metered(o: X402ChatOptions, call: MeteredCall, rawRequest: Request, headers: Record<string, string>): Promise<Response> {
   // A free model is still quoted one unit: an x402 amount of zero is not a payment (upto then settles nothing).
-  const worstAtomic = nanoToAtomicUp(estimate.holdNano) || 1n
+  const worstAtomic = nanoToAtomicUp(withMarkup(call.holdNano, o.markupBps ?? 0)) || 1n
   const network = o.terms.options[0]?.asset.caip2
   const signer = network ? await o.uptoSigner(network) : null
   const offered = meteredRequirements(o.terms, worstAtomic, signer)
   const resourceUrl = new URL(rawRequest.url).toString()
   if (offered.length === 0) throw new FacilitatorError('No accepted network is configured for x402 payments.', 'facilitator_unavailable')
   try {
-    return await paid(deps, o, base, rawRequest, headers, offered)
+    return await paid(o, call, rawRequest, headers, offered)
   } catch (error) {
     // Refusals after the local checks (a replay, the facilitator's no) carry the requirements too.
-    if (error instanceof X402PaymentError) return refusal(offered, resourceUrl, error, headers)
+    if (error instanceof X402PaymentError) return refusal(offered, resourceUrl, call.description, error, headers)
     throw error
   }
 }
 
-async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'principal'>, rawRequest: Request, headers: Record<string, string>, offered: PaymentRequirements[]): Promise<Response> {
+async function paid(o: X402ChatOptions, call: MeteredCall, rawRequest: Request, headers: Record<string, string>, offered: PaymentRequirements[]): Promise<Response> {
   const worstAtomic = BigInt(offered[0]!.amount)
   const resourceUrl = new URL(rawRequest.url).toString()
+  const markupBps = o.markupBps ?? 0
+  const refuse = (error: X402PaymentError) => refusal(offered, resourceUrl, call.description, error, headers)
   const read = readPayment(rawRequest.headers)
-  if (read === null) return refusal(offered, resourceUrl, new X402PaymentError(`Payment required: this request costs at most ${worstAtomic} USDC atomic units; pay with upto (the actual cost is settled) or exact (the worst case).`, 'payment_required'), headers)
-  if ('problem' in read) return refusal(offered, resourceUrl, new X402PaymentError(read.problem, 'invalid_payload'), headers)
+  if (read === null) return refuse(new X402PaymentError(`Payment required: this request costs at most ${worstAtomic} USDC atomic units; pay with upto (the actual cost is settled) or exact (the worst case).`, 'payment_required'))
+  if ('problem' in read) return refuse(new X402PaymentError(read.problem, 'invalid_payload'))
   const payment = read.payment
-  if (payment.version !== 2) return refusal(offered, resourceUrl, new X402PaymentError('The chat route takes x402 v2 payments only (PAYMENT-SIGNATURE).', 'invalid_x402_version'), headers)
+  if (payment.version !== 2) return refuse(new X402PaymentError('Metered routes take x402 v2 payments only (PAYMENT-SIGNATURE).', 'invalid_x402_version'))
   const scheme = payment.payload.accepted.scheme
   const startedAt = new Date()
-  const record = (r: Omit<X402PaymentRecord, 'requestId' | 'route' | 'startedAt'>) => o.recordPayment({ requestId: base.requestId, route: ROUTE, startedAt, ...r })
+  const record = (r: Omit<X402PaymentRecord, 'requestId' | 'route' | 'startedAt'>) => o.recordPayment({ requestId: call.requestId, route: call.route, startedAt, ...r })
 
   if (scheme === 'upto') {
     const checked = await checkUptoPayment(payment, offered)
-    if ('refusal' in checked) return refusal(offered, resourceUrl, new X402PaymentError(checked.refusal.message, checked.refusal.reason), headers)
+    if ('refusal' in checked) return refuse(new X402PaymentError(checked.refusal.message, checked.refusal.reason))
     const { payer, maxAtomic, requirements } = checked.payment
-    await claim(o, base.requestId, requirements, payer, checked.payment.nonce, checked.payment.deadline)
+    await claim(o, call.requestId, requirements, payer, checked.payment.nonce, checked.payment.deadline)
     const payload = payment.payload as PaymentPayload
     await verify(o, payload, requirements)
     const base402 = { payer, network: requirements.network, asset: requirements.asset, payTo: requirements.payTo, scheme: 'upto' as const }
     const settle = async (costNano: number) => {
-      const amount = uptoSettlement(BigInt(costNano), maxAtomic)
+      const amount = uptoSettlement(withMarkup(BigInt(costNano), markupBps), maxAtomic)
       // Nothing used (an upstream that failed before answering, or a free answer): nothing is settled.
       if (amount === 0n) return record({ ...base402, amount: '0', transaction: null, status: 'settled' })
       const settled = await o.facilitator.settle(payload, { ...requirements, amount: amount.toString() }).catch((error: Error) => ({ kind: 'unknown' as const, message: error.message }))
       if (settled.kind === 'settled') return record({ ...base402, amount: amount.toString(), transaction: settled.response.transaction || null, status: 'settled' })
-      o.logger.error('x402 upto settlement failed after the answer', { requestId: base.requestId, payer, amount: amount.toString(), outcome: settled.kind, message: settled.message })
+      o.logger.error('x402 upto settlement failed after the answer', { requestId: call.requestId, payer, amount: amount.toString(), outcome: settled.kind, message: settled.message })
       record({ ...base402, amount: amount.toString(), transaction: null, status: 'settle_failed' })
     }
     headers['x-payment-max-amount'] = maxAtomic.toString()
-    const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: maxAtomic * NANO_PER_ATOMIC, settle: (cost) => settle(cost).catch(() => {}) })
-    return completeChat(deps, { ...base, principal: payerPrincipal(payer), payment: method }, headers)
+    const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: costCoveredNano(maxAtomic, markupBps), settle: (cost) => settle(cost).catch(() => {}) })
+    return call.serve(payerPrincipal(payer), method)
   }
 
   // exact: the worst case, settled before the first byte.
   const exactOffered = offered.filter((r) => r.scheme === 'exact')
   const checked = await checkExactPayment(payment, exactOffered)
-  if ('refusal' in checked) return refusal(offered, resourceUrl, new X402PaymentError(checked.refusal.message, checked.refusal.reason), headers)
+  if ('refusal' in checked) return refuse(new X402PaymentError(checked.refusal.message, checked.refusal.reason))
   const { payer, authorization, requirements } = checked.payment
-  await claim(o, base.requestId, requirements, payer, authorization.nonce, authorization.validBefore)
+  await claim(o, call.requestId, requirements, payer, authorization.nonce, authorization.validBefore)
   const payload = payment.payload as PaymentPayload
   await verify(o, payload, requirements)
   const settled = await o.facilitator.settle(payload, requirements)
@@ -135,19 +165,23 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
   }
   if (settled.kind === 'refused') {
     record({ ...recordBase, transaction: null, status: 'settle_failed' })
-    return refusal(offered, resourceUrl, new X402PaymentError(`The facilitator did not settle the payment: ${settled.message}`, settled.reason), headers)
+    return refuse(new X402PaymentError(`The facilitator did not settle the payment: ${settled.message}`, settled.reason))
   }
   record({ ...recordBase, transaction: settled.response.transaction || null, status: 'settled' })
   const [name, value] = responseHeader(payment.version, settled.response)
   headers[name] = value
-  const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: authorization.value * NANO_PER_ATOMIC, settle: async () => {} })
-  return completeChat(deps, { ...base, principal: payerPrincipal(payer), payment: method }, headers)
+  const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: costCoveredNano(authorization.value, markupBps), settle: async () => {} })
+  return call.serve(payerPrincipal(payer), method)
 }
 
-/** Claims the nonce before anyone verifies it: concurrent replays of one payment get 402, exactly one goes on. */
+/**
+ * Claims the nonce before anyone verifies it (concurrent replays of one payment get 402, exactly one goes on), and
+ * charges the payer's request limit in the same script call (a payer over it gets 429 and keeps its payment).
+ */
 async function claim(o: X402ChatOptions, requestId: string, requirements: PaymentRequirements, payer: `0x${string}`, nonce: `0x${string}`, until: bigint): Promise<void> {
-  const key = nonceKey(`${o.keyPrefix}:${requirements.scheme}`, requirements.network, requirements.asset, { from: payer, nonce })
-  const claimed = await claimNonce(o.redis, key, requestId, until).catch(() => {
+  const request = { prefix: o.keyPrefix, scheme: requirements.scheme, network: requirements.network, asset: requirements.asset, payer, nonce, until, token: requestId, rpm: o.payerRpm ?? 0 }
+  const claimed = await claimForPayer(o.redis, request).catch((error: unknown) => {
+    if (error instanceof RateLimitError) throw error
     throw new FacilitatorError('Payment nonces cannot be checked right now (Redis unreachable); nothing was charged.', 'facilitator_unavailable')
   })
   if (!claimed) throw new X402PaymentError('This payment was already used.', requirements.scheme === 'upto' ? 'invalid_upto_evm_nonce_already_used' : 'invalid_exact_evm_nonce_already_used')

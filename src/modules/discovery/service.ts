@@ -1,4 +1,5 @@
 // The discovery document of /.well-known/x402: every paid route of the config file with its pricing, the accepted payments and the facilitator.
+import { formatMarkup } from '../../lib/gateway-config/markup'
 import type { GatewayFile, Price, RouteConfig, RoutePricing } from '../../lib/gateway-config/types'
 
 /**
@@ -45,7 +46,8 @@ function pricing(p: RoutePricing) {
         built_in_table: BUILT_IN_TABLE_NOTE,
       }
     case 'metered':
-      return { type: 'metered', schemes: ['upto', 'exact'], prices: '/v1/models', note: METERED_NOTE }
+      // The markup as written ("20%") and in basis points; "0%" when the route has none.
+      return { type: 'metered', schemes: ['upto', 'exact'], prices: '/v1/models', markup: formatMarkup(p.markupBps), markup_bps: p.markupBps, note: METERED_NOTE }
   }
 }
 
@@ -84,7 +86,7 @@ export function discoveryDocument({ file, terms }: DiscoveryInput) {
 function routesOf(file: GatewayFile): readonly Pick<RouteConfig, 'key' | 'method' | 'path' | 'pricing'>[] {
   const chat = 'POST /v1/chat/completions'
   if (!file.gateway.x402Chat || file.routes.some((r) => r.key === chat)) return file.routes
-  return [...file.routes, { key: chat, method: 'POST', path: '/v1/chat/completions', pricing: { kind: 'metered' } }]
+  return [...file.routes, { key: chat, method: 'POST', path: '/v1/chat/completions', pricing: { kind: 'metered', markupBps: file.gateway.x402ChatMarkupBps } }]
 }
 
 export type DiscoveryDocument = ReturnType<typeof discoveryDocument>

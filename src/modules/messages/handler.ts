@@ -4,11 +4,14 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { anthropicErrorResponse } from '../../anthropic/errors'
 import { MessagesModel, type CountTokensRequest, type MessagesRequest } from '../../anthropic/messages-request'
-import { GatewayError, InternalError } from '../../errors'
+import { GatewayError, InternalError, PayloadTooLargeError } from '../../errors'
+import { describeValueError } from '../../lib/framework-errors'
+import { parseJsonBody } from '../../lib/json-body'
+import { readBodyText } from '../../lib/request-body'
 import type { Logger } from '../../lib/logger'
 import type { RequestTrace } from '../../lib/tracing'
 import type { RequestServer } from '../auth/request-principal'
-import type { Authenticator, Principal } from '../auth/service'
+import { extractApiKeyFrom, type Authenticator, type Principal } from '../auth/service'
 import type { PlatformAuth } from '../auth/platform'
 import { acceptRequest } from '../chat/accept'
 import { newRequestId } from '../chat/handler'
@@ -16,6 +19,8 @@ import { observeRequest } from '../chat/observed'
 import type { ChatDeps } from '../chat/service'
 import { countTokens } from './count-tokens'
 import { createMessage } from './service'
+import { x402Messages } from './x402'
+import type { X402ChatOptions } from '../chat/x402'
 
 export interface MessagesHandlerOptions {
   deps: ChatDeps
@@ -25,6 +30,8 @@ export interface MessagesHandlerOptions {
   logger: Logger
   /** End users' session tokens, as on the chat route (src/modules/chat/handler.ts). */
   sessions?: PlatformAuth
+  /** A `type: metered` "POST /v1/messages" route: a request without a key is paid over x402 (upto or exact). */
+  x402?: X402ChatOptions
 }
 
 export type MessagesHandler = (request: Request, server: RequestServer) => Promise<Response>
@@ -45,11 +52,11 @@ interface Accepted<T> {
 }
 
 export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandlers {
-  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions } = o
+  const { deps, authenticate, maxBodyBytes, trustForwardedFor, logger, sessions, x402 } = o
   const accept = { authenticate, maxBodyBytes, trustForwardedFor, sessions }
 
   /** The checks every Messages route makes, in the chat route's order, then `run`; errors answered in Anthropic's shape. */
-  function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>): MessagesHandler {
+  function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>, paid?: (accepted: Omit<Accepted<T>, 'principal'>) => Promise<Response>): MessagesHandler {
     const compiled = TypeCompiler.Compile(schema)
     const spanName = `POST /v1/${name.replace('.', '/')}`
     return async (request, server) => {
@@ -60,6 +67,15 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
       const observed = observeRequest(name, spanName, request, requestId)
       const { answered } = observed
       try {
+        if (paid && extractApiKeyFrom(request.headers) === undefined) {
+          // No key: paid per request over x402. The body is checked as for a key, then quoted and paid.
+          const length = request.headers.get('content-length')
+          if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
+          const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
+          if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
+          const model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
+          return answered(await observed.run(model, 'x402', () => paid({ requestId, body: body as T, request, startedAt, headers, trace: observed.trace })))
+        }
         const { principal, body } = await acceptRequest<T>(request, server, compiled, headers, accept)
         const accepted = { requestId, principal, body, request, startedAt, headers, trace: observed.trace }
         const model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
@@ -75,8 +91,11 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
   }
 
   return {
-    messages: route<MessagesRequest>('messages', MessagesModel.request, (a) =>
-      createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.headers),
+    messages: route<MessagesRequest>(
+      'messages',
+      MessagesModel.request,
+      (a) => createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.headers),
+      x402 ? (a) => x402Messages(deps, x402, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.request, a.headers) : undefined,
     ),
     // Free: authenticated, but no admission and nothing held or billed.
     countTokens: route<CountTokensRequest>('messages.count_tokens', MessagesModel.countTokens, async (a) => {

@@ -3,6 +3,7 @@ import type { MessagesRequest } from '../../anthropic/messages-request'
 import { AnthropicStreamRelay } from '../../anthropic/relay'
 import { UpstreamError } from '../../errors'
 import { Exchange } from '../../exchange/exchange'
+import type { PaymentMethod } from '../../exchange/payment'
 import { answered, failed, type Outcome } from '../../exchange/outcome'
 import type { Principal } from '../auth/service'
 import { assertSubscribed } from '../chat/access'
@@ -23,23 +24,26 @@ export interface MessagesCall {
   startedAt: number
   /** The request's span when tracing is on. */
   trace?: RequestTrace | undefined
+  /** How it is paid when not by the principal's own way (an x402 payment). */
+  payment?: PaymentMethod
+}
+
+/** The model, its adapter and the plan of one request (also what an x402 quote is computed from). */
+export async function planMessage(deps: ChatDeps, call: Pick<MessagesCall, 'requestId' | 'principal' | 'body'>, progressive: boolean) {
+  const { session } = call.principal
+  const model = session ? sessionModel(deps.catalog, session, call.body.model, resolveMessagesModel) : resolveMessagesModel(deps.catalog, call.body.model)
+  const adapter = deps.providers[model.provider]
+  const input = { requestId: call.requestId, model, adapter, body: call.body, progressiveSliceTokens: progressive ? deps.progressiveHoldTokens : null }
+  const plan = adapter.messages ? await nativePlan(input, adapter.messages) : await translatedPlan(input)
+  return { model, adapter, plan }
 }
 
 export async function createMessage(deps: ChatDeps, call: MessagesCall, responseHeaders: Record<string, string>): Promise<Response> {
   assertSubscribed(call.principal, deps.requireSubscription)
   const { session } = call.principal
-  const model = session ? sessionModel(deps.catalog, session, call.body.model, resolveMessagesModel) : resolveMessagesModel(deps.catalog, call.body.model)
-  const adapter = deps.providers[model.provider]
   const stream = call.body.stream === true
-  const payment = paymentFor(call.principal, deps.admission, deps.emit)
-  const input = {
-    requestId: call.requestId,
-    model,
-    adapter,
-    body: call.body,
-    progressiveSliceTokens: payment.progressive ? deps.progressiveHoldTokens : null,
-  }
-  const plan = adapter.messages ? await nativePlan(input, adapter.messages) : await translatedPlan(input)
+  const payment = call.payment ?? paymentFor(call.principal, deps.admission, deps.emit)
+  const { model, adapter, plan } = await planMessage(deps, call, payment.progressive)
 
   const exchange = await Exchange.open(deps.exchange, {
     requestId: call.requestId,

@@ -14,13 +14,14 @@ import { createPaidRouteHandler, type PaidRouteHandler } from './service'
 export interface PaidRoutesOptions {
   file: GatewayFile
   catalog: Catalog
-  /** Nonce claims; null: paid requests are answered 503. */
-  redis: Pick<HotRedis, 'send'> | null
+  /** Nonce claims and payers' request limits; null: paid requests are answered 503. */
+  redis: Pick<HotRedis, 'send' | 'script'> | null
   /** Prefixes the nonce keys (QUEUE_PREFIX: deployments and test runs sharing a Redis stay apart). */
   keyPrefix: string
   maxBodyBytes: number
   defaultTimeoutMs: number
-  x402: { maxTimeoutSeconds: number; facilitatorTimeoutMs: number }
+  /** payerRpm: requests per minute per payer address (0: none). */
+  x402: { maxTimeoutSeconds: number; facilitatorTimeoutMs: number; payerRpm?: number }
   /** Sees every payment that reached the facilitator; a no-op by default (the usage queue stores them when wired). */
   recordPayment?: X402PaymentRecorder
   logger: Logger
@@ -44,6 +45,7 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     facilitator: createFacilitator({ url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: options.x402.facilitatorTimeoutMs }),
     redis: options.redis,
     keyPrefix: options.keyPrefix,
+    payerRpm: options.x402.payerRpm ?? 0,
     recordPayment: options.recordPayment ?? (() => {}),
     logger: options.logger,
   }
@@ -52,12 +54,9 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
   const serveRoutes: PaidRoutes['serveRoutes'] = {}
   const served: string[] = []
   for (const route of file.routes) {
-    // Billed by tokens with the upto scheme (issue 11 item 4): the built-in chat route serves a metered
-    // "POST /v1/chat/completions" (src/modules/chat/x402.ts); a metered Messages route is not served yet.
-    if (route.pricing.kind === 'metered') {
-      if (route.key !== 'POST /v1/chat/completions') options.logger.warn(`gateway config: ${route.key} is type: metered, which this build serves only on POST /v1/chat/completions; the route is left out`)
-      continue
-    }
+    // Billed by tokens with the upto scheme (issue 11 item 4): the built-in chat and Messages routes serve a metered
+    // "POST /v1/chat/completions" and "POST /v1/messages" (src/modules/chat/x402.ts, src/modules/messages/x402.ts).
+    if (route.pricing.kind === 'metered') continue
     const upstream = file.upstreams[route.upstream]!
     const handler: PaidRouteHandler = createPaidRouteHandler(route, upstream, deps)
     plugin = plugin.route(route.method, route.path, ({ request, params }) => handler(request, params as Record<string, string>), { parse: 'none', detail: paidRouteDetail(route.key, route.upstream) }) as unknown as Elysia

@@ -1,22 +1,24 @@
-// The x402 gate of a paid route: 402 with the requirements, or a payment checked locally, its nonce claimed, verified and settled before anything is proxied.
+// The x402 gate of a paid route: 402 with the requirements, or a payment checked locally, its nonce claimed (and the payer's request limit charged), verified and settled before anything is proxied.
 import type { PaymentPayload, PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
-import { FacilitatorError, ServiceUnavailableError } from '../../errors'
+import { FacilitatorError, RateLimitError, ServiceUnavailableError } from '../../errors'
 import type { HotRedis } from '../../lib/hot-redis'
 import type { Logger } from '../../lib/logger'
 import { x402Payments } from '../../lib/metrics'
 import { encodeRequired, PAYMENT_REQUIRED, readPayment, type DecodedPayment } from '../../x402/codec'
 import type { Facilitator } from '../../x402/facilitator'
 import { checkExactPayment, type CheckedPayment } from '../../x402/local-verify'
-import { claimNonce, nonceKey } from '../../x402/nonce-claim'
+import { claimForPayer } from '../../x402/payer-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, paymentRequiredV1, requirementsFor, toV1, type PaymentTerms } from '../../x402/requirements'
 
 export interface PaymentGateDeps {
   terms: PaymentTerms
   facilitator: Facilitator
-  /** The request path's Redis (nonce claims); null: payments are refused with 503. */
-  redis: Pick<HotRedis, 'send'> | null
+  /** The request path's Redis (nonce claims, payers' request limits); null: payments are refused with 503. */
+  redis: Pick<HotRedis, 'send' | 'script'> | null
   keyPrefix: string
+  /** Requests per minute per payer (X402_PAYER_RPM); 0: none. */
+  payerRpm: number
   recordPayment: X402PaymentRecorder
   logger: Logger
 }
@@ -36,7 +38,7 @@ export interface Paid {
   checked: CheckedPayment
 }
 
-export type Outcome = 'required' | 'invalid' | 'replayed' | 'verify_refused' | 'facilitator_unavailable' | 'settle_refused' | 'settle_unknown' | 'settled' | 'upstream_failed'
+export type Outcome = 'required' | 'invalid' | 'replayed' | 'rate_limited' | 'verify_refused' | 'facilitator_unavailable' | 'settle_refused' | 'settle_unknown' | 'settled' | 'upstream_failed'
 export const countPayment = (outcome: Outcome) => x402Payments.inc({ outcome })
 
 /** The 402: PAYMENT-REQUIRED (v2) with the reason, and a body with the same and our error shape; v1 gets the v1 body. */
@@ -80,8 +82,14 @@ export async function collectPayment(deps: PaymentGateDeps, headers: Headers, co
   if (!deps.redis) throw new ServiceUnavailableError('x402 payments need Redis (nonce claims); none is configured.', 'payments_unavailable')
   let claimed: boolean
   try {
-    claimed = await claimNonce(deps.redis, nonceKey(deps.keyPrefix, requirements.network, requirements.asset, checked.authorization), context.requestId, checked.authorization.validBefore)
+    // The nonce claimed and the payer's request limit charged in one script call (a payer over it: 429, nothing claimed).
+    const { from, nonce, validBefore } = checked.authorization
+    claimed = await claimForPayer(deps.redis, { prefix: deps.keyPrefix, scheme: 'exact', network: requirements.network, asset: requirements.asset, payer: from, nonce, until: validBefore, token: context.requestId, rpm: deps.payerRpm })
   } catch (error) {
+    if (error instanceof RateLimitError) {
+      countPayment('rate_limited')
+      throw error
+    }
     deps.logger.warn('x402 nonce claim failed', { requestId: context.requestId, error: (error as Error).message })
     throw new ServiceUnavailableError('x402 payments are unavailable for a moment (Redis did not answer); nothing was charged. Retry shortly.', 'payments_unavailable')
   }

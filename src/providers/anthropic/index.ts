@@ -11,6 +11,8 @@ import { createAnthropicStreamTranslator } from './stream'
 export interface AnthropicSettings {
   baseUrl: string
   apiKey: string
+  /** A config file's route: its URL and headers (x-api-key, anthropic-version…) instead of baseUrl and apiKey. */
+  route?: { url: string; headers: Readonly<Record<string, string>> }
 }
 
 const ANTHROPIC_VERSION = '2023-06-01'
@@ -28,10 +30,12 @@ export const ANTHROPIC_PROMPT: PromptProfile = {
 }
 
 export function createAnthropicAdapter(settings: AnthropicSettings): ProviderAdapter {
-  const secrets = [settings.apiKey]
-  const url = `${settings.baseUrl}/v1/messages`
-  const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION }
-  if (settings.apiKey) headers['x-api-key'] = settings.apiKey
+  const route = settings.route
+  // A route's header values are its secrets: never echoed from an upstream error.
+  const secrets = route ? Object.values(route.headers).flatMap((v) => [v, v.replace(/^bearer\s+/i, '')]).filter((v) => v.length >= 8) : [settings.apiKey]
+  const url = route ? route.url : `${settings.baseUrl}/v1/messages`
+  const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...route?.headers }
+  if (!route && settings.apiKey) headers['x-api-key'] = settings.apiKey
 
   return {
     id: 'anthropic',

@@ -1,0 +1,137 @@
+// x402 requests carry no key: the payer's request limit is charged with the nonce claim in one script call (real Redis), and a metered route answers 429 with Retry-After before the facilitator or the upstream is asked.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { x402Client } from '@x402/core/client'
+import { ExactEvmScheme } from '@x402/evm'
+import { UptoEvmScheme } from '@x402/evm/upto/client'
+import { wrapFetchWithPayment } from '@x402/fetch'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { RateLimitError } from '../../src/errors'
+import { createHotRedis } from '../../src/lib/hot-redis'
+import { usdcOn } from '../../src/x402/assets'
+import { claimForPayer, payerClaimKeys } from '../../src/x402/payer-claim'
+import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
+import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
+import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
+import { startGateway, type TestGateway } from '../helpers/gateway'
+
+const redis = createHotRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+const USDC = usdcOn('base-sepolia')!
+
+describe('claimForPayer (x402-claim-2)', () => {
+  beforeAll(() => redis.ready)
+  const prefix = `test-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
+  const payer = privateKeyToAccount(generatePrivateKey()).address
+  const claim = (nonce: string, token: string, rpm: number, nowMs: number) =>
+    claimForPayer(redis, { prefix, scheme: 'upto', network: 'eip155:84532', asset: USDC.address, payer, nonce, until: BigInt(Math.floor(nowMs / 1000) + 300), token, rpm }, nowMs)
+
+  test('a payer over its limit is refused before its nonce is claimed; replays do not spend its requests', async () => {
+    const now = Date.now()
+    expect(await claim('0x01', 'req_a', 2, now)).toBe(true)
+    // The same request asking again (a lost answer) still holds it; another request replaying it does not, and is not charged.
+    expect(await claim('0x01', 'req_a', 2, now)).toBe(true)
+    expect(await claim('0x01', 'req_replay', 2, now)).toBe(false)
+    expect(await claim('0x01', 'req_replay2', 2, now)).toBe(false)
+    expect(await claim('0x02', 'req_b', 2, now)).toBe(true)
+    const refused = await claim('0x03', 'req_c', 2, now).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(RateLimitError)
+    const error = refused as RateLimitError
+    expect(error.status).toBe(429)
+    // A request every 30 s at 2 per minute: the bucket is empty, one token is 30 s away.
+    expect(error.headers['retry-after']).toBe('30')
+    expect(error.toBody()).toMatchObject({ error: { type: 'rate_limit_error', code: 'rate_limit_exceeded' } })
+    // Nothing claimed: the same payment goes through once the bucket has refilled.
+    expect(await redis.send('EXISTS', [payerClaimKeys({ prefix, scheme: 'upto', network: 'eip155:84532', asset: USDC.address, payer, nonce: '0x03' }).nonce])).toBe(0)
+    expect(await claim('0x03', 'req_c', 2, now + 30_000)).toBe(true)
+  })
+
+  test('rpm 0: no limit', async () => {
+    const now = Date.now()
+    for (let i = 0; i < 5; i++) expect(await claim(`0xf${i}`, `req_f${i}`, 0, now)).toBe(true)
+  })
+})
+
+describe('a metered route with X402_PAYER_RPM', () => {
+  let upstream: FakeUpstream
+  let chain: FakeChain
+  let exact: FakeFacilitator
+  let facilitator: UptoFacilitator
+  let gateway: TestGateway
+
+  beforeAll(async () => {
+    upstream = startFakeUpstream()
+    chain = startFakeChain(USDC.chainId, USDC.address)
+    exact = startFakeFacilitator()
+    facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
+    const path = join(mkdtempSync(join(tmpdir(), 'mw-payer-limit-')), 'gateway.yaml')
+    writeFileSync(
+      path,
+      `wallets: { base-sepolia: "${privateKeyToAccount(generatePrivateKey()).address}" }
+accepts: [{ asset: USDC, network: base-sepolia }]
+facilitator: { url: "${facilitator.url}" }
+upstreams:
+  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
+routes:
+  "POST /v1/messages": { upstream: anthropic, type: metered }
+  "POST /v1/flat": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
+`,
+    )
+    gateway = await startGateway({ GATEWAY_CONFIG: path, X402_PAYER_RPM: '2' })
+  })
+  afterAll(async () => {
+    await gateway.stop()
+    facilitator.stop()
+    exact.stop()
+    chain.stop()
+    upstream.stop()
+  })
+
+  function payer(scheme: 'upto' | 'exact' = 'upto') {
+    const account = privateKeyToAccount(generatePrivateKey())
+    chain.balances.set(account.address.toLowerCase(), 1_000_000n)
+    chain.allowances.set(account.address.toLowerCase(), 1_000_000n)
+    const client = scheme === 'upto' ? new UptoEvmScheme(account) : new ExactEvmScheme(account)
+    return { account, fetch: wrapFetchWithPayment(fetch, x402Client.fromConfig({ schemes: [{ network: 'eip155:*', client }] })) }
+  }
+  const post = (f: (input: string, init?: RequestInit) => Promise<Response>, path = '/v1/messages') =>
+    f(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }) })
+
+  test('a payer past its limit gets 429 with Retry-After; the facilitator and the upstream are not asked; another payer is served', async () => {
+    const first = payer()
+    for (let i = 0; i < 2; i++) {
+      const response = await post(first.fetch)
+      expect(response.status).toBe(200)
+      await response.text()
+    }
+    const verifiesBefore = facilitator.calls.filter((c) => c.path === '/verify').length
+    const upstreamBefore = upstream.requests.length
+    const limited = await post(first.fetch)
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    const body = (await limited.json()) as { type: string; error: { type: string; message: string } }
+    expect(body.error.type).toBe('rate_limit_error')
+    expect(body.error.message).toContain(first.account.address)
+    expect(facilitator.calls.filter((c) => c.path === '/verify').length).toBe(verifiesBefore)
+    expect(upstream.requests.length).toBe(upstreamBefore)
+
+    const second = payer()
+    const served = await post(second.fetch)
+    expect(served.status).toBe(200)
+    await served.text()
+  })
+
+  test('a flat-priced route (exact) shares the limit: the third request of a payer in a minute is 429, nothing settled for it', async () => {
+    const { account, fetch: paying } = payer('exact')
+    for (let i = 0; i < 2; i++) expect((await post(paying, '/v1/flat')).status).toBe(200)
+    const limited = await post(paying, '/v1/flat')
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).not.toBeNull()
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded')
+    expect(exact.settled().filter((c) => (c.paymentPayload.payload as { authorization: { from: string } }).authorization.from === account.address)).toHaveLength(2)
+  })
+})
+
+afterAll(() => redis.close())
