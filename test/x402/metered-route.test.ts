@@ -1,4 +1,4 @@
-// A `type: metered` "POST /v1/chat/completions" route: answered by the route's own upstream with its headers, paid with upto by the tokens used.
+// A `type: metered` "POST /v1/chat/completions" route with a markup: answered by the route's own upstream with its headers, paid with upto by the tokens used plus the markup.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -44,6 +44,7 @@ routes:
   "POST /v1/chat/completions":
     upstream: compatible
     type: metered
+    markup: "20%"
 `,
   )
   // No provider settings: every answer must come from the route's upstream.
@@ -70,9 +71,10 @@ test('paid with upto, answered by the route upstream with its headers, settled b
   expect(sent.path).toBe('/v1/chat/completions')
   expect(sent.headers.authorization).toBe(`Bearer ${ROUTE_SECRET}`)
   expect(sent.body.model).toBe('gpt-4o')
-  // 19 prompt + 1,000 completion tokens at gpt-4o's prices: 10,047,500 nano-USD → 10,048 atomic units.
+  // 19 prompt + 1,000 completion tokens at gpt-4o's prices: 10,047,500 nano-USD; plus 20%: 12,057,000 → 12,057 atomic units.
   const transfer = await waitFor(() => chain.transfers.find((t) => t.from === account.address), 5_000, 'the settlement')
-  expect(transfer.amount).toBe(10_048n)
+  expect(transfer.amount).toBe(12_057n)
+  expect(transfer.amount).toBeLessThanOrEqual(BigInt(response.headers.get('x-payment-max-amount')!))
   expect(transfer.to).toBe(PAY_TO)
 })
 
