@@ -116,7 +116,11 @@ export function createApp(deps: AppDeps): AnyElysia {
   // Typed loosely: features are added conditionally, and nothing consumes the route types. The chat paths are also
   // served straight from Bun's route table (Elysia merges serve.routes over its own when it listens), and so are the
   // Messages API's.
-  const routes: Record<string, Record<string, unknown>> = { ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin), ...messagesRoutes(messagesHandlers, deps.sessions?.allowedOrigin) }
+  // Pages paying the metered routes with x402 from a browser (gateway.cors_origins) get their preflights answered too.
+  const routes: Record<string, Record<string, unknown>> = {
+    ...chatRoutes(chatHandler, deps.sessions?.allowedOrigin, deps.x402Chat?.cors),
+    ...messagesRoutes(messagesHandlers, deps.sessions?.allowedOrigin, deps.x402Messages?.cors),
+  }
   // A configured route replaces the built-in handler of its method on its path; the path's other methods stay.
   for (const [path, methods] of Object.entries(deps.paidRoutes?.serveRoutes ?? {})) routes[path] = { ...routes[path], ...methods }
   let app: AnyElysia = new Elysia({ name: 'meterway', serve: { routes } })
@@ -157,7 +161,7 @@ export function createApp(deps: AppDeps): AnyElysia {
     .use(healthPlugin(deps.readiness))
     .use(metricsPlugin({ token: config.metricsToken, ...(deps.failedAttempts ? { failedAttempts: deps.failedAttempts } : {}) }))
     .use(modelsPlugin(deps.catalog))
-    .use(chatPlugin(chatHandler, deps.sessions?.allowedOrigin))
+    .use(chatPlugin(chatHandler, deps.sessions?.allowedOrigin, deps.x402Chat?.cors))
     .use(messagesPlugin(messagesHandlers))
   // After the built-in routes: Elysia keeps the last handler registered for a method and path.
   if (deps.paidRoutes) app = app.use(deps.paidRoutes.plugin)

@@ -18,6 +18,7 @@ import { createUsageQueueSink } from './metering/usage-queue'
 import { createX402PaymentQueue, type X402PaymentQueue } from './x402/payment-queue'
 import { paymentTerms } from './x402/requirements'
 import { routeProviders } from './providers/route'
+import { x402Cors } from './x402/cors'
 import { createFacilitator } from './x402/facilitator'
 import { uptoSigner } from './x402/supported'
 import { discoveryPlugin } from './modules/discovery'
@@ -262,7 +263,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
       if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
       const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
-      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, recordPayment, logger }
+      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, cors: x402Cors(file.gateway.corsOrigins), recordPayment, logger }
       const meteredRoute = (key: string) => file.routes.find((r) => r.key === key && r.pricing.kind === 'metered')
       // A `type: metered` "POST /v1/chat/completions" route turns it on too, answered by the route's upstream.
       const metered = meteredRoute('POST /v1/chat/completions')

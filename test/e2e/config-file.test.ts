@@ -53,7 +53,7 @@ describe('bun run validate', () => {
     expect(code).toBe(1)
     expect(stdout).not.toContain('OK')
     expect(stderr).toContain(`${path}: gateway.port: expected a port number, 0 to 65535; got a string\n`)
-    expect(stderr).toContain(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup)\n`)
+    expect(stderr).toContain(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup, cors_origins)\n`)
     noStackTrace(stderr)
   })
 
@@ -168,7 +168,7 @@ describe('a bad config file stops the boot with one line and exit 1', () => {
     writeFileSync(path, 'gateway:\n  discover: true\n')
     const { code, stderr } = await run(['bun', 'run', 'start', '--config', path], { PORT: String(freePort()), HOST: '127.0.0.1' })
     expect(code).toBe(1)
-    expect(stderr).toContain(`meterway: invalid configuration: ${path}: gateway.discover: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup)\n`)
+    expect(stderr).toContain(`meterway: invalid configuration: ${path}: gateway.discover: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup, cors_origins)\n`)
     noStackTrace(stderr)
   })
 

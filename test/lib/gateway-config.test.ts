@@ -48,7 +48,7 @@ describe('the seed examples', () => {
     const config = loadConfig(ENV, { configFile: FLAT })
     const file = config.gatewayFile!
     expect(file.path).toBe(FLAT)
-    expect(file.gateway).toEqual({ port: 3000, discovery: true, x402Chat: false, x402ChatMarkupBps: 0 })
+    expect(file.gateway).toEqual({ port: 3000, discovery: true, x402Chat: false, x402ChatMarkupBps: 0, corsOrigins: [] })
     expect(file.wallets).toEqual([{ network: 'base', caip2: 'eip155:8453', address: '0xYourWalletAddress' }])
     expect(file.accepts).toEqual([{ asset: 'USDC', network: 'base', caip2: 'eip155:8453' }])
     expect(file.upstreams.anthropic).toEqual({
@@ -138,7 +138,7 @@ describe('every mistake names the file, the key and what was expected, in one li
 
   test('an unknown key lists the known ones', () => {
     const path = file('gateway:\n  port: 3000\n  hostname: example\n')
-    expect(errorOf(path)).toBe(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup)`)
+    expect(errorOf(path)).toBe(`${path}: gateway.hostname: unknown key (expected one of: port, discovery, x402_chat, x402_chat_markup, cors_origins)`)
   })
 
   test('an unknown top-level key', () => {
@@ -225,6 +225,15 @@ describe('every mistake names the file, the key and what was expected, in one li
     expect(errorOf(flat)).toBe(`${flat}: routes."POST /v1/messages".markup: expected only with type: metered (a fixed price carries its own margin)`)
     const chat = file(`gateway: { x402_chat: true, x402_chat_markup: "-5%" }\n${ROUTE_HEAD}    price: "$0.01"\n`)
     expect(errorOf(chat)).toBe(`${chat}: gateway.x402_chat_markup: expected a percentage such as "20%" (at most 2 decimals); got "-5%"`)
+  })
+
+  test('cors_origins: "*" or origins, normalized; a path or another scheme is named by index', () => {
+    const ok = file(`gateway: { cors_origins: ["https://Pay.example.com", "http://localhost:5173", "*"] }\n${ROUTE_HEAD}    price: "$0.01"\n`)
+    expect(loadConfig(ENV, { configFile: ok }).gatewayFile!.gateway.corsOrigins).toEqual(['https://pay.example.com', 'http://localhost:5173', '*'])
+    const bad = file(`gateway: { cors_origins: ["https://pay.example.com", "https://pay.example.com/app"] }\n${ROUTE_HEAD}    price: "$0.01"\n`)
+    expect(errorOf(bad)).toBe(`${bad}: gateway.cors_origins[1]: expected "*" or an origin such as "https://app.example.com" (scheme and host, no path); got "https://pay.example.com/app"`)
+    const ftp = file(`gateway: { cors_origins: ["ftp://pay.example.com"] }\n${ROUTE_HEAD}    price: "$0.01"\n`)
+    expect(errorOf(ftp)).toContain('gateway.cors_origins[0]: expected "*" or an origin')
   })
 
   test('a file that does not exist', () => {

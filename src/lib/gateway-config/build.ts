@@ -179,6 +179,17 @@ function buildRoutes(data: GatewayFileData, upstreams: Record<string, UpstreamCo
   })
 }
 
+/** "https://App.example.com" → "https://app.example.com", as a browser sends it in Origin; null when it is not an origin. */
+function normalOrigin(raw: string): string | null {
+  try {
+    const url = new URL(raw)
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== raw.toLowerCase().replace(/\/$/, '')) return null
+    return url.origin
+  } catch {
+    return null
+  }
+}
+
 /** Checks a well-shaped file; returns the config or every problem found. */
 export function buildGatewayFile(path: string, data: GatewayFileData): { file: GatewayFile } | { problems: Problem[] } {
   const check = new Checker()
@@ -195,12 +206,17 @@ export function buildGatewayFile(path: string, data: GatewayFileData): { file: G
     if (!routes.some((r) => r.upstream === name)) check.warnings.push(`${formatKeyPath(['upstreams', name])}: no route uses it`)
   }
   const x402ChatMarkupBps = check.markup(data.gateway?.x402_chat_markup, ['gateway', 'x402_chat_markup'])
+  const corsOrigins = (data.gateway?.cors_origins ?? []).map((origin, index) => {
+    const normal = origin === '*' ? origin : normalOrigin(origin)
+    if (normal === null) check.fail(['gateway', 'cors_origins', index], `expected "*" or an origin such as "https://app.example.com" (scheme and host, no path); got ${JSON.stringify(origin)}`)
+    return normal ?? origin
+  })
   if (data.gateway?.x402_chat && accepts.length === 0) check.fail(['gateway', 'x402_chat'], 'expected accepts (and a wallet) to take x402 payments on the chat route')
   if (check.problems.length > 0) return { problems: check.problems }
   return {
     file: Object.freeze({
       path,
-      gateway: Object.freeze({ port: data.gateway?.port ?? null, discovery: data.gateway?.discovery ?? false, x402Chat: data.gateway?.x402_chat ?? false, x402ChatMarkupBps }),
+      gateway: Object.freeze({ port: data.gateway?.port ?? null, discovery: data.gateway?.discovery ?? false, x402Chat: data.gateway?.x402_chat ?? false, x402ChatMarkupBps, corsOrigins: Object.freeze(corsOrigins) }),
       wallets: Object.freeze(wallets),
       accepts: Object.freeze(accepts),
       facilitator: Object.freeze(facilitator),

@@ -12,6 +12,7 @@ const Gateway = Type.Object(
     discovery: Type.Optional(Type.Boolean({ description: 'true or false' })),
     x402_chat: Type.Optional(Type.Boolean({ description: 'true or false' })),
     x402_chat_markup: Type.Optional(Type.Unknown({ description: 'a percentage such as "20%"' })),
+    cors_origins: Type.Optional(Type.Array(Type.String(), { description: 'a list of origins such as "https://app.example.com", or ["*"]' })),
   },
   { additionalProperties: false },
 )

@@ -51,7 +51,8 @@ export interface GatewayFile {
   path: string
   /** x402Chat: the built-in POST /v1/chat/completions also takes x402 payments (upto, exact) from requests without a key. */
   /** x402ChatMarkupBps: the built-in chat route's markup on x402 (basis points, 0: none). */
-  gateway: { port: number | null; discovery: boolean; x402Chat: boolean; x402ChatMarkupBps: number }
+  /** corsOrigins: pages allowed to call the x402 routes from a browser ("*": any); empty: no CORS. */
+  gateway: { port: number | null; discovery: boolean; x402Chat: boolean; x402ChatMarkupBps: number; corsOrigins: readonly string[] }
   wallets: readonly WalletConfig[]
   accepts: readonly { asset: string; network: string; caip2: string }[]
   facilitator: { url: string; headers: Readonly<Record<string, string>> }

@@ -1,5 +1,6 @@
 // CORS for the chat route: browsers calling with a session token. Preflights are answered for origins some project allows; the answer names that origin only.
 import { errorResponse, PermissionError } from '../../errors'
+import { grantFor, x402Preflight, type X402Cors } from '../../x402/cors'
 
 export type OriginLookup = (origin: string) => Promise<boolean>
 
@@ -41,5 +42,18 @@ export function preflightHandler(isAllowed: OriginLookup, methods = 'POST, OPTIO
         'access-control-max-age': String(PREFLIGHT_MAX_AGE_S),
       },
     })
+  }
+}
+
+/**
+ * The chat and Messages paths' OPTIONS: pages of gateway.cors_origins (paying with x402) get the x402 grant, others
+ * the projects' (session tokens); null when neither applies.
+ */
+export function routePreflight(allowedOrigin: OriginLookup | undefined, cors: X402Cors | null | undefined): ((request: Request) => Promise<Response>) | null {
+  const project = allowedOrigin ? preflightHandler(allowedOrigin) : null
+  if (!cors) return project
+  return async (request) => {
+    if (grantFor(cors, request.headers.get('origin')) || !project) return x402Preflight(cors, 'POST, OPTIONS', request)
+    return project(request)
   }
 }

@@ -12,6 +12,7 @@ import { corsHeaders, type OriginLookup } from './cors'
 import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
 import { x402Chat, type X402ChatOptions } from './x402'
+import { withGrant } from '../../x402/cors'
 import { extractApiKeyFrom } from '../auth/service'
 import { PayloadTooLargeError } from '../../errors'
 import { describeValueError } from '../../lib/framework-errors'
@@ -63,9 +64,12 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
     const requestId = newRequestId()
     const headers: Record<string, string> = { 'x-request-id': requestId }
     const observed = observeRequest(CHAT_ROUTE, CHAT_SPAN, request, requestId)
-    const { answered } = observed
+    const paying = o.x402 !== undefined && extractApiKeyFrom(request.headers) === undefined
+    // A page paying with x402 (gateway.cors_origins) reads every answer, refusals included.
+    const cors = paying ? o.x402?.cors : null
+    const answered = cors ? (response: Response) => observed.answered(withGrant(cors, request, response)) : observed.answered
     try {
-      if (o.x402 && extractApiKeyFrom(request.headers) === undefined) {
+      if (o.x402 && paying) {
         // No key: paid per request over x402. The body is checked as for a key, then quoted and paid.
         const length = request.headers.get('content-length')
         if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)

@@ -2,7 +2,8 @@
 import { Elysia } from 'elysia'
 import { ChatModel } from '../../openai/chat-request'
 import type { ChatHandler } from './handler'
-import { preflightHandler, type OriginLookup } from './cors'
+import type { X402Cors } from '../../x402/cors'
+import { routePreflight, type OriginLookup } from './cors'
 
 export const CHAT_PREFIXES = ['/v1', '/llm/v1'] as const
 export const CHAT_PATHS = CHAT_PREFIXES.map((prefix) => `${prefix}/chat/completions`)
@@ -12,8 +13,8 @@ export const CHAT_PATHS = CHAT_PREFIXES.map((prefix) => `${prefix}/chat/completi
  * answers them from Bun's route table instead (chatRoutes below), without Elysia's per-request work; both call the
  * same handler, which reads the body itself (after the key).
  */
-export function chatPlugin(handler: ChatHandler, allowedOrigin?: OriginLookup) {
-  const preflight = allowedOrigin ? preflightHandler(allowedOrigin) : null
+export function chatPlugin(handler: ChatHandler, allowedOrigin?: OriginLookup, x402Cors?: X402Cors | null) {
+  const preflight = routePreflight(allowedOrigin, x402Cors)
   const routes = (prefix: string) => {
     const plugin = new Elysia({ name: `chat${prefix}`, prefix })
     return (preflight ? plugin.options('/chat/completions', ({ request }) => preflight(request)) : plugin).post('/chat/completions', ({ request, server }) => handler(request, server), {
@@ -33,8 +34,8 @@ export function chatPlugin(handler: ChatHandler, allowedOrigin?: OriginLookup) {
  * Bun.serve routes for the chat paths: they take precedence over Elysia's routing for a listening server. With an
  * origin lookup (platform mode), browsers' CORS preflights are answered here too.
  */
-export function chatRoutes(handler: ChatHandler, allowedOrigin?: OriginLookup) {
-  const preflight = allowedOrigin ? preflightHandler(allowedOrigin) : null
+export function chatRoutes(handler: ChatHandler, allowedOrigin?: OriginLookup, x402Cors?: X402Cors | null) {
+  const preflight = routePreflight(allowedOrigin, x402Cors)
   return Object.fromEntries(
     CHAT_PATHS.map((path) => [
       path,

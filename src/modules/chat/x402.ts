@@ -15,6 +15,7 @@ import { claimForPayer } from '../../x402/payer-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, type PaymentTerms } from '../../x402/requirements'
 import type { UptoSigner } from '../../x402/supported'
+import type { X402Cors } from '../../x402/cors'
 import { costCoveredNano, withMarkup } from '../../x402/markup'
 import { checkUptoPayment, meteredRequirements, nanoToAtomicUp, uptoSettlement } from '../../x402/upto'
 import type { Principal } from '../auth/service'
@@ -34,6 +35,8 @@ export interface X402ChatOptions {
   logger: Logger
   /** A `type: metered` route of the config file: every model is answered by its upstream (the route's API format) instead of the catalog's providers. */
   providers?: ProviderRegistry
+  /** gateway.cors_origins: pages that may pay from a browser (the grant on keyless answers); null: none. */
+  cors?: X402Cors | null
   /** The route's markup in basis points (2000 = 20%), on the quote and on the settled cost; none when absent. */
   markupBps?: number
 }

@@ -20,6 +20,7 @@ import type { ChatDeps } from '../chat/service'
 import { countTokens } from './count-tokens'
 import { createMessage } from './service'
 import { x402Messages } from './x402'
+import { withGrant } from '../../x402/cors'
 import type { X402ChatOptions } from '../chat/x402'
 
 export interface MessagesHandlerOptions {
@@ -65,9 +66,12 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
       // Anthropic's SDKs read the id from `request-id` (message._request_id); ours is x-request-id everywhere.
       const headers: Record<string, string> = { 'x-request-id': requestId, 'request-id': requestId }
       const observed = observeRequest(name, spanName, request, requestId)
-      const { answered } = observed
+      const paying = paid !== undefined && extractApiKeyFrom(request.headers) === undefined
+      // A page paying with x402 (gateway.cors_origins) reads every answer, refusals included.
+      const cors = paying ? x402?.cors : null
+      const answered = cors ? (response: Response) => observed.answered(withGrant(cors, request, response)) : observed.answered
       try {
-        if (paid && extractApiKeyFrom(request.headers) === undefined) {
+        if (paid && paying) {
           // No key: paid per request over x402. The body is checked as for a key, then quoted and paid.
           const length = request.headers.get('content-length')
           if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)

@@ -2,7 +2,8 @@
 import { Elysia } from 'elysia'
 import { MessagesModel } from '../../anthropic/messages-request'
 import { CHAT_PREFIXES } from '../chat'
-import { preflightHandler, type OriginLookup } from '../chat/cors'
+import type { X402Cors } from '../../x402/cors'
+import { routePreflight, type OriginLookup } from '../chat/cors'
 import type { MessagesHandler, MessagesHandlers } from './handler'
 
 const MESSAGES = '/messages'
@@ -40,8 +41,9 @@ export function messagesPlugin(handlers: MessagesHandlers) {
 }
 
 /** Bun.serve routes for the Messages paths, beside chat's (src/modules/chat/index.ts); with an origin lookup, CORS preflights too. */
-export function messagesRoutes(handlers: MessagesHandlers, allowedOrigin?: OriginLookup) {
-  const preflight = allowedOrigin ? { OPTIONS: preflightHandler(allowedOrigin) } : {}
+export function messagesRoutes(handlers: MessagesHandlers, allowedOrigin?: OriginLookup, x402Cors?: X402Cors | null) {
+  const answer = routePreflight(allowedOrigin, x402Cors)
+  const preflight = answer ? { OPTIONS: answer } : {}
   const entries: [string, { POST: MessagesHandler; OPTIONS?: (request: Request) => Promise<Response> }][] = []
   for (const prefix of CHAT_PREFIXES) {
     entries.push([`${prefix}${MESSAGES}`, { POST: (request, server) => handlers.messages(request, server), ...preflight }])

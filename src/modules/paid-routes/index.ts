@@ -5,6 +5,7 @@ import type { HotRedis } from '../../lib/hot-redis'
 import type { Logger } from '../../lib/logger'
 import { countRequest } from '../../lib/metrics'
 import type { Catalog } from '../../pricing/catalog'
+import { withGrant, x402Cors, x402Preflight } from '../../x402/cors'
 import { createFacilitator } from '../../x402/facilitator'
 import type { X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentTerms } from '../../x402/requirements'
@@ -50,6 +51,7 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     logger: options.logger,
   }
   const deps = { gate, catalog: options.catalog, maxBodyBytes: options.maxBodyBytes, defaultTimeoutMs: options.defaultTimeoutMs, logger: options.logger }
+  const cors = x402Cors(file.gateway.corsOrigins)
   let plugin = new Elysia({ name: 'paid-routes' })
   const serveRoutes: PaidRoutes['serveRoutes'] = {}
   const served: string[] = []
@@ -58,7 +60,9 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     // "POST /v1/chat/completions" and "POST /v1/messages" (src/modules/chat/x402.ts, src/modules/messages/x402.ts).
     if (route.pricing.kind === 'metered') continue
     const upstream = file.upstreams[route.upstream]!
-    const handler: PaidRouteHandler = createPaidRouteHandler(route, upstream, deps)
+    const proxied: PaidRouteHandler = createPaidRouteHandler(route, upstream, deps)
+    // Browsers paying from an allowed page read the 402's requirements and the settlement (gateway.cors_origins).
+    const handler: PaidRouteHandler = cors ? async (request, params) => withGrant(cors, request, await proxied(request, params)) : proxied
     plugin = plugin.route(route.method, route.path, ({ request, params }) => handler(request, params as Record<string, string>), { parse: 'none', detail: paidRouteDetail(route.key, route.upstream) }) as unknown as Elysia
     // Served from Bun's table, a request is counted here (Elysia's hook in src/app.ts counts the ones it routes).
     const countedHandler = async (request: Request & { params?: Record<string, string> }) => {
@@ -68,6 +72,16 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     }
     serveRoutes[route.path] = { ...serveRoutes[route.path], [route.method]: countedHandler }
     served.push(route.key)
+  }
+  // Their preflights, one per path, naming the methods the file configures there (unless the file configures OPTIONS itself).
+  if (cors) {
+    for (const [path, methods] of Object.entries(serveRoutes)) {
+      if (methods.OPTIONS) continue
+      const allowed = [...Object.keys(methods), 'OPTIONS'].join(', ')
+      const preflight = async (request: Request) => x402Preflight(cors, allowed, request)
+      serveRoutes[path] = { ...methods, OPTIONS: preflight }
+      plugin = plugin.options(path, ({ request }) => preflight(request), { parse: 'none', detail: { hide: true } }) as unknown as Elysia
+    }
   }
   return { plugin, serveRoutes, served }
 }
