@@ -74,6 +74,7 @@ export const EnvSchema = Type.Object({
   WEBHOOK_ALLOW_HTTP_LOOPBACK: Type.Boolean({ default: false, description: 'dev/tests only: allow http:// webhook URLs on 127.0.0.1' }),
   GATEWAY_CONFIG: Type.String({ default: '', description: 'path of a gateway config file (YAML)' }),
   X402_MAX_TIMEOUT_SECONDS: Type.Integer({ minimum: 10, maximum: 3_600, default: 300, description: 'seconds an x402 payment stays valid (maxTimeoutSeconds), 10 to 3600' }),
+  X402_UNPAID_RPM: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 600, description: 'unpaid x402 requests (402s) per minute per client address; 0: none' }),
   X402_PAYER_RPM: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 60, description: 'x402 requests per minute per payer address (metered routes); 0: none' }),
   X402_FACILITATOR_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000, description: 'milliseconds a facilitator call (verify, settle) may take, 100 to 120000' }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'how long a crashed worker holds its jobs' }),
@@ -164,8 +165,10 @@ export interface Config {
     maxTimeoutSeconds: number
     /** Per facilitator call (verify, settle). */
     facilitatorTimeoutMs: number
-    /** Requests per minute per payer address on metered routes (x402 requests carry no key); 0: none. */
+    /** Requests per minute per payer address on x402 routes (x402 requests carry no key); 0: none. */
     payerRpm: number
+    /** Unpaid requests (402s) per minute per client address on x402 routes; 0: none. */
+    unpaidRpm: number
   }
 }
 
@@ -283,7 +286,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
     }),
     gatewayFile,
-    x402: Object.freeze({ maxTimeoutSeconds: e.X402_MAX_TIMEOUT_SECONDS, facilitatorTimeoutMs: e.X402_FACILITATOR_TIMEOUT_MS, payerRpm: e.X402_PAYER_RPM }),
+    x402: Object.freeze({ maxTimeoutSeconds: e.X402_MAX_TIMEOUT_SECONDS, facilitatorTimeoutMs: e.X402_FACILITATOR_TIMEOUT_MS, payerRpm: e.X402_PAYER_RPM, unpaidRpm: e.X402_UNPAID_RPM }),
   })
 }
 

@@ -249,6 +249,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
           maxBodyBytes: config.maxBodyBytes,
           defaultTimeoutMs: config.upstream.totalTimeoutMs,
           x402: config.x402,
+          trustForwardedFor: config.trustForwardedFor,
           ...(recordPayment ? { recordPayment } : {}),
           logger,
         })
@@ -263,7 +264,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
       if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
       const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
-      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, cors: x402Cors(file.gateway.corsOrigins), recordPayment, logger }
+      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, unpaidRpm: config.x402.unpaidRpm, cors: x402Cors(file.gateway.corsOrigins), recordPayment, logger }
       const meteredRoute = (key: string) => file.routes.find((r) => r.key === key && r.pricing.kind === 'metered')
       // A `type: metered` "POST /v1/chat/completions" route turns it on too, answered by the route's upstream.
       const metered = meteredRoute('POST /v1/chat/completions')

@@ -15,6 +15,7 @@ const SCRIPTS = [
   'inspect-open-4',
   'settle-lost-7',
   'x402-claim-2',
+  'x402-unpaid-1',
 ] as const
 export type ScriptName = (typeof SCRIPTS)[number]
 

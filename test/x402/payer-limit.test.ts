@@ -1,4 +1,4 @@
-// x402 requests carry no key: the payer's request limit is charged with the nonce claim in one script call (real Redis), and a metered route answers 429 with Retry-After before the facilitator or the upstream is asked.
+// x402 requests carry no key: the payer's request limit is charged with the nonce claim in one script call (real Redis), and a metered route answers 429 with Retry-After before the facilitator or the upstream is asked; unpaid requests are counted per client address.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { RateLimitError } from '../../src/errors'
 import { createHotRedis } from '../../src/lib/hot-redis'
 import { usdcOn } from '../../src/x402/assets'
+import { limitUnpaid } from '../../src/x402/address-limit'
 import { claimForPayer, payerClaimKeys } from '../../src/x402/payer-claim'
 import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
 import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
@@ -131,6 +132,78 @@ routes:
     expect(limited.headers.get('retry-after')).not.toBeNull()
     expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded')
     expect(exact.settled().filter((c) => (c.paymentPayload.payload as { authorization: { from: string } }).authorization.from === account.address)).toHaveLength(2)
+  })
+})
+
+describe('unpaid requests per client address (X402_UNPAID_RPM)', () => {
+  test('limitUnpaid: the bucket refuses past its rate with Retry-After; rpm 0 or no address is not limited; Redis away lets it through', async () => {
+    const prefix = `test-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
+    const now = Date.now()
+    for (let i = 0; i < 3; i++) await limitUnpaid(redis, { prefix, address: '192.0.2.7', rpm: 3 }, now)
+    const refused = await limitUnpaid(redis, { prefix, address: '192.0.2.7', rpm: 3 }, now).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(RateLimitError)
+    expect((refused as RateLimitError).headers['retry-after']).toBe('20')
+    await limitUnpaid(redis, { prefix, address: '192.0.2.8', rpm: 3 }, now)
+    await limitUnpaid(redis, { prefix, address: '192.0.2.7', rpm: 3 }, now + 20_000)
+    await limitUnpaid(redis, { prefix, address: '192.0.2.7', rpm: 0 }, now)
+    await limitUnpaid(redis, { prefix, address: null, rpm: 3 }, now)
+    const away = { script: () => Promise.reject(new Error('redis away')) }
+    await limitUnpaid(away, { prefix, address: '192.0.2.7', rpm: 1 }, now)
+  })
+
+  describe('in a gateway', () => {
+    let upstream: FakeUpstream
+    let chain: FakeChain
+    let exact: FakeFacilitator
+    let facilitator: UptoFacilitator
+    let gateway: TestGateway
+
+    beforeAll(async () => {
+      upstream = startFakeUpstream()
+      chain = startFakeChain(USDC.chainId, USDC.address)
+      exact = startFakeFacilitator()
+      facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
+      const path = join(mkdtempSync(join(tmpdir(), 'mw-unpaid-limit-')), 'gateway.yaml')
+      writeFileSync(
+        path,
+        `wallets: { base-sepolia: "${privateKeyToAccount(generatePrivateKey()).address}" }
+accepts: [{ asset: USDC, network: base-sepolia }]
+facilitator: { url: "${facilitator.url}" }
+upstreams:
+  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
+routes:
+  "POST /v1/messages": { upstream: anthropic, type: metered }
+  "POST /v1/flat": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
+`,
+      )
+      gateway = await startGateway({ GATEWAY_CONFIG: path, X402_UNPAID_RPM: '3' })
+    })
+    afterAll(async () => {
+      await gateway.stop()
+      facilitator.stop()
+      exact.stop()
+      chain.stop()
+      upstream.stop()
+    })
+
+    test('the 4th unpaid request in a minute from one address is 429 on any x402 route, before any quote; a paying request is not counted by its address', async () => {
+      const body = JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+      const unpaid = (path: string) => fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      expect((await unpaid('/v1/messages')).status).toBe(402)
+      expect((await unpaid('/v1/flat')).status).toBe(402)
+      expect((await unpaid('/v1/messages')).status).toBe(402)
+      for (const path of ['/v1/messages', '/v1/flat']) {
+        const limited = await unpaid(path)
+        expect(limited.status).toBe(429)
+        expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+        expect(limited.headers.get('payment-required')).toBeNull()
+        expect(((await limited.json()) as { error: { type: string } }).error.type).toBe('rate_limit_error')
+      }
+      // A signed payment (here one that does not verify) is judged by its payer, not refused by the address's bucket.
+      const withPayment = await fetch(`${gateway.url}/v1/flat`, { method: 'POST', headers: { 'content-type': 'application/json', 'payment-signature': 'bm90IGEgcGF5bWVudA==' }, body })
+      expect(withPayment.status).toBe(402)
+      expect(upstream.requests.length).toBe(0)
+    })
   })
 })
 

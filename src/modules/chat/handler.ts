@@ -13,6 +13,7 @@ import { observeRequest } from './observed'
 import { completeChat, type ChatDeps } from './service'
 import { x402Chat, type X402ChatOptions } from './x402'
 import { withGrant } from '../../x402/cors'
+import { resolveClientAddress } from '../../lib/client-address'
 import { extractApiKeyFrom } from '../auth/service'
 import { PayloadTooLargeError } from '../../errors'
 import { describeValueError } from '../../lib/framework-errors'
@@ -78,7 +79,8 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
         const call = { requestId, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
         const x402 = o.x402
         const model = deps.catalog.find(call.request.model)?.id ?? 'none'
-        return answered(await observed.run(model, 'x402', () => x402Chat(deps, x402, call, request, headers)))
+        const address = x402.unpaidRpm ? resolveClientAddress(request, server, trustForwardedFor) : null
+        return answered(await observed.run(model, 'x402', () => x402Chat(deps, x402, call, request, headers, address)))
       }
       const { principal, body } = await acceptRequest<ChatRequest>(request, server, schema, headers, accept)
       const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt, trace: observed.trace }

@@ -15,6 +15,7 @@ import { claimForPayer } from '../../x402/payer-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, type PaymentTerms } from '../../x402/requirements'
 import type { UptoSigner } from '../../x402/supported'
+import { carriesPayment, limitUnpaid } from '../../x402/address-limit'
 import type { X402Cors } from '../../x402/cors'
 import { costCoveredNano, withMarkup } from '../../x402/markup'
 import { checkUptoPayment, meteredRequirements, nanoToAtomicUp, uptoSettlement } from '../../x402/upto'
@@ -30,6 +31,8 @@ export interface X402ChatOptions {
   redis: Pick<HotRedis, 'send' | 'script'>
   /** Requests per minute per payer (X402_PAYER_RPM); 0 or absent: none. */
   payerRpm?: number
+  /** Unpaid requests per minute per client address (X402_UNPAID_RPM); 0 or absent: none. */
+  unpaidRpm?: number
   keyPrefix: string
   recordPayment: X402PaymentRecorder
   logger: Logger
@@ -83,7 +86,8 @@ export interface MeteredCall {
  * answer, the cost the meter measured from the provider's usage (rounded up, never above the permit, nothing when
  * it is zero); an `exact` payment of the worst case is settled before anything is sent, and nothing more is charged.
  */
-export async function x402Chat(chatDeps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'principal'>, rawRequest: Request, headers: Record<string, string>): Promise<Response> {
+export async function x402Chat(chatDeps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'principal'>, rawRequest: Request, headers: Record<string, string>, clientAddress: string | null = null): Promise<Response> {
+  await limitUnpaidQuote(o, rawRequest, clientAddress)
   const deps = o.providers ? { ...chatDeps, providers: o.providers } : chatDeps
   const { request } = base
   const model = resolveModel(deps.catalog, request.model)
@@ -96,6 +100,14 @@ export async function x402Chat(chatDeps: ChatDeps, o: X402ChatOptions, base: Omi
     holdNano: BigInt(estimate.holdNano),
     serve: (principal, payment) => completeChat(deps, { ...base, principal, payment }, headers),
   }, rawRequest, headers)
+}
+
+/**
+ * Before anything is quoted (the prompt tokenized, the facilitator's signer read): a request without a payment is
+ * counted against its client address, a 429 past X402_UNPAID_RPM. A paying request is counted by its payer instead.
+ */
+export async function limitUnpaidQuote(o: X402ChatOptions, rawRequest: Request, clientAddress: string | null): Promise<void> {
+  if (!carriesPayment(rawRequest.headers)) await limitUnpaid(o.redis, { prefix: o.keyPrefix, address: clientAddress, rpm: o.unpaidRpm ?? 0 })
 }
 
 /** The quote (the worst case plus the markup, rounded up to atomic units once), the 402 or the payment, then `call.serve`. */

@@ -21,6 +21,7 @@ import { countTokens } from './count-tokens'
 import { createMessage } from './service'
 import { x402Messages } from './x402'
 import { withGrant } from '../../x402/cors'
+import { resolveClientAddress } from '../../lib/client-address'
 import type { X402ChatOptions } from '../chat/x402'
 
 export interface MessagesHandlerOptions {
@@ -57,7 +58,7 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
   const accept = { authenticate, maxBodyBytes, trustForwardedFor, sessions }
 
   /** The checks every Messages route makes, in the chat route's order, then `run`; errors answered in Anthropic's shape. */
-  function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>, paid?: (accepted: Omit<Accepted<T>, 'principal'>) => Promise<Response>): MessagesHandler {
+  function route<T>(name: string, schema: TSchema, run: (accepted: Accepted<T>) => Promise<Response>, paid?: (accepted: Omit<Accepted<T>, 'principal'>, address: string | null) => Promise<Response>): MessagesHandler {
     const compiled = TypeCompiler.Compile(schema)
     const spanName = `POST /v1/${name.replace('.', '/')}`
     return async (request, server) => {
@@ -78,7 +79,8 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
           const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
           if (!compiled.Check(body)) throw describeValueError(compiled.Errors(body).First())
           const model = deps.catalog.find((body as { model: string }).model)?.id ?? 'none'
-          return answered(await observed.run(model, 'x402', () => paid({ requestId, body: body as T, request, startedAt, headers, trace: observed.trace })))
+          const address = x402?.unpaidRpm ? resolveClientAddress(request, server, trustForwardedFor) : null
+          return answered(await observed.run(model, 'x402', () => paid({ requestId, body: body as T, request, startedAt, headers, trace: observed.trace }, address)))
         }
         const { principal, body } = await acceptRequest<T>(request, server, compiled, headers, accept)
         const accepted = { requestId, principal, body, request, startedAt, headers, trace: observed.trace }
@@ -99,7 +101,7 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
       'messages',
       MessagesModel.request,
       (a) => createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.headers),
-      x402 ? (a) => x402Messages(deps, x402, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.request, a.headers) : undefined,
+      x402 ? (a, address) => x402Messages(deps, x402, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.request, a.headers, address) : undefined,
     ),
     // Free: authenticated, but no admission and nothing held or billed.
     countTokens: route<CountTokensRequest>('messages.count_tokens', MessagesModel.countTokens, async (a) => {

@@ -2,7 +2,7 @@
 import type { MessagesRequest } from '../../anthropic/messages-request'
 import type { Principal } from '../auth/service'
 import type { ChatDeps } from '../chat/service'
-import { x402Metered, type X402ChatOptions } from '../chat/x402'
+import { limitUnpaidQuote, x402Metered, type X402ChatOptions } from '../chat/x402'
 import { createMessage, planMessage, type MessagesCall } from './service'
 
 const ROUTE = 'POST /v1/messages'
@@ -11,7 +11,8 @@ const ROUTE = 'POST /v1/messages'
 const QUOTE: Principal = { accountId: 'x402', keyId: 'x402', mode: 'live', kind: 'static', subscriptionStatus: 'none', spendCapNano: null, limits: { rpm: null, tpm: null }, billingMode: 'postpaid' }
 
 /** Quotes the exchange's hold for this body (max_tokens is required, so the cap is the client's), then pays and serves it. */
-export async function x402Messages(messagesDeps: ChatDeps, o: X402ChatOptions, base: Omit<MessagesCall, 'principal'>, rawRequest: Request, headers: Record<string, string>): Promise<Response> {
+export async function x402Messages(messagesDeps: ChatDeps, o: X402ChatOptions, base: Omit<MessagesCall, 'principal'>, rawRequest: Request, headers: Record<string, string>, clientAddress: string | null = null): Promise<Response> {
+  await limitUnpaidQuote(o, rawRequest, clientAddress)
   const deps = o.providers ? { ...messagesDeps, providers: o.providers } : messagesDeps
   const { plan } = await planMessage(deps, { requestId: base.requestId, principal: QUOTE, body: base.body as MessagesRequest }, false)
   return x402Metered(o, {

@@ -5,6 +5,8 @@ import type { HotRedis } from '../../lib/hot-redis'
 import type { Logger } from '../../lib/logger'
 import { countRequest } from '../../lib/metrics'
 import type { Catalog } from '../../pricing/catalog'
+import { clientAddressOf, resolveClientAddress } from '../../lib/client-address'
+import { carriesPayment } from '../../x402/address-limit'
 import { withGrant, x402Cors, x402Preflight } from '../../x402/cors'
 import { createFacilitator } from '../../x402/facilitator'
 import type { X402PaymentRecorder } from '../../x402/payment-record'
@@ -22,13 +24,15 @@ export interface PaidRoutesOptions {
   maxBodyBytes: number
   defaultTimeoutMs: number
   /** payerRpm: requests per minute per payer address (0: none). */
-  x402: { maxTimeoutSeconds: number; facilitatorTimeoutMs: number; payerRpm?: number }
+  x402: { maxTimeoutSeconds: number; facilitatorTimeoutMs: number; payerRpm?: number; unpaidRpm?: number }
+  /** Reads the client address from X-Forwarded-For's last hop (TRUST_FORWARDED_FOR). */
+  trustForwardedFor?: boolean
   /** Sees every payment that reached the facilitator; a no-op by default (the usage queue stores them when wired). */
   recordPayment?: X402PaymentRecorder
   logger: Logger
 }
 
-type BunRouteHandler = (request: Request & { params?: Record<string, string> }) => Promise<Response>
+type BunRouteHandler = (request: Request & { params?: Record<string, string> }, server?: { requestIP(request: Request): { address: string } | null } | null) => Promise<Response>
 
 export interface PaidRoutes {
   /** For Swagger and app.handle; mounted after the built-in plugins, so a configured METHOD + path replaces theirs. */
@@ -47,11 +51,13 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     redis: options.redis,
     keyPrefix: options.keyPrefix,
     payerRpm: options.x402.payerRpm ?? 0,
+    unpaidRpm: options.x402.unpaidRpm ?? 0,
     recordPayment: options.recordPayment ?? (() => {}),
     logger: options.logger,
   }
   const deps = { gate, catalog: options.catalog, maxBodyBytes: options.maxBodyBytes, defaultTimeoutMs: options.defaultTimeoutMs, logger: options.logger }
   const cors = x402Cors(file.gateway.corsOrigins)
+  const limitsAddresses = (options.x402.unpaidRpm ?? 0) > 0
   let plugin = new Elysia({ name: 'paid-routes' })
   const serveRoutes: PaidRoutes['serveRoutes'] = {}
   const served: string[] = []
@@ -62,11 +68,12 @@ export function paidRoutes(options: PaidRoutesOptions): PaidRoutes {
     const upstream = file.upstreams[route.upstream]!
     const proxied: PaidRouteHandler = createPaidRouteHandler(route, upstream, deps)
     // Browsers paying from an allowed page read the 402's requirements and the settlement (gateway.cors_origins).
-    const handler: PaidRouteHandler = cors ? async (request, params) => withGrant(cors, request, await proxied(request, params)) : proxied
-    plugin = plugin.route(route.method, route.path, ({ request, params }) => handler(request, params as Record<string, string>), { parse: 'none', detail: paidRouteDetail(route.key, route.upstream) }) as unknown as Elysia
+    const handler: PaidRouteHandler = cors ? async (request, params, address) => withGrant(cors, request, await proxied(request, params, address)) : proxied
+    plugin = plugin.route(route.method, route.path, ({ request, params }) => handler(request, params as Record<string, string>, clientAddressOf(request)), { parse: 'none', detail: paidRouteDetail(route.key, route.upstream) }) as unknown as Elysia
     // Served from Bun's table, a request is counted here (Elysia's hook in src/app.ts counts the ones it routes).
-    const countedHandler = async (request: Request & { params?: Record<string, string> }) => {
-      const response = await handler(request, request.params ?? {})
+    const countedHandler: BunRouteHandler = async (request, server) => {
+      const address = limitsAddresses && !carriesPayment(request.headers) ? resolveClientAddress(request, server, options.trustForwardedFor ?? false) : null
+      const response = await handler(request, request.params ?? {}, address)
       countRequest(route.path, 'none', response.status)
       return response
     }

@@ -7,6 +7,7 @@ import { x402Payments } from '../../lib/metrics'
 import { encodeRequired, PAYMENT_REQUIRED, readPayment, type DecodedPayment } from '../../x402/codec'
 import type { Facilitator } from '../../x402/facilitator'
 import { checkExactPayment, type CheckedPayment } from '../../x402/local-verify'
+import { limitUnpaid } from '../../x402/address-limit'
 import { claimForPayer } from '../../x402/payer-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, paymentRequiredV1, requirementsFor, toV1, type PaymentTerms } from '../../x402/requirements'
@@ -19,6 +20,8 @@ export interface PaymentGateDeps {
   keyPrefix: string
   /** Requests per minute per payer (X402_PAYER_RPM); 0: none. */
   payerRpm: number
+  /** Unpaid requests per minute per client address (X402_UNPAID_RPM); 0 or absent: none. */
+  unpaidRpm?: number
   recordPayment: X402PaymentRecorder
   logger: Logger
 }
@@ -29,6 +32,8 @@ export interface PaymentContext {
   amount: bigint
   resource: ResourceInfo
   startedAt: Date
+  /** Counts an unpaid request (X402_UNPAID_RPM); null or absent: not limited. */
+  clientAddress?: string | null
 }
 
 /** A settled payment: what the answer's PAYMENT-RESPONSE carries and the record is made of. */
@@ -71,6 +76,7 @@ export async function collectPayment(deps: PaymentGateDeps, headers: Headers, co
     return { response: paymentRequiredResponse(version, accepts, context.resource, reason, message, context.requestId) }
   }
   const read = readPayment(headers)
+  if (read === null && deps.redis) await limitUnpaid(deps.redis, { prefix: deps.keyPrefix, address: context.clientAddress ?? null, rpm: deps.unpaidRpm ?? 0 })
   if (read === null) return refuse(2, 'required', 'payment_required', `This route costs ${context.amount} USDC atomic units. Pay with x402: sign one of accepts and send it base64-encoded in PAYMENT-SIGNATURE.`)
   if ('problem' in read) return refuse(read.version, 'invalid', 'invalid_payload', read.problem)
   const payment = read.payment

@@ -19,7 +19,8 @@ export interface PaidRouteDeps {
   logger: Logger
 }
 
-export type PaidRouteHandler = (request: Request, params: Readonly<Record<string, string | undefined>>) => Promise<Response>
+/** `address`: the client's (src/lib/client-address.ts), which an unpaid request is counted by; null: unknown. */
+export type PaidRouteHandler = (request: Request, params: Readonly<Record<string, string | undefined>>, address?: string | null) => Promise<Response>
 
 const utf8 = new TextDecoder()
 
@@ -42,7 +43,7 @@ function resourceOf(url: URL, route: RouteConfig, price: Price) {
 export function createPaidRouteHandler(route: RouteConfig, upstream: UpstreamConfig, deps: PaidRouteDeps): PaidRouteHandler {
   const timeoutMs = upstream.timeoutMs ?? deps.defaultTimeoutMs
   const hasBody = route.method !== 'GET' && route.method !== 'HEAD'
-  return async (request, params) => {
+  return async (request, params, address = null) => {
     const requestId = newRequestId()
     const startedAt = new Date()
     try {
@@ -50,7 +51,7 @@ export function createPaidRouteHandler(route: RouteConfig, upstream: UpstreamCon
       const body = hasBody ? await readBodyBytes(request, deps.maxBodyBytes) : null
       const priced = priceRequest(route.pricing, { body: body ? parseBodyForPricing(body, request.headers.get('content-type')) : null, query: url.searchParams, headers: request.headers, params }, deps.catalog)
       if ('problem' in priced) throw new InvalidRequestError(priced.problem, priced.param, 'unpriced_request')
-      const context = { requestId, route: route.key, amount: priced.price.atomic, resource: resourceOf(url, route, priced.price), startedAt }
+      const context = { requestId, route: route.key, amount: priced.price.atomic, resource: resourceOf(url, route, priced.price), startedAt, clientAddress: address }
       const gate = await collectPayment(deps.gate, request.headers, context)
       if ('response' in gate) return gate.response
       const paid = gate.paid
