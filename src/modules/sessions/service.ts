@@ -110,7 +110,7 @@ export async function revokeSessionToken(deps: SessionServiceDeps, project: Proj
   return { revoked: true as const, end_customer_id: revoked.end_customer_id }
 }
 
-/** The chat models this session may call: its scope, or every chat model in the catalog. */
+/** The models this session may call: its scope (any kinds), or unscoped every chat model in the catalog. */
 export function sessionConfig(deps: SessionServiceDeps, session: SessionPrincipal) {
   const models = session.scopeModels ?? deps.catalog.models.filter((model) => model.kind === 'chat').map((model) => model.id)
   return { publishable_key: deps.publishableKeys[session.mode], mode: session.mode, models }
