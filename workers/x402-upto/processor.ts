@@ -1,5 +1,6 @@
 // One sweep of the upto sweeper: x402 upto payments whose gateway died (lease run out) are taken once and settled at their last checkpoint, before the permit's deadline.
 import type { Logger } from '../../src/lib/logger'
+import { uptoSettlement } from '../../src/x402/upto'
 import type { Taken } from '../../src/x402/upto-pending'
 import { DEADLINE_MARGIN_MS, retryDelayMs } from '../../src/x402/upto-pending'
 import { recordFailure, settleUpto, type UptoSettleDeps } from '../../src/x402/upto-settle'
@@ -50,7 +51,7 @@ export async function sweepUptoOnce(deps: UptoSweepDeps): Promise<UptoSweepResul
     }
     if (now >= deadlineMs) {
       result.failed++
-      recordFailure(deps.settle, m, costNano, 'after its gateway died', `the permit's deadline ${m.deadline} passed before it could be settled`)
+      recordFailure(deps.settle, m, uptoSettlement(costNano, BigInt(m.maxAtomic)), 'after its gateway died', `the permit's deadline ${m.deadline} passed before it could be settled`)
       await deps.end(requestId)
       continue
     }
