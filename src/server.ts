@@ -20,6 +20,7 @@ import { paymentTerms } from './x402/requirements'
 import { routeProviders } from './providers/route'
 import { createFacilitator } from './x402/facilitator'
 import { uptoSigner } from './x402/supported'
+import { settleLeaseFor, UptoPending } from './x402/upto-pending'
 import { discoveryPlugin } from './modules/discovery'
 import type { X402ChatOptions } from './modules/chat/x402'
 import type { AnyElysia } from 'elysia'
@@ -264,7 +265,9 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const metered = file.routes.find((r) => r.key === 'POST /v1/chat/completions' && r.pricing.kind === 'metered')
       if ((file.gateway.x402Chat || metered) && recordPayment) {
         const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
-        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, recordPayment, logger }
+        const hotRedis = hot
+        const pending = new UptoPending({ script: (name, keys, args) => hotRedis.script(name, keys, args), command: (name, args) => hotRedis.send(name, args) }, config.queuePrefix, config.admission.holdTtlMs)
+        x402Chat = { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, recordPayment, logger, pending, settleLeaseMs: settleLeaseFor(config.x402.facilitatorTimeoutMs) }
         if (metered) x402Chat.providers = routeProviders(file.upstreams[metered.upstream]!, metered.upstreamPath)
       }
     }

@@ -1,4 +1,4 @@
-// The admission Lua scripts, read once at boot (with their `--#include lib/…` parts), runnable on ioredis or on the hot path's client.
+// The admission Lua scripts (and the x402 upto settlement ones), read once at boot (with their `--#include lib/…` parts), runnable on ioredis or on the hot path's client.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RedisConnection } from '../lib/redis'
@@ -14,6 +14,11 @@ const SCRIPTS = [
   'post-usage-4',
   'inspect-open-4',
   'settle-lost-7',
+  // x402 upto payments awaiting settlement (src/x402/upto-pending.ts).
+  'upto-open-3',
+  'upto-checkpoint-2',
+  'upto-take-2',
+  'upto-release-2',
 ] as const
 export type ScriptName = (typeof SCRIPTS)[number]
 

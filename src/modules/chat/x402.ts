@@ -14,7 +14,9 @@ import { claimNonce, nonceKey } from '../../x402/nonce-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, type PaymentTerms } from '../../x402/requirements'
 import type { UptoSigner } from '../../x402/supported'
-import { checkUptoPayment, meteredRequirements, nanoToAtomicUp, uptoSettlement } from '../../x402/upto'
+import { checkUptoPayment, meteredRequirements, nanoToAtomicUp } from '../../x402/upto'
+import { UPTO_RETRY_FIRST_MS, type UptoMaterial, type UptoPending } from '../../x402/upto-pending'
+import { recordFailure, settleUpto } from '../../x402/upto-settle'
 import type { Principal } from '../auth/service'
 import type { ProviderRegistry } from '../../providers/registry'
 import { completeChat, resolveModel, type ChatCall, type ChatDeps } from './service'
@@ -28,6 +30,10 @@ export interface X402ChatOptions {
   keyPrefix: string
   recordPayment: X402PaymentRecorder
   logger: Logger
+  /** upto payments awaiting settlement (written before the first byte, checkpointed, settled by a worker after a crash). */
+  pending: UptoPending
+  /** How long a taker has to settle before a sweeper may take the payment again. */
+  settleLeaseMs: number
   /** A `type: metered` route of the config file: every model is answered by its upstream (OpenAI's format) instead of the catalog's providers. */
   providers?: ProviderRegistry
 }
@@ -100,22 +106,40 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
   if (scheme === 'upto') {
     const checked = await checkUptoPayment(payment, offered)
     if ('refusal' in checked) return refusal(offered, resourceUrl, new X402PaymentError(checked.refusal.message, checked.refusal.reason), headers)
-    const { payer, maxAtomic, requirements } = checked.payment
-    await claim(o, base.requestId, requirements, payer, checked.payment.nonce, checked.payment.deadline)
+    const { payer, maxAtomic, requirements, deadline } = checked.payment
     const payload = payment.payload as PaymentPayload
-    await verify(o, payload, requirements)
-    const base402 = { payer, network: requirements.network, asset: requirements.asset, payTo: requirements.payTo, scheme: 'upto' as const }
+    const material: UptoMaterial = { requestId: base.requestId, route: ROUTE, payer, maxAtomic: maxAtomic.toString(), deadline: Number(deadline), startedAt: startedAt.toISOString(), payload, requirements }
+    // The nonce claim and the settlement material, in one round trip: from here a gateway that dies is settled by a worker.
+    await claimUpto(o, material, checked.payment.nonce)
+    await verify(o, payload, requirements).catch(async (error: unknown) => {
+      await o.pending.end(base.requestId).catch(() => {})
+      throw error
+    })
+    const settleDeps = { facilitator: o.facilitator, record: o.recordPayment, logger: o.logger }
     const settle = async (costNano: number) => {
-      const amount = uptoSettlement(BigInt(costNano), maxAtomic)
-      // Nothing used (an upstream that failed before answering, or a free answer): nothing is settled.
-      if (amount === 0n) return record({ ...base402, amount: '0', transaction: null, status: 'settled' })
-      const settled = await o.facilitator.settle(payload, { ...requirements, amount: amount.toString() }).catch((error: Error) => ({ kind: 'unknown' as const, message: error.message }))
-      if (settled.kind === 'settled') return record({ ...base402, amount: amount.toString(), transaction: settled.response.transaction || null, status: 'settled' })
-      o.logger.error('x402 upto settlement failed after the answer', { requestId: base.requestId, payer, amount: amount.toString(), outcome: settled.kind, message: settled.message })
-      record({ ...base402, amount: amount.toString(), transaction: null, status: 'settle_failed' })
+      const taken = await o.pending.take(base.requestId, { finish: BigInt(costNano) }, o.settleLeaseMs).catch((error: Error) => ({ kind: 'unreachable' as const, message: error.message }))
+      if (taken.kind === 'unreachable') {
+        // Without the take there is no guard against a second settle: the sweeper settles the last checkpoint instead.
+        return o.logger.error('x402 upto payment not taken at the finish (Redis unreachable); the upto sweeper settles its last checkpoint', { requestId: base.requestId, payer, message: taken.message })
+      }
+      // A sweeper took it (this gateway's lease ran out first): it settles, once.
+      if (taken.kind !== 'taken') return o.logger.warn('x402 upto payment already taken by the upto sweeper', { requestId: base.requestId, payer })
+      const outcome = await settleUpto(settleDeps, material, BigInt(costNano), 'after the answer')
+      if (outcome.kind === 'unreachable') {
+        // Given back to the upto sweeper with the final cost: it retries until the permit's deadline.
+        const handedOver = await o.pending.retryAt(base.requestId, Date.now() + UPTO_RETRY_FIRST_MS).then(() => true, () => false)
+        if (handedOver) return o.logger.warn('x402 upto settlement did not reach the facilitator after the answer; the upto sweeper retries', { requestId: base.requestId, payer, message: outcome.message })
+        recordFailure(settleDeps, material, outcome.amount, 'after the answer', outcome.message)
+      }
+      await o.pending.end(base.requestId).catch((error: Error) => o.logger.warn('x402 upto payment settled but not removed from Redis; the sweeper drops it', { requestId: base.requestId, message: error.message }))
     }
     headers['x-payment-max-amount'] = maxAtomic.toString()
-    const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: maxAtomic * NANO_PER_ATOMIC, settle: (cost) => settle(cost).catch(() => {}) })
+    const method = x402Payment({
+      subject: `x402_${payer.toLowerCase()}`,
+      maxNano: maxAtomic * NANO_PER_ATOMIC,
+      settle: (cost) => settle(cost).catch(() => {}),
+      checkpoint: (cost) => void o.pending.checkpoint(base.requestId, cost, material.deadline).catch(() => {}),
+    })
     return completeChat(deps, { ...base, principal: payerPrincipal(payer), payment: method }, headers)
   }
 
@@ -142,6 +166,14 @@ async function paid(deps: ChatDeps, o: X402ChatOptions, base: Omit<ChatCall, 'pr
   headers[name] = value
   const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: authorization.value * NANO_PER_ATOMIC, settle: async () => {} })
   return completeChat(deps, { ...base, principal: payerPrincipal(payer), payment: method }, headers)
+}
+
+/** An upto permit's nonce claimed and its settlement material written (upto-open-3), before anyone verifies it. */
+async function claimUpto(o: X402ChatOptions, material: UptoMaterial, nonce: `0x${string}`): Promise<void> {
+  const claimed = await o.pending.open(material, nonce).catch(() => {
+    throw new FacilitatorError('Payment nonces cannot be checked right now (Redis unreachable); nothing was charged.', 'facilitator_unavailable')
+  })
+  if (!claimed) throw new X402PaymentError('This payment was already used.', 'invalid_upto_evm_nonce_already_used')
 }
 
 /** Claims the nonce before anyone verifies it: concurrent replays of one payment get 402, exactly one goes on. */
