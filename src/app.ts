@@ -65,7 +65,7 @@ export interface AppDeps {
   onFinish?: ExchangeDeps['onFinish']
   /** Elysia's OpenTelemetry plugin when tracing is on (elysiaTracing). */
   tracing?: AnyElysia
-  /** Platform mode on the chat route: session tokens paid from end users' wallets, and CORS for their browsers. */
+  /** Platform mode on the model routes (chat, Messages, embeddings, images): session tokens paid from end users' wallets, and CORS for their browsers. */
   sessions?: { auth: PlatformAuth; allowedOrigin: OriginLookup }
   /** gateway.x402_chat: the chat route also takes x402 payments from requests without a key. */
   x402Chat?: X402ChatOptions
@@ -166,7 +166,9 @@ export function createApp(deps: AppDeps): AnyElysia {
   // After the built-in routes: Elysia keeps the last handler registered for a method and path.
   if (deps.paidRoutes) app = app.use(deps.paidRoutes.plugin)
   if (deps.mediaProviders) {
-    const media = { authenticate: deps.authenticate, maxBodyBytes: config.maxBodyBytes }
+    // Session tokens too in platform mode: embeddings and images paid from end users' wallets, as chat is.
+    const sessions = deps.sessions ? { sessions: { ...deps.sessions, trustForwardedFor: config.trustForwardedFor } } : {}
+    const media = { authenticate: deps.authenticate, maxBodyBytes: config.maxBodyBytes, ...sessions }
     app = app
       .use(embeddingsPlugin({ ...media, deps: { ...billable, providers: deps.mediaProviders.embeddings } }))
       .use(imagesPlugin({ ...media, deps: { ...billable, providers: deps.mediaProviders.images } }))

@@ -21,6 +21,7 @@ import { routeProviders } from './providers/route'
 import { x402Cors } from './x402/cors'
 import { createFacilitator } from './x402/facilitator'
 import { uptoSigner } from './x402/supported'
+import { settleLeaseFor, UptoPending } from './x402/upto-pending'
 import { discoveryPlugin } from './modules/discovery'
 import type { X402ChatOptions } from './modules/chat/x402'
 import type { AnyElysia } from 'elysia'
@@ -264,7 +265,10 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const terms = paymentTerms(file.accepts, file.wallets, config.x402.maxTimeoutSeconds)
       if (file.gateway.discovery) x402Plugins.push(discoveryPlugin({ file, terms }))
       const settings = { url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }
-      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, unpaidRpm: config.x402.unpaidRpm, cors: x402Cors(file.gateway.corsOrigins), recordPayment, logger }
+      const hotRedis = hot
+      // upto payments of every metered route (chat and Messages) are written down before their first byte, for the upto sweeper.
+      const pending = new UptoPending({ script: (name, keys, args) => hotRedis.script(name, keys, args), command: (name, args) => hotRedis.send(name, args) }, config.queuePrefix, config.admission.holdTtlMs)
+      const shared = recordPayment && { terms, facilitator: createFacilitator(settings), uptoSigner: uptoSigner(settings), redis: hot, keyPrefix: config.queuePrefix, payerRpm: config.x402.payerRpm, unpaidRpm: config.x402.unpaidRpm, cors: x402Cors(file.gateway.corsOrigins), recordPayment, logger, pending, settleLeaseMs: settleLeaseFor(config.x402.facilitatorTimeoutMs) }
       const meteredRoute = (key: string) => file.routes.find((r) => r.key === key && r.pricing.kind === 'metered')
       // A `type: metered` "POST /v1/chat/completions" route turns it on too, answered by the route's upstream.
       const metered = meteredRoute('POST /v1/chat/completions')

@@ -12,6 +12,10 @@ import { startHoldSweeper } from './holds'
 import { startPartitionKeeper } from './partitions'
 import { startX402PaymentWorker } from './x402-payments'
 import { createStripeClient } from '../src/lib/stripe'
+import { createFacilitator } from '../src/x402/facilitator'
+import { createX402PaymentQueue } from '../src/x402/payment-queue'
+import { settleLeaseFor } from '../src/x402/upto-pending'
+import { startUptoSweeper } from './x402-upto'
 
 export interface WorkerDeps {
   config: Readonly<Config>
@@ -99,6 +103,21 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   // x402 payment records of paid routes (src/x402/payment-queue.ts) into x402_payments.
   const payments = startX402PaymentWorker({ redis: config.redis, sql, logger, lockDurationMs: config.workerLockMs, stalledIntervalMs: config.workerLockMs, prefix })
 
+  // x402 upto payments whose gateway died mid-stream are settled at their last checkpoint (needs the config file's facilitator).
+  const file = config.gatewayFile
+  const uptoRecords = file && file.accepts.length > 0 ? createX402PaymentQueue(config.redis, logger, { prefix }) : null
+  const upto = file && uptoRecords
+    ? startUptoSweeper({
+        redis: config.redis,
+        queuePrefix: prefix,
+        facilitator: createFacilitator({ url: file.facilitator.url, headers: file.facilitator.headers, timeoutMs: config.x402.facilitatorTimeoutMs }),
+        record: uptoRecords.record,
+        logger,
+        intervalMs: config.admission.sweepIntervalMs,
+        settleLeaseMs: settleLeaseFor(config.x402.facilitatorTimeoutMs),
+      })
+    : null
+
   let timer: ReturnType<typeof setTimeout> | undefined
   const ready = await Promise.race([
     usage.worker.waitUntilReady().then(
@@ -113,7 +132,9 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
 
   return {
     async close() {
-      await Promise.all([usage.close(), webhooks.close(), payments.close(), stripeReport?.close(), holds.close(), partitions.close()])
+      await upto?.close()
+      await uptoRecords?.drain(5_000)
+      await Promise.all([usage.close(), webhooks.close(), payments.close(), stripeReport?.close(), holds.close(), partitions.close(), uptoRecords?.close()])
       await events.close()
     },
   }

@@ -1,4 +1,4 @@
-// The admission Lua scripts, read once at boot (with their `--#include lib/…` parts), runnable on ioredis or on the hot path's client.
+// The admission Lua scripts (and the x402 upto settlement ones), read once at boot (with their `--#include lib/…` parts), runnable on ioredis or on the hot path's client.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RedisConnection } from '../lib/redis'
@@ -16,6 +16,11 @@ const SCRIPTS = [
   'settle-lost-7',
   'x402-claim-2',
   'x402-unpaid-1',
+  // x402 upto payments: admitted (with the payer's bucket) and awaiting settlement (src/x402/upto-pending.ts).
+  'upto-open-4',
+  'upto-checkpoint-2',
+  'upto-take-2',
+  'upto-release-2',
 ] as const
 export type ScriptName = (typeof SCRIPTS)[number]
 

@@ -1,6 +1,7 @@
-// An x402 payment claimed once and its payer's request limit charged in one Redis script call (x402-claim-2): x402 requests carry no key, so the payer is the subject.
+// An x402 exact payment claimed once and its payer's request limit charged in one Redis script call (x402-claim-2): x402 requests carry no key, so the payer is the subject (upto: upto-open-4, src/x402/upto-pending.ts).
 import { RateLimitError } from '../errors'
 import type { HotRedis } from '../lib/hot-redis'
+import { x402NonceKey, x402PayerLimitsKey } from './keys'
 
 /** The longest a claim is kept, whatever the authorization says (a replay after that is refused by the chain's own nonce). */
 const MAX_CLAIM_SECONDS = 30 * 86_400
@@ -22,10 +23,18 @@ export interface PayerClaim {
   rpm: number
 }
 
-/** One hash tag per payer: the nonce and the bucket in one Cluster slot, so one script call. */
+/** The nonce and the payer's bucket (src/x402/keys.ts: the deployment's x402 tag, one Cluster slot; upto-open-4 uses the same). */
 export function payerClaimKeys(c: Pick<PayerClaim, 'prefix' | 'scheme' | 'network' | 'asset' | 'payer' | 'nonce'>): { nonce: string; limits: string } {
-  const tag = `{x402:${c.payer.toLowerCase()}}`
-  return { nonce: `${c.prefix}:${tag}:${c.scheme}:nonce:${c.network}:${c.asset.toLowerCase()}:${c.nonce.toLowerCase()}`, limits: `${c.prefix}:${tag}:rl` }
+  return { nonce: x402NonceKey(c.prefix, c.scheme, c.network, c.asset, c.payer, c.nonce), limits: x402PayerLimitsKey(c.prefix, c.payer) }
+}
+
+/** The 429 of a payer over X402_PAYER_RPM: nothing was claimed, the same payment may be sent again. */
+export function payerLimitError(payer: string, rpm: number, retryMs: number): RateLimitError {
+  const seconds = Math.max(1, Math.ceil(retryMs / 1000))
+  return new RateLimitError(`Too many x402 requests from payer ${payer}: at most ${rpm} per minute. Try again in ${seconds} s (the same payment may be sent again).`, seconds, {
+    'x-ratelimit-limit-requests': String(rpm),
+    'x-ratelimit-remaining-requests': '0',
+  })
 }
 
 /**
@@ -41,12 +50,6 @@ export async function claimForPayer(redis: Pick<HotRedis, 'script'>, c: PayerCla
   const args = [c.token, Math.max(until, nowSeconds + 1), nowMs, c.rpm]
   const reply = await redis.script('x402-claim-2', [keys.nonce, keys.limits], args).catch(() => redis.script('x402-claim-2', [keys.nonce, keys.limits], args))
   const [verdict, , retryMs] = reply as [string, number, number]
-  if (verdict === 'rpm') {
-    const seconds = Math.max(1, Math.ceil(retryMs / 1000))
-    throw new RateLimitError(`Too many x402 requests from payer ${c.payer}: at most ${c.rpm} per minute. Try again in ${seconds} s (the same payment may be sent again).`, seconds, {
-      'x-ratelimit-limit-requests': String(c.rpm),
-      'x-ratelimit-remaining-requests': '0',
-    })
-  }
+  if (verdict === 'rpm') throw payerLimitError(c.payer, c.rpm, retryMs)
   return verdict === 'ok'
 }

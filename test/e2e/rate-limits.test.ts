@@ -25,11 +25,18 @@ const chat = (base: string, apiKey: string, body: Record<string, unknown> = {}) 
   })
 
 describe('requests per minute', () => {
-  test('60 pass with X-RateLimit-Remaining counting down across both processes; the 61st is a 429 with Retry-After', async () => {
+  test('60 pass with X-RateLimit-Remaining counting down across both processes; then a 429 with Retry-After', async () => {
     const remaining: number[] = []
-    // The bucket refills one request per second; 60 local requests take a small fraction of that.
-    for (let i = 0; i < 60; i++) {
+    const started = Date.now()
+    // The bucket refills one request per second: on a loaded machine the 60 requests can take longer than that, so a
+    // refill may let a request through without a step down, and one more in. Each is bounded by the time taken.
+    let refused: Response | null = null
+    for (let i = 0; i < 200 && !refused; i++) {
       const response = await chat(i % 2 === 0 ? first.url : second.url, KEY)
+      if (response.status === 429) {
+        refused = response
+        break
+      }
       expect(response.status).toBe(200)
       await response.text()
       expect(response.headers.get('x-ratelimit-limit')).toBe('60')
@@ -39,13 +46,18 @@ describe('requests per minute', () => {
       expect(reset).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000))
       remaining.push(Number(response.headers.get('x-ratelimit-remaining')))
     }
-    expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => 59 - i))
+    const refills = Math.ceil((Date.now() - started) / 1000)
+    // A full bucket of 60: the first admitted leaves 59, and every admitted request takes one (a refill may give it back).
+    expect(remaining[0]).toBe(59)
+    for (let i = 1; i < remaining.length; i++) expect(remaining[i]!).toBeLessThanOrEqual(remaining[i - 1]!)
+    expect(remaining.length).toBeGreaterThanOrEqual(60)
+    expect(remaining.length).toBeLessThanOrEqual(60 + refills)
+    expect(remaining.at(-1)).toBe(0)
 
-    const refused = await chat(second.url, KEY)
-    expect(refused.status).toBe(429)
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0')
-    const body = (await refused.json()) as { error: { code: string; type: string; message: string } }
+    expect(refused).not.toBeNull()
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(refused!.headers.get('x-ratelimit-remaining')).toBe('0')
+    const body = (await refused!.json()) as { error: { code: string; type: string; message: string } }
     expect(body.error.code).toBe('rate_limit_exceeded')
     expect(body.error.message).toContain('60 requests per minute')
   })

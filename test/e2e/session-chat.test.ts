@@ -199,9 +199,9 @@ describe('origins and tokens', () => {
     expect(await refusal(browser(revoked.session_token).chat.completions.create({ model: 'mock/echo', messages: MESSAGES }))).toEqual({ status: 401, code: 'invalid_api_key' })
   })
 
-  test('routes other than chat and Messages do not take a session token', async () => {
+  test('the agent routes do not take a session token (embeddings and images do: session-media.test.ts)', async () => {
     const session = await mintSession(gateway.url, project.live, { customer: 'elsewhere' })
-    const answer = await call(gateway.url, 'POST', '/v1/embeddings', session.session_token, { model: 'mock/embed', input: 'hi' })
+    const answer = await call(gateway.url, 'GET', '/llm/usage', session.session_token)
     expect(answer.status).toBe(401)
   })
 })

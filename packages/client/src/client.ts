@@ -2,7 +2,7 @@
 import { errorFromResponse, MeterwayClientError } from './errors'
 import { normaliseSession, type ClientSession, type SessionInput } from './session'
 import { chatDeltas } from './sse'
-import type { Balance, ChatMessage, ChatRequest, ChatResponse, EmbeddingsRequest, GatewayConfig, ImageRequest, TopUp } from './types'
+import type { Balance, ChatMessage, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, GatewayConfig, ImageRequest, ImageResponse, TopUp } from './types'
 
 export interface MeterwayClientOptions {
   session: SessionInput
@@ -84,12 +84,16 @@ export class MeterwayClient {
     return (await this.request('POST', '/v1/chat/completions', { ...body, stream: false }, signal)).json() as Promise<ChatResponse>
   }
 
-  async image(request: ImageRequest): Promise<unknown> {
-    return (await this.request('POST', '/v1/images/generations', request)).json()
+  /** Generates images (OpenAI's request and answer), paid from the session's wallet: held at the worst case, billed the actual. */
+  async image(request: ImageRequest): Promise<ImageResponse> {
+    const { signal, ...body } = request
+    return (await this.request('POST', '/v1/images/generations', body, signal)).json() as Promise<ImageResponse>
   }
 
-  async embeddings(request: EmbeddingsRequest): Promise<unknown> {
-    return (await this.request('POST', '/v1/embeddings', request)).json()
+  /** Embeds text (OpenAI's request and answer), paid from the session's wallet per input token. */
+  async embeddings(request: EmbeddingsRequest): Promise<EmbeddingsResponse> {
+    const { signal, ...body } = request
+    return (await this.request('POST', '/v1/embeddings', body, signal)).json() as Promise<EmbeddingsResponse>
   }
 
   async getBalance(): Promise<Balance> {

@@ -3,4 +3,16 @@ export { MeterwayClient, type MeterwayClientOptions } from './client'
 export { MeterwayClientError } from './errors'
 export { normaliseSession, type ClientSession, type SessionInput } from './session'
 export { chatDeltas, sseData } from './sse'
-export type { Balance, ChatMessage, ChatRequest, ChatResponse, EmbeddingsRequest, GatewayConfig, ImageRequest, LedgerEntry, TopUp } from './types'
+export type {
+  Balance,
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  GatewayConfig,
+  ImageRequest,
+  ImageResponse,
+  LedgerEntry,
+  TopUp,
+} from './types'

@@ -24,13 +24,37 @@ export interface ChatResponse {
 export interface ImageRequest {
   model: string
   prompt: string
+  n?: number
+  size?: string
+  quality?: string
+  response_format?: 'url' | 'b64_json'
+  signal?: AbortSignal
+  [field: string]: unknown
+}
+
+/** OpenAI's image answer: one entry per image, a URL or base64 PNG as asked (token-billed models add `usage`). */
+export interface ImageResponse {
+  created: number
+  data: { url?: string; b64_json?: string; revised_prompt?: string }[]
+  usage?: { input_tokens: number; output_tokens: number; total_tokens: number; [field: string]: unknown }
   [field: string]: unknown
 }
 
 export interface EmbeddingsRequest {
   model: string
-  input: string | string[]
+  input: string | string[] | number[] | number[][]
+  encoding_format?: 'float' | 'base64'
+  dimensions?: number
+  signal?: AbortSignal
   [field: string]: unknown
+}
+
+/** OpenAI's embeddings answer: a vector per input, in order (a base64 string with encoding_format "base64"). */
+export interface EmbeddingsResponse {
+  object: 'list'
+  data: { object: 'embedding'; index: number; embedding: number[] | string }[]
+  model: string
+  usage: { prompt_tokens: number; total_tokens: number }
 }
 
 export interface LedgerEntry {

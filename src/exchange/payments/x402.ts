@@ -11,11 +11,14 @@ export interface X402PaymentTerms {
    * (upto) or only records the payment (exact). Must never throw.
    */
   settle(costNano: number): Promise<void>
+  /** upto: a live stream's cost so far (nano-USD), kept where a worker settles it if this gateway dies. Must never throw. */
+  checkpoint?(costNano: number): void
 }
 
 /**
- * Rate limits and wallets do not apply: each request brings its own money, signed for this request only. A gateway
- * that dies mid-stream never settles an upto payment (the payer is not charged for that request; the permit expires).
+ * Rate limits and wallets do not apply: each request brings its own money, signed for this request only. An upto
+ * payment is written down in Redis before the first byte and checkpointed as the stream runs, so a gateway that dies
+ * mid-stream still has its last checkpoint settled by a worker (src/x402/upto-pending.ts).
  */
 export function x402Payment(terms: X402PaymentTerms): PaymentMethod {
   return {
@@ -26,7 +29,11 @@ export function x402Payment(terms: X402PaymentTerms): PaymentMethod {
       headers: {},
       limitNano: () => terms.maxNano,
       extend: async () => 0n,
-      checkpoint: () => {},
+      checkpoint: (record) => {
+        if (!terms.checkpoint) return
+        const costNano = (JSON.parse(record) as { costNano?: unknown }).costNano
+        if (typeof costNano === 'number') terms.checkpoint(costNano)
+      },
       tracked: () => false,
       settle: (costNano) => terms.settle(costNano),
     }),

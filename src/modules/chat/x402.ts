@@ -11,14 +11,16 @@ import type { ChatRequest } from '../../openai/chat-request'
 import { PAYMENT_REQUIRED, encodeRequired, readPayment, responseHeader } from '../../x402/codec'
 import type { Facilitator } from '../../x402/facilitator'
 import { checkExactPayment } from '../../x402/local-verify'
-import { claimForPayer } from '../../x402/payer-claim'
+import { claimForPayer, payerLimitError } from '../../x402/payer-claim'
 import type { X402PaymentRecord, X402PaymentRecorder } from '../../x402/payment-record'
 import { paymentRequired, type PaymentTerms } from '../../x402/requirements'
 import type { UptoSigner } from '../../x402/supported'
 import { carriesPayment, limitUnpaid } from '../../x402/address-limit'
 import type { X402Cors } from '../../x402/cors'
 import { costCoveredNano, withMarkup } from '../../x402/markup'
-import { checkUptoPayment, meteredRequirements, nanoToAtomicUp, uptoSettlement } from '../../x402/upto'
+import { checkUptoPayment, meteredRequirements, nanoToAtomicUp } from '../../x402/upto'
+import { UPTO_RETRY_FIRST_MS, type UptoMaterial, type UptoPending } from '../../x402/upto-pending'
+import { recordFailure, settleUpto } from '../../x402/upto-settle'
 import type { Principal } from '../auth/service'
 import type { ProviderRegistry } from '../../providers/registry'
 import { completeChat, resolveModel, type ChatCall, type ChatDeps } from './service'
@@ -36,6 +38,10 @@ export interface X402ChatOptions {
   keyPrefix: string
   recordPayment: X402PaymentRecorder
   logger: Logger
+  /** upto payments awaiting settlement (written before the first byte, checkpointed, settled by a worker after a crash). */
+  pending: UptoPending
+  /** How long a taker has to settle before a sweeper may take the payment again. */
+  settleLeaseMs: number
   /** A `type: metered` route of the config file: every model is answered by its upstream (the route's API format) instead of the catalog's providers. */
   providers?: ProviderRegistry
   /** gateway.cors_origins: pages that may pay from a browser (the grant on keyless answers); null: none. */
@@ -145,22 +151,42 @@ async function paid(o: X402ChatOptions, call: MeteredCall, rawRequest: Request, 
   if (scheme === 'upto') {
     const checked = await checkUptoPayment(payment, offered)
     if ('refusal' in checked) return refuse(new X402PaymentError(checked.refusal.message, checked.refusal.reason))
-    const { payer, maxAtomic, requirements } = checked.payment
-    await claim(o, call.requestId, requirements, payer, checked.payment.nonce, checked.payment.deadline)
+    const { payer, maxAtomic, requirements, deadline } = checked.payment
     const payload = payment.payload as PaymentPayload
-    await verify(o, payload, requirements)
-    const base402 = { payer, network: requirements.network, asset: requirements.asset, payTo: requirements.payTo, scheme: 'upto' as const }
+    const material: UptoMaterial = { requestId: call.requestId, route: call.route, payer, maxAtomic: maxAtomic.toString(), deadline: Number(deadline), startedAt: startedAt.toISOString(), payload, requirements, markupBps }
+    // The nonce claim and the settlement material, in one round trip: from here a gateway that dies is settled by a worker.
+    await claimUpto(o, material, checked.payment.nonce)
+    await verify(o, payload, requirements).catch(async (error: unknown) => {
+      await o.pending.end(call.requestId).catch(() => {})
+      throw error
+    })
+    const settleDeps = { facilitator: o.facilitator, record: o.recordPayment, logger: o.logger }
     const settle = async (costNano: number) => {
-      const amount = uptoSettlement(withMarkup(BigInt(costNano), markupBps), maxAtomic)
-      // Nothing used (an upstream that failed before answering, or a free answer): nothing is settled.
-      if (amount === 0n) return record({ ...base402, amount: '0', transaction: null, status: 'settled' })
-      const settled = await o.facilitator.settle(payload, { ...requirements, amount: amount.toString() }).catch((error: Error) => ({ kind: 'unknown' as const, message: error.message }))
-      if (settled.kind === 'settled') return record({ ...base402, amount: amount.toString(), transaction: settled.response.transaction || null, status: 'settled' })
-      o.logger.error('x402 upto settlement failed after the answer', { requestId: call.requestId, payer, amount: amount.toString(), outcome: settled.kind, message: settled.message })
-      record({ ...base402, amount: amount.toString(), transaction: null, status: 'settle_failed' })
+      const taken = await o.pending.take(call.requestId, { finish: BigInt(costNano) }, o.settleLeaseMs).catch((error: Error) => ({ kind: 'unreachable' as const, message: error.message }))
+      if (taken.kind === 'unreachable') {
+        // Without the take there is no guard against a second settle: the sweeper settles the last checkpoint instead.
+        return o.logger.error('x402 upto payment not taken at the finish (Redis unreachable); the upto sweeper settles its last checkpoint', { requestId: call.requestId, payer, message: taken.message })
+      }
+      // A sweeper took it (this gateway's lease ran out first): it settles, once.
+      if (taken.kind !== 'taken') return o.logger.warn('x402 upto payment already taken by the upto sweeper', { requestId: call.requestId, payer })
+      // The markup is applied once, on the final cost, by settleUpto (the material carries the route's markup).
+      const outcome = await settleUpto(settleDeps, material, BigInt(costNano), 'after the answer')
+      if (outcome.kind === 'unreachable') {
+        // Given back to the upto sweeper with the final cost: it retries until the permit's deadline.
+        const handedOver = await o.pending.retryAt(call.requestId, Date.now() + UPTO_RETRY_FIRST_MS).then(() => true, () => false)
+        if (handedOver) return o.logger.warn('x402 upto settlement did not reach the facilitator after the answer; the upto sweeper retries', { requestId: call.requestId, payer, message: outcome.message })
+        recordFailure(settleDeps, material, outcome.amount, 'after the answer', outcome.message)
+      }
+      await o.pending.end(call.requestId).catch((error: Error) => o.logger.warn('x402 upto payment settled but not removed from Redis; the sweeper drops it', { requestId: call.requestId, message: error.message }))
     }
     headers['x-payment-max-amount'] = maxAtomic.toString()
-    const method = x402Payment({ subject: `x402_${payer.toLowerCase()}`, maxNano: costCoveredNano(maxAtomic, markupBps), settle: (cost) => settle(cost).catch(() => {}) })
+    const method = x402Payment({
+      subject: `x402_${payer.toLowerCase()}`,
+      maxNano: costCoveredNano(maxAtomic, markupBps),
+      settle: (cost) => settle(cost).catch(() => {}),
+      // The running cost before the markup: the sweeper settles it with the material's markup, like the finish.
+      checkpoint: (cost) => void o.pending.checkpoint(call.requestId, cost, material.deadline).catch(() => {}),
+    })
     return call.serve(payerPrincipal(payer), method)
   }
 
@@ -190,8 +216,22 @@ async function paid(o: X402ChatOptions, call: MeteredCall, rawRequest: Request, 
 }
 
 /**
- * Claims the nonce before anyone verifies it (concurrent replays of one payment get 402, exactly one goes on), and
- * charges the payer's request limit in the same script call (a payer over it gets 429 and keeps its payment).
+ * An upto payment admitted in one script call (upto-open-4), before anyone verifies it: the payer's request limit
+ * charged (over it: 429, nothing claimed, the payment may be sent again), the permit's nonce claimed (concurrent
+ * replays get 402, exactly one goes on) and its settlement material written for the sweeper.
+ */
+async function claimUpto(o: X402ChatOptions, material: UptoMaterial, nonce: `0x${string}`): Promise<void> {
+  const rpm = o.payerRpm ?? 0
+  const opened = await o.pending.open(material, nonce, rpm).catch(() => {
+    throw new FacilitatorError('Payment nonces cannot be checked right now (Redis unreachable); nothing was charged.', 'facilitator_unavailable')
+  })
+  if (opened.kind === 'limited') throw payerLimitError(material.payer, rpm, opened.retryMs)
+  if (opened.kind === 'replay') throw new X402PaymentError('This payment was already used.', 'invalid_upto_evm_nonce_already_used')
+}
+
+/**
+ * An exact payment's nonce claimed before anyone verifies it (concurrent replays get 402, exactly one goes on), and
+ * the payer's request limit charged in the same script call (x402-claim-2; a payer over it gets 429 and keeps its payment).
  */
 async function claim(o: X402ChatOptions, requestId: string, requirements: PaymentRequirements, payer: `0x${string}`, nonce: `0x${string}`, until: bigint): Promise<void> {
   const request = { prefix: o.keyPrefix, scheme: requirements.scheme, network: requirements.network, asset: requirements.asset, payer, nonce, until, token: requestId, rpm: o.payerRpm ?? 0 }

@@ -8,6 +8,7 @@ import type { Principal } from '../auth/service'
 import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
 import { resolveModel, type ChatDeps } from '../chat/service'
+import { platformUsage, sessionModel } from '../chat/session-access'
 import type { EmbeddingsRequest } from './model'
 
 export type EmbeddingsDeps = Pick<ChatDeps, 'catalog' | 'exchange' | 'logger' | 'requireSubscription' | 'admission' | 'emit'> & {
@@ -53,7 +54,10 @@ async function countInput(input: Input): Promise<number> {
 export async function createEmbeddings(deps: EmbeddingsDeps, call: EmbeddingsCallIn, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
   assertSubscribed(call.principal, deps.requireSubscription)
-  const model = resolveModel(deps.catalog, request.model, 'embedding')
+  const { session } = call.principal
+  // A session token: its wallet, scope and mode decide, as on the chat route.
+  const resolve = (catalog: typeof deps.catalog, id: string) => resolveModel(catalog, id, 'embedding')
+  const model = session ? sessionModel(deps.catalog, session, request.model, resolve, 'embedding') : resolve(deps.catalog, request.model)
   const adapter = deps.providers[model.provider]
   if (!adapter) throw new ModelNotFoundError(request.model)
   const input = readInput(request.input)
@@ -85,6 +89,7 @@ export async function createEmbeddings(deps: EmbeddingsDeps, call: EmbeddingsCal
     clientSignal: call.clientSignal,
     estimate,
     payment: paymentFor(call.principal, deps.admission, deps.emit),
+    ...(session ? { platform: platformUsage(session) } : {}),
   }
   return exchangeJson(deps.exchange, start, { adapter, request: upstreamRequest, read: (body) => adapter.read(body, embeddingsCall) }, responseHeaders, deps.logger)
 }

@@ -1,6 +1,7 @@
 // The images plugin: POST /v1/images/generations and /llm/v1/images/generations in OpenAI's format, billed per image or by tokens.
 import { Elysia } from 'elysia'
-import { authenticatedJson, authPlugin } from '../auth'
+import { authenticatedJson, authPlugin, type SessionRouteAuth } from '../auth'
+import { preflightHandler } from '../chat/cors'
 import type { Authenticator } from '../auth/service'
 import { ImagesModel } from './model'
 import { generateImages, type ImagesDeps } from './service'
@@ -9,13 +10,19 @@ export interface ImagesOptions {
   deps: ImagesDeps
   authenticate: Authenticator
   maxBodyBytes: number
+  /** Platform mode: end users' session tokens too, paid from their wallets, with the chat route's CORS (preflights included). */
+  sessions?: SessionRouteAuth
 }
 
 export const IMAGES_PREFIXES = ['/v1', '/llm/v1'] as const
 
-export function imagesPlugin({ deps, authenticate, maxBodyBytes }: ImagesOptions) {
-  const routes = (prefix: string) =>
-    new Elysia({ name: `images${prefix}`, prefix }).use(authPlugin(authenticate)).post(
+export function imagesPlugin({ deps, authenticate, maxBodyBytes, sessions }: ImagesOptions) {
+  const preflight = sessions ? preflightHandler(sessions.allowedOrigin) : null
+  const routes = (prefix: string) => {
+    const plugin = new Elysia({ name: `images${prefix}`, prefix })
+    // Before the key's derive: a browser's preflight carries no key. (Elysia's route methods add to the instance.)
+    if (preflight) plugin.options('/images/generations', ({ request }) => preflight(request), { detail: { hide: true } })
+    return plugin.use(authPlugin(authenticate)).post(
       '/images/generations',
       ({ body, principal, request, set }) => {
         const requestId = set.headers['x-request-id'] as string
@@ -23,7 +30,7 @@ export function imagesPlugin({ deps, authenticate, maxBodyBytes }: ImagesOptions
         return generateImages(deps, call, { 'x-request-id': requestId })
       },
       {
-        parse: authenticatedJson(authenticate, maxBodyBytes),
+        parse: authenticatedJson(authenticate, maxBodyBytes, sessions),
         body: ImagesModel.request,
         detail: {
           summary: 'Generate images (OpenAI-compatible): held at the worst case of n, size and quality, billed the actual',
@@ -32,5 +39,6 @@ export function imagesPlugin({ deps, authenticate, maxBodyBytes }: ImagesOptions
         },
       },
     )
+  }
   return new Elysia({ name: 'images' }).use(routes(IMAGES_PREFIXES[0])).use(routes(IMAGES_PREFIXES[1]))
 }

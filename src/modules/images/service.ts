@@ -11,6 +11,7 @@ import type { Principal } from '../auth/service'
 import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
 import { resolveModel, type ChatDeps } from '../chat/service'
+import { platformUsage, sessionModel } from '../chat/session-access'
 import type { ImagesRequest } from './model'
 
 export type ImagesDeps = Pick<ChatDeps, 'catalog' | 'exchange' | 'logger' | 'requireSubscription' | 'admission' | 'emit'> & {
@@ -59,7 +60,10 @@ export function checkImageAsk(model: CatalogModel, request: ImagesRequest): { n:
 export async function generateImages(deps: ImagesDeps, call: ImagesCallIn, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
   assertSubscribed(call.principal, deps.requireSubscription)
-  const model = resolveModel(deps.catalog, request.model, 'image')
+  const { session } = call.principal
+  // A session token: its wallet, scope and mode decide, as on the chat route.
+  const resolve = (catalog: typeof deps.catalog, id: string) => resolveModel(catalog, id, 'image')
+  const model = session ? sessionModel(deps.catalog, session, request.model, resolve, 'image') : resolve(deps.catalog, request.model)
   const adapter = deps.providers[model.provider]
   if (!adapter) throw new ModelNotFoundError(request.model)
   const ask = checkImageAsk(model, request)
@@ -79,6 +83,7 @@ export async function generateImages(deps: ImagesDeps, call: ImagesCallIn, respo
     clientSignal: call.clientSignal,
     estimate,
     payment: paymentFor(call.principal, deps.admission, deps.emit),
+    ...(session ? { platform: platformUsage(session) } : {}),
     ...(estimate.imageTier ? { imageTier: estimate.imageTier } : {}),
   }
   return exchangeJson(deps.exchange, start, { adapter, request: upstreamRequest, read: (body) => adapter.read(body, imagesCall) }, responseHeaders, deps.logger)

@@ -27,7 +27,7 @@ export const SessionModel = {
       scope: t.Optional(
         t.Object(
           {
-            models: t.Optional(t.Array(Text({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100, description: 'Models the session may call; omitted: any' })),
+            models: t.Optional(t.Array(Text({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100, description: 'Models the session may call (chat, embedding and image models); omitted: any' })),
             max_spend: t.Optional(t.String({ pattern: '^\\d{1,9}(\\.\\d{1,9})?$', description: 'The most this session (and its refreshes) may spend, USD, e.g. "2.00"' })),
           },
           // Unknown fields are dropped before validation: an object with none of these is a mistake, not "no limits".
@@ -51,6 +51,6 @@ export const SessionModel = {
   config: t.Object({
     publishable_key: t.Union([t.String(), t.Null()]),
     mode: Mode,
-    models: t.Array(t.String(), { description: 'The chat models this session may call' }),
+    models: t.Array(t.String(), { description: 'The models this session may call: its scope, or (unscoped) every chat model' }),
   }),
 }

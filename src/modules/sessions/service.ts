@@ -26,13 +26,13 @@ export interface SessionRequest {
   ttl_seconds?: number
 }
 
-/** Chat models a session's scope may name: kept as the catalog's ids, so a later check is one comparison. */
+/** Models a session's scope may name (chat, embedding and image models): kept as the catalog's ids, so a later check is one comparison. */
 function scopeModels(catalog: SessionServiceDeps['catalog'], models: string[] | undefined): string[] | null {
   if (models === undefined) return null
   const ids = models.map((name, i) => {
     const model = catalog.find(name)
-    if (!model || model.kind !== 'chat') {
-      throw new InvalidRequestError(`Invalid value for 'scope.models[${i}]': '${name}' is not a chat model. GET /v1/models lists them.`, `scope.models[${i}]`, 'model_not_found')
+    if (!model) {
+      throw new InvalidRequestError(`Invalid value for 'scope.models[${i}]': '${name}' is not a model we serve. GET /v1/models lists them.`, `scope.models[${i}]`, 'model_not_found')
     }
     return model.id
   })
@@ -110,7 +110,7 @@ export async function revokeSessionToken(deps: SessionServiceDeps, project: Proj
   return { revoked: true as const, end_customer_id: revoked.end_customer_id }
 }
 
-/** The chat models this session may call: its scope, or every chat model in the catalog. */
+/** The models this session may call: its scope (any kinds), or unscoped every chat model in the catalog. */
 export function sessionConfig(deps: SessionServiceDeps, session: SessionPrincipal) {
   const models = session.scopeModels ?? deps.catalog.models.filter((model) => model.kind === 'chat').map((model) => model.id)
   return { publishable_key: deps.publishableKeys[session.mode], mode: session.mode, models }

@@ -1,4 +1,4 @@
-// MeterwayClient against a running gateway: streaming, session refresh before expiry and after a 401 session_expired, typed errors, and the bundle under Node.
+// MeterwayClient against a running gateway: streaming, image() and embeddings(), session refresh before expiry and after a 401 session_expired, typed errors, and the bundle under Node.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,8 +26,8 @@ afterAll(async () => {
 }, 30_000)
 
 /** A test-mode session of a new end user, as @meterway/server returns it. */
-async function session(user = `user_${crypto.randomUUID()}`, ttlSeconds = 900) {
-  const minted = await mintSession(gateway.url, project.test, { customer: user, ttl_seconds: ttlSeconds, scope: { models: ['mock/echo'] } })
+async function session(user = `user_${crypto.randomUUID()}`, ttlSeconds = 900, models = ['mock/echo']) {
+  const minted = await mintSession(gateway.url, project.test, { customer: user, ttl_seconds: ttlSeconds, scope: { models } })
   return { user, sessionToken: minted.session_token, expiresAt: minted.expires_at, walletId: minted.wallet_id }
 }
 
@@ -48,6 +48,46 @@ test('stream() yields the reply delta by delta; chat() answers the same text who
   const config = await client.getConfig()
   expect(config).toMatchObject({ mode: 'test', models: ['mock/echo'] })
   expect((await client.getBalance()).balance_usd).toBe('0.00')
+  client.close()
+})
+
+test('image() and embeddings() are paid by the session: the free mock models in test mode, on the end user\'s wallet', async () => {
+  const minted = await session(undefined, 900, ['mock/image', 'mock/embed', 'openai/dall-e-3'])
+  const client = new MeterwayClient({ session: minted, baseUrl: gateway.url, autoRefresh: false })
+  const image = await client.image({ model: 'mock/image', prompt: 'a lighthouse at dusk', response_format: 'b64_json' })
+  expect(image.data).toHaveLength(1)
+  expect(image.data[0]!.b64_json!.length).toBeGreaterThan(0)
+  const embedded = await client.embeddings({ model: 'mock/embed', input: ['first text', 'second text'] })
+  expect(embedded.data.map((d) => d.index)).toEqual([0, 1])
+  expect((embedded.data[0]!.embedding as number[]).length).toBeGreaterThan(0)
+  expect(embedded.usage.prompt_tokens).toBeGreaterThan(0)
+  // Paid from the end user's wallet (free models: nothing moved), with the session on the usage row.
+  const rows = async () => sql<{ model: string; cost_nano: string; platform_mode: string }[]>`
+    SELECT model, cost_nano, platform_mode FROM usage_events WHERE account_id = ${`wallet:${minted.walletId}`} ORDER BY model`
+  await waitFor(async () => (await rows()).length === 2, 10_000, 'the two usage rows')
+  expect((await rows()).map((r) => ({ ...r }))).toEqual([
+    { model: 'mock/embed', cost_nano: '0', platform_mode: 'test' },
+    { model: 'mock/image', cost_nano: '0', platform_mode: 'test' },
+  ])
+  expect((await client.getBalance()).balance_usd).toBe('0.00')
+  // Typed refusals: a paid model in test mode, a model outside the scope.
+  const paid = await client.image({ model: 'openai/dall-e-3', prompt: 'a cat' }).catch((caught) => caught)
+  expect(paid).toBeInstanceOf(MeterwayClientError)
+  expect({ status: paid.status, code: paid.code }).toEqual({ status: 403, code: 'paid_model_in_test_mode' })
+  const outOfScope = await client.embeddings({ model: 'openai/text-embedding-3-small', input: 'hi' }).catch((caught) => caught)
+  expect({ status: outOfScope.status, code: outOfScope.code }).toEqual({ status: 403, code: 'model_not_allowed' })
+  client.close()
+})
+
+test('image() and embeddings() refresh once on a 401 session_expired, then succeed', async () => {
+  const first = await session(undefined, 900, ['mock/image', 'mock/embed'])
+  let refreshes = 0
+  const client = new MeterwayClient({ session: first, baseUrl: gateway.url, autoRefresh: false, refresh: async () => (refreshes++, session(first.user, 900, ['mock/image', 'mock/embed'])) })
+  await sql`UPDATE end_user_sessions SET expires_at = now() - interval '1 second' WHERE wallet_id = ${first.walletId}`
+  expect((await client.image({ model: 'mock/image', prompt: 'a cat' })).data).toHaveLength(1)
+  expect(refreshes).toBe(1)
+  expect((await client.embeddings({ model: 'mock/embed', input: 'hi' })).data).toHaveLength(1)
+  expect(refreshes).toBe(1)
   client.close()
 })
 
