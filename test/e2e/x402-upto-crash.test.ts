@@ -1,4 +1,4 @@
-// A gateway SIGKILLed mid-stream still settles the x402 upto payment it was serving: a worker's upto sweeper settles the last checkpoint once, a normal finish is never settled twice, racing sweepers settle once, and a facilitator that is down is retried.
+// A gateway SIGKILLed mid-stream still settles the x402 upto payment it was serving (metered chat, and a metered Messages route with its markup): a worker's upto sweeper settles the last checkpoint once, a normal finish is never settled twice, racing sweepers settle once, and a facilitator that is down is retried.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -35,6 +35,8 @@ const WORDS_PER_INTERVAL = Math.ceil(CHECKPOINT_INTERVAL_MS / DRIP_GAP_MS)
 /** gpt-4o's catalog prices: $2.50 and $10 per 1M tokens, in nano-USD per token. */
 const INPUT_NANO = 2_500n
 const OUTPUT_NANO = 10_000n
+/** The metered Messages route's markup (20%): what the sweeper settles on top of the checkpointed cost. */
+const MESSAGES_MARKUP_BPS = 2_000
 
 let upstream: FakeUpstream
 let chain: FakeChain
@@ -59,6 +61,10 @@ beforeAll(async () => {
 wallets: { base-sepolia: "${PAY_TO}" }
 accepts: [{ asset: USDC, network: base-sepolia }]
 facilitator: { url: "${facilitator.url}" }
+upstreams:
+  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789", anthropic-version: "2023-06-01" } }
+routes:
+  "POST /v1/messages": { upstream: anthropic, type: metered, markup: "${MESSAGES_MARKUP_BPS / 100}%" }
 `,
   )
   env = {
@@ -101,14 +107,21 @@ const paymentRow = (requestId: string) =>
   sql<{ status: string; amount_atomic: string; scheme: string; transaction: string | null; payer: string; route: string }[]>`
     SELECT status, amount_atomic::text, scheme, transaction, payer, route FROM x402_payments WHERE request_id = ${requestId}`
 
-/** A paid stream from the slow fake upstream (DRIP_STREAM_WORDS words, DRIP_GAP_MS apart), read word by word. */
-async function openPaidStream(url: string) {
+/** A paid stream from the slow fake upstream (DRIP_STREAM_WORDS words, DRIP_GAP_MS apart), read word by word: chat, or the metered Messages route. */
+async function openPaidStream(url: string, api: 'chat' | 'messages' = 'chat') {
   const p = payer()
-  const response = await p.fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'openai/gpt-4o', max_tokens: 2_000, stream: true, messages: [{ role: 'user', content: 'Tell me a long story. scenario:drip' }] }),
-  })
+  const response =
+    api === 'chat'
+      ? await p.fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'openai/gpt-4o', max_tokens: 2_000, stream: true, messages: [{ role: 'user', content: 'Tell me a long story. scenario:drip' }] }),
+        })
+      : await p.fetch(`${url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 2_000, stream: true, messages: [{ role: 'user', content: 'Tell me a long story. scenario:drip' }] }),
+        })
   expect(response.status).toBe(200)
   const state = { payer: p.account.address, requestId: response.headers.get('x-request-id')!, maxAtomic: BigInt(response.headers.get('x-payment-max-amount')!), words: 0, done: Promise.resolve() }
   state.done = (async () => {
@@ -119,7 +132,7 @@ async function openPaidStream(url: string) {
         buffered += decoder.decode(piece, { stream: true })
         let end: number
         while ((end = buffered.indexOf('\n\n')) !== -1) {
-          if (buffered.slice(0, end).includes('"content":" word"')) state.words++
+          if (/"(content|text)":" word"/.test(buffered.slice(0, end))) state.words++
           buffered = buffered.slice(end + 2)
         }
       }
@@ -131,12 +144,14 @@ async function openPaidStream(url: string) {
 }
 
 /** Starts a gateway, opens a paid stream, waits until words were delivered and a checkpoint of its cost landed, and SIGKILLs the gateway. */
-async function crashMidStream() {
+async function crashMidStream(kind: 'chat' | 'messages' = 'chat') {
   const api = await spawnMeterway({ ...env, ROLE: 'api' })
   processes.push(api)
-  const stream = await openPaidStream(api.url!)
+  const stream = await openPaidStream(api.url!, kind)
   const key = uptoPendingKey(TEST_QUEUE_PREFIX, stream.requestId)
-  await waitFor(async () => stream.words >= 40 && Number((await redis.hget(key, 'cost')) ?? 0) > 0, 20_000, '40 words delivered and a checkpoint of the cost')
+  // Messages: the first checkpoint is enough (on a loaded machine the short stream may otherwise end first).
+  const words = kind === 'chat' ? 40 : 10
+  await waitFor(async () => stream.words >= words && Number((await redis.hget(key, 'cost')) ?? 0) > 0, 20_000, `${words} words delivered and a checkpoint of the cost`)
   api.child.kill('SIGKILL')
   await api.exited
   await stream.done
@@ -259,3 +274,24 @@ test('a facilitator that is down during recovery: the payment is given back and 
   expect(row).toMatchObject({ status: 'settled', amount_atomic: expectedAmount(lost.costNano, lost.maxAtomic).toString() })
   expect(settlesOf(lost.payer)).toHaveLength(1)
 }, 60_000)
+
+test('SIGKILL mid-stream on a metered Messages route with a 20% markup: the sweeper settles the checkpointed cost plus the markup, rounded up once, within the signed maximum', async () => {
+  const lost = await crashMidStream('messages')
+  expect(settlesOf(lost.payer)).toHaveLength(0)
+  // The pending material carries the route's markup: the sweeper applies it as the finish would have.
+  const material = JSON.parse((await redis.hget(lost.key, 'material'))!) as { markupBps?: number; route: string }
+  expect(material).toMatchObject({ markupBps: MESSAGES_MARKUP_BPS, route: 'POST /v1/messages' })
+  worker ??= await spawnMeterway({ ...env, ROLE: 'worker' }).then((w) => (processes.push(w), w))
+  const [settle] = await waitFor(() => (settlesOf(lost.payer).length > 0 ? settlesOf(lost.payer) : null), 20_000, 'the sweeper settling the lost Messages payment')
+  // cost × 1.2 rounded up to a nano-USD, then to atomic units: the same as rounding the exact marked-up cost once.
+  const marked = (lost.costNano * 12_000n + 9_999n) / 10_000n
+  const amount = expectedAmount(marked, lost.maxAtomic)
+  expect(amount).toBeGreaterThan(expectedAmount(lost.costNano, lost.maxAtomic))
+  expect(amount).toBeLessThanOrEqual(lost.maxAtomic)
+  expect(settle!.paymentRequirements.amount).toBe(amount.toString())
+  expect(settle!.answer.success).toBe(true)
+  const [row] = await waitFor(async () => ((await paymentRow(lost.requestId)).length === 1 ? paymentRow(lost.requestId) : null), 20_000, 'the payment record')
+  expect(row).toMatchObject({ status: 'settled', scheme: 'upto', amount_atomic: amount.toString(), payer: lost.payer, route: 'POST /v1/messages' })
+  await waitFor(async () => (await redis.exists(lost.key)) === 0, 5_000, 'the payment gone from Redis')
+  expect(settlesOf(lost.payer)).toHaveLength(1)
+}, 90_000)

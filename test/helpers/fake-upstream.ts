@@ -15,7 +15,7 @@ import { readFixture } from './fixtures'
  * scenario:midstream-error  Anthropic's stream that breaks with `event: error`
  * scenario:long       (OpenAI) a stream of 1,000 one-token words in the fixture's chunk format, then its usage
  * scenario:break      like slow, but the connection ends after a few events, with no end marker and no usage
- * scenario:drip       (OpenAI) DRIP_STREAM_WORDS one-token words, DRIP_GAP_MS apart (a stream open for seconds)
+ * scenario:drip       (OpenAI, Anthropic) DRIP_STREAM_WORDS one-token words, DRIP_GAP_MS apart (a stream open for seconds)
  * Embeddings (OpenAI, Gemini batchEmbedContents) and images (by body.model: dall-e-3 or gpt-image-1) answer their
  * fixture; `slow` delays it MEDIA_SLOW_MS, and the error, garbage and stall scenarios work as above.
  */
@@ -36,6 +36,20 @@ function longOpenAiStream(words = LONG_STREAM_WORDS): string[] {
   events.push(chunk('{}', 'stop'))
   events.push(`data: ${head},"choices":[],"usage":{"prompt_tokens":19,"completion_tokens":${words},"total_tokens":${19 + words}}}\n\n`)
   events.push('data: [DONE]\n\n')
+  return events
+}
+
+/** Anthropic's stream in the fixture's event shape: message_start, one word per text delta, message_delta with usage, message_stop. */
+function longAnthropicStream(words: number): string[] {
+  const event = (name: string, data: string) => `event: ${name}\ndata: ${data}\n\n`
+  const events = [
+    event('message_start', '{"type":"message_start","message":{"id":"msg_drip","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-20250514","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}'),
+    event('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+  ]
+  for (let i = 0; i < words; i++) events.push(event('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" word"}}'))
+  events.push(event('content_block_stop', '{"type":"content_block_stop","index":0}'))
+  events.push(event('message_delta', `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":${words}}}`))
+  events.push(event('message_stop', '{"type":"message_stop"}'))
   return events
 }
 
@@ -142,6 +156,7 @@ export function startFakeUpstream(): FakeUpstream {
     }[provider]
     if (scenario === 'long' && provider === 'openai') return streamResponse(path, longOpenAiStream())
     if (scenario === 'drip' && provider === 'openai') return streamResponse(path, longOpenAiStream(DRIP_STREAM_WORDS), { gapMs: DRIP_GAP_MS })
+    if (scenario === 'drip' && provider === 'anthropic') return streamResponse(path, longAnthropicStream(DRIP_STREAM_WORDS), { gapMs: DRIP_GAP_MS })
     let file = scenario === 'tools' ? files.tools : files.default
     if (scenario === 'midstream-error' && provider === 'anthropic') file = 'anthropic.messages.stream.error.sse'
     const events = sseEvents(readFixture(file))
