@@ -13,13 +13,15 @@ export interface BenchOptions {
   /** Open streams in the memory phase; 0 skips it. */
   streams: number
   kinds: Kind[]
+  /** `--only memory`: the memory phase alone (floor and gateway), no load or time-to-first-byte phase. */
+  memoryOnly: boolean
   methods: Method[]
   logLevel: string
   role: 'api' | 'all'
 }
 
 export const USAGE = `usage: bun bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--ttfb-requests 300] [--streams 10000]
-                    [--only json|stream] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
+                    [--only json|stream|memory] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`)
@@ -52,7 +54,8 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     console.log(USAGE)
     process.exit(0)
   }
-  if (a.only !== undefined && a.only !== 'json' && a.only !== 'stream') fail(`--only takes json or stream, got ${JSON.stringify(a.only)}`)
+  if (a.only !== undefined && !['json', 'stream', 'memory'].includes(a.only)) fail(`--only takes json, stream or memory, got ${JSON.stringify(a.only)}`)
+  if (a.only === 'memory' && a.streams === '0') fail('--only memory needs --streams above 0')
   const methods = a.methods.split(',').map((m) => m.trim()).filter(Boolean)
   const unknown = methods.filter((m) => !(METHODS as readonly string[]).includes(m))
   if (methods.length === 0 || unknown.length > 0) fail(`--methods takes a comma-separated list of ${METHODS.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`)
@@ -64,7 +67,8 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     warmupS: integer('warmup', a.warmup, 0),
     ttfbRequests: integer('ttfb-requests', a['ttfb-requests'], 1),
     streams: integer('streams', a.streams, 0),
-    kinds: a.only ? [a.only as Kind] : ['json', 'stream'],
+    kinds: a.only === 'memory' ? [] : a.only ? [a.only as Kind] : ['json', 'stream'],
+    memoryOnly: a.only === 'memory',
     // In the canonical order, whatever order they were given in: the table's columns never move.
     methods: METHODS.filter((m) => methods.includes(m)),
     logLevel: a['log-level'],

@@ -88,21 +88,8 @@ function notes(): string[] {
   ]
 }
 
-async function main(): Promise<void> {
-  installCleanup()
-  const startedAt = new Date()
-  await prepareStores(stores)
-  log(`stores: ${stores.databaseUrl}, ${stores.redisUrl}${stores.owned ? ' (bench-owned, emptied)' : ''}`)
-  const gatewayEnv = {
-    ROLE: o.role,
-    DATABASE_URL: stores.databaseUrl,
-    REDIS_URL: stores.redisUrl,
-    GATEWAY_API_KEYS: STATIC_KEY,
-    ADMIN_TOKEN,
-    // A static key's request bucket is checked on every request (one Redis round trip) and never refuses this load.
-    DEFAULT_RPM: '100000000',
-  }
-
+/** The load and time-to-first-byte phases, against one mock, floor and gateway (`--only memory` skips them). */
+async function loadAndTtfb(gatewayEnv: Record<string, string>): Promise<{ scenarios: ScenarioResult[]; ttfb: TtfbRow[] }> {
   const mock = await startMock()
   const floor = await startFloor(mock.port)
   const gateway = await startGateway(mock.port, o.logLevel, gatewayEnv)
@@ -119,6 +106,25 @@ async function main(): Promise<void> {
   await stopChild(floor.child)
   await stopChild(mock.child)
   await clearQueues(stores)
+  return { scenarios, ttfb }
+}
+
+async function main(): Promise<void> {
+  installCleanup()
+  const startedAt = new Date()
+  await prepareStores(stores)
+  log(`stores: ${stores.databaseUrl}, ${stores.redisUrl}${stores.owned ? ' (bench-owned, emptied)' : ''}`)
+  const gatewayEnv = {
+    ROLE: o.role,
+    DATABASE_URL: stores.databaseUrl,
+    REDIS_URL: stores.redisUrl,
+    GATEWAY_API_KEYS: STATIC_KEY,
+    ADMIN_TOKEN,
+    // A static key's request bucket is checked on every request (one Redis round trip) and never refuses this load.
+    DEFAULT_RPM: '100000000',
+  }
+
+  const { scenarios, ttfb } = o.memoryOnly ? { scenarios: [], ttfb: [] } : await loadAndTtfb(gatewayEnv)
 
   const memory: MemoryRow[] = o.streams > 0 ? await memoryPhase({ streams: o.streams, logLevel: o.logLevel, gatewayEnv, log }) : []
   await dropBenchKeys(stores)

@@ -34,8 +34,7 @@ export class RequestMeter {
   /** Chunks whose output is read only when it must be counted (outputLater), and how to read them. */
   private unread: string[] = []
   private readUnread: ((chunkJson: string) => string) | null = null
-  /** Output counted so far: pieces before `countedUpTo` make `countedTokens` (counted in runs, not one by one). */
-  private countedUpTo = 0
+  /** Output counted so far (in runs, not one by one); `pieces` holds only what is not counted yet. */
   private countedTokens = 0
   private providerUsage: ProviderUsage | null = null
   private truncated = false
@@ -87,12 +86,15 @@ export class RequestMeter {
     if (this.firstByteAt === null) this.firstByteAt = performance.now()
   }
 
-  /** Our count of the output so far. Pieces are counted once, in runs; a run boundary may split a token, never lose one. */
+  /**
+   * Our count of the output so far. Pieces are counted once, in runs; a run boundary may split a token, never lose one.
+   * A run counted is let go: a long stream holds only the output since its last checkpoint, not all it generated.
+   */
   countedOutput(): number {
     this.readPending()
-    if (this.countedUpTo < this.pieces.length) {
-      this.countedTokens += countTextTokens(this.pieces.slice(this.countedUpTo).join(''))
-      this.countedUpTo = this.pieces.length
+    if (this.pieces.length > 0) {
+      this.countedTokens += countTextTokens(this.pieces.join(''))
+      this.pieces.length = 0
     }
     return this.countedTokens
   }

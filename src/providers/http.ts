@@ -116,7 +116,21 @@ export class UpstreamPool {
   }
 
   private async sendHolding(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
-    const signal = init.signal
+    const release = this.slotRelease(init.signal)
+    try {
+      return await fetch(url, init)
+    } catch (error) {
+      release()
+      throw classifyFetchError(error) ?? error
+    }
+  }
+
+  /**
+   * Frees the slot once, when the call ends (an aborted call too, even if nobody reads or cancels the body). Made outside
+   * sendHolding: a closure made in an async function shares its frame, and this one lives as long as the call, so it
+   * would keep the request's serialised body (a whole prompt) alive until a stream's last byte.
+   */
+  private slotRelease(signal: AbortSignal): () => void {
     let released = false
     let listening = false
     const release = () => {
@@ -125,18 +139,11 @@ export class UpstreamPool {
       if (listening) signal.removeEventListener('abort', release)
       this.slots.release()
     }
-    // The call's end frees its slot (an aborted call too, even if nobody reads or cancels the body).
     if (!whenCallEnds(signal, release)) {
       listening = true
       signal.addEventListener('abort', release, { once: true })
     }
-
-    try {
-      return await fetch(url, init)
-    } catch (error) {
-      release()
-      throw classifyFetchError(error) ?? error
-    }
+    return release
   }
 
   private noSlotError(reason: NoSlot, signal: AbortSignal): GatewayCapacityError {

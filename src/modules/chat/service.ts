@@ -11,7 +11,7 @@ import type { ChatRequest } from '../../openai/chat-request'
 import type { RequestTrace } from '../../lib/tracing'
 import type { Catalog, CatalogModel, ModelKind } from '../../pricing/catalog'
 import type { ProviderRegistry } from '../../providers/registry'
-import type { ResponseIdentity } from '../../providers/types'
+import type { ProviderAdapter, ResponseIdentity } from '../../providers/types'
 import type { Principal } from '../auth/service'
 import type { EmitEvent } from '../webhooks/emitter'
 import { assertSubscribed } from './access'
@@ -56,6 +56,24 @@ export function resolveModel(catalog: Catalog, id: string, kind: ModelKind = 'ch
   if (model.kind !== kind) throw new ModelKindError(model.id, model.kind, kind)
   return model
 }
+
+/**
+ * The stream's relay and its callbacks, made outside completeChat: closures made in an async function share its whole
+ * frame, so the relay's would keep the parsed request and its serialised upstream body (a long prompt, twice) alive for
+ * as long as the stream runs. These hold the exchange, the adapter and the identity only.
+ */
+function openRelay(upstream: Response, exchange: Exchange, adapter: ProviderAdapter, identity: ResponseIdentity): StreamRelay {
+  return new StreamRelay(
+    upstream,
+    (sink) => exchange.streamHandler(sink, (translatorSink) => adapter.createStreamTranslator(translatorSink, identity), identity),
+    exchange.deadline,
+    identity.includeUsage,
+    () => exchange.sent(),
+  )
+}
+
+/** The exchange's finish as the relay's end callback (made outside any async frame, as openRelay's are). */
+export const finisherOf = (exchange: Exchange) => (end: Outcome) => exchange.finish(end)
 
 export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
@@ -104,17 +122,11 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     const upstream = await sendUpstream(adapter, upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId, trace: call.trace })
 
     if (stream) {
-      const relay = new StreamRelay(
-        upstream,
-        (sink) => exchange.streamHandler(sink, (translatorSink) => adapter.createStreamTranslator(translatorSink, identity), identity),
-        deadline,
-        identity.includeUsage,
-        () => exchange.sent(),
-      )
+      const relay = openRelay(upstream, exchange, adapter, identity)
       if (!(await relay.prime())) throw new ClientGoneError()
       handedOff = true
       // From here the stream owns the end: the relay finishes the exchange when it closes or is cancelled.
-      return relay.toResponse(responseHeaders, (end) => exchange.finish(end))
+      return relay.toResponse(responseHeaders, finisherOf(exchange))
     }
 
     const body = await readUpstreamBody(upstream, deadline, model.provider)

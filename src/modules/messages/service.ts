@@ -10,9 +10,9 @@ import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
 import { platformUsage, sessionModel } from '../chat/session-access'
 import type { RequestTrace } from '../../lib/tracing'
-import type { ChatDeps } from '../chat/service'
+import { finisherOf, type ChatDeps } from '../chat/service'
 import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
-import { nativePlan, resolveMessagesModel, translatedPlan } from './plan'
+import { nativePlan, resolveMessagesModel, translatedPlan, type MessagesPlan } from './plan'
 
 export interface MessagesCall {
   requestId: string
@@ -36,6 +36,11 @@ export async function planMessage(deps: ChatDeps, call: Pick<MessagesCall, 'requ
   const input = { requestId: call.requestId, model, adapter, body: call.body, progressiveSliceTokens: progressive ? deps.progressiveHoldTokens : null }
   const plan = adapter.messages ? await nativePlan(input, adapter.messages) : await translatedPlan(input)
   return { model, adapter, plan }
+}
+
+/** The stream's relay, made outside createMessage: its callbacks would otherwise share (and keep) that async function's whole frame, the request with it. */
+function openMessagesRelay(upstream: Response, exchange: Exchange, plan: MessagesPlan): AnthropicStreamRelay {
+  return new AnthropicStreamRelay(upstream, (sink) => plan.streamHandler(exchange, sink), exchange.deadline, false, () => exchange.sent())
 }
 
 export async function createMessage(deps: ChatDeps, call: MessagesCall, responseHeaders: Record<string, string>): Promise<Response> {
@@ -68,11 +73,11 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
     const upstream = await sendUpstream(adapter, plan.upstreamRequest, deadline, { logger: deps.logger, requestId: call.requestId, trace: call.trace })
 
     if (stream) {
-      const relay = new AnthropicStreamRelay(upstream, (sink) => plan.streamHandler(exchange, sink), deadline, false, () => exchange.sent())
+      const relay = openMessagesRelay(upstream, exchange, plan)
       if (!(await relay.prime())) throw new ClientGoneError()
       handedOff = true
       // From here the stream owns the end: the relay finishes the exchange when it closes or is cancelled.
-      return relay.toResponse(responseHeaders, (end) => exchange.finish(end))
+      return relay.toResponse(responseHeaders, finisherOf(exchange))
     }
 
     const answer = plan.readAnswer(await readUpstreamBody(upstream, deadline, model.provider))
