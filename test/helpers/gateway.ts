@@ -38,6 +38,10 @@ export async function startGateway(env: Record<string, string> = {}, options: Pi
     METER_CROSSCHECK_RATE: '1',
     // Suites send thousands of requests with one key; the rate-limit tests set their own limits.
     DEFAULT_RPM: '100000000',
+    // Every test file runs in one process from 127.0.0.1: the x402 limits per address and per payer would be shared by
+    // unrelated files; the tests of those limits set their own.
+    X402_UNPAID_RPM: '0',
+    X402_PAYER_RPM: '0',
     ...env,
   })
   const usage: UsageRecord[] = []
