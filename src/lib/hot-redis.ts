@@ -2,8 +2,10 @@
 import { RedisClient } from 'bun'
 import { scriptSources, type ScriptName, type ScriptReply } from '../limits/scripts'
 
-/** A command that gets no answer in this long fails (a Redis that hangs must not hang requests). */
+/** A command fails when Redis has answered nothing for this long since it was given (a Redis that hangs must not hang requests). */
 const COMMAND_TIMEOUT_MS = 1_000
+/** While Redis keeps answering, a command waits its turn behind a long queue, but never longer than this. */
+const MAX_WAIT_MS = 5_000
 /** How often a batch in flight is checked against that timeout: one timer for every command, not one each. */
 const WATCH_EVERY_MS = 100
 /** How long commands nobody waits on (settlements, checkpoints) may gather before they go. */
@@ -69,6 +71,10 @@ export function createHotRedis(url: string): HotRedis {
   let inFlight: Batch[] = []
   let laterTimer: ReturnType<typeof setTimeout> | null = null
   let watchTimer: ReturnType<typeof setInterval> | null = null
+  /** When the last answer (or error) of any command was read: Redis is judged by its answers, not by our queue. */
+  let lastReplyAt = 0
+  /** When the watchdog last ran: a late run means our own event loop was busy, not Redis. */
+  let lastWatchAt = 0
 
   function settle(q: Queued, value: unknown, error: unknown, failed: boolean): void {
     if (q.done) return
@@ -78,6 +84,7 @@ export function createHotRedis(url: string): HotRedis {
   }
 
   function answered(batch: Batch): void {
+    lastReplyAt = performance.now()
     if (--batch.unanswered > 0) return
     const at = inFlight.indexOf(batch)
     // -1: the watchdog gave up on it already and sent what came after.
@@ -95,7 +102,7 @@ export function createHotRedis(url: string): HotRedis {
     const batch: Batch = { commands: queue, unanswered: queue.length, sentAt: performance.now() }
     queue = []
     inFlight.push(batch)
-    watchTimer ??= setInterval(watch, WATCH_EVERY_MS)
+    startWatching()
     // Given in one tick, Bun's client pipelines them into one write.
     for (const q of batch.commands) {
       client.send(q.command, q.args).then(
@@ -105,19 +112,37 @@ export function createHotRedis(url: string): HotRedis {
     }
   }
 
-  /** Fails what has waited past the timeout, queued or written, and lets the queue move past a batch that hangs. */
+  function startWatching(): void {
+    if (watchTimer) return
+    lastWatchAt = performance.now()
+    watchTimer = setInterval(watch, WATCH_EVERY_MS)
+  }
+
+  /**
+   * Fails what has waited past the timeout, queued or written, and lets the queue move past a batch that hangs. A
+   * command has waited too long when Redis has answered nothing since COMMAND_TIMEOUT_MS after it was given (or it is
+   * older than MAX_WAIT_MS): during a burst (10,000 streams opening at once) our own loop can take longer than that to
+   * read answers that did arrive, and a Redis that is answering is not a Redis that hangs. A watchdog that runs late
+   * is the sign of such a loop: it judges nothing on that run, so the answers waiting to be read are read first.
+   */
   function watch(): void {
-    const expired = performance.now() - COMMAND_TIMEOUT_MS
-    const hung = inFlight.filter((b) => b.sentAt <= expired)
-    if (hung.length > 0) {
-      inFlight = inFlight.filter((b) => b.sentAt > expired)
-      for (const batch of hung) for (const q of batch.commands) settle(q, undefined, new RedisTimeoutError(), true)
-    }
-    // A queued command is never sent after its caller was told it failed: a late admission would hold for nobody.
-    if (queue.length > 0 && queue[0]!.queuedAt <= expired) {
-      const late = queue.filter((q) => q.queuedAt <= expired)
-      queue = queue.filter((q) => q.queuedAt > expired)
-      for (const q of late) settle(q, undefined, new RedisTimeoutError(), true)
+    const now = performance.now()
+    const loopWasBusy = now - lastWatchAt > WATCH_EVERY_MS * 3
+    lastWatchAt = now
+    if (!loopWasBusy) {
+      const silentSince = now - COMMAND_TIMEOUT_MS
+      const expired = lastReplyAt <= silentSince ? silentSince : now - MAX_WAIT_MS
+      const hung = inFlight.filter((b) => b.sentAt <= expired)
+      if (hung.length > 0) {
+        inFlight = inFlight.filter((b) => b.sentAt > expired)
+        for (const batch of hung) for (const q of batch.commands) settle(q, undefined, new RedisTimeoutError(), true)
+      }
+      // A queued command is never sent after its caller was told it failed: a late admission would hold for nobody.
+      if (queue.length > 0 && queue[0]!.queuedAt <= expired) {
+        const late = queue.filter((q) => q.queuedAt <= expired)
+        queue = queue.filter((q) => q.queuedAt > expired)
+        for (const q of late) settle(q, undefined, new RedisTimeoutError(), true)
+      }
     }
     if (inFlight.length === 0 && queue.length === 0 && watchTimer) {
       clearInterval(watchTimer)
@@ -131,7 +156,7 @@ export function createHotRedis(url: string): HotRedis {
       queue.push({ command, args: args.map(String), resolve, reject, queuedAt: performance.now(), done: false })
       if (lane === 'now') pump()
       else laterTimer ??= setTimeout(pump, LATER_MS)
-      watchTimer ??= setInterval(watch, WATCH_EVERY_MS)
+      startWatching()
     })
   }
 
