@@ -9,7 +9,7 @@ import { createHotRedis } from '../../src/lib/hot-redis'
 import { readPayment } from '../../src/x402/codec'
 import { createFacilitator } from '../../src/x402/facilitator'
 import { checkExactPayment } from '../../src/x402/local-verify'
-import { claimNonce, nonceKey } from '../../src/x402/nonce-claim'
+import { claimForPayer, payerClaimKeys } from '../../src/x402/payer-claim'
 import { paymentTerms, requirementsFor } from '../../src/x402/requirements'
 import { startFakeFacilitator } from '../helpers/fake-facilitator'
 
@@ -98,28 +98,28 @@ describe('facilitator and nonce', () => {
   })
 
   test('a nonce is claimed once, and its claim expires with validBefore', async () => {
-    const auth = { from: account.address, nonce: generatePrivateKey() }
-    const key = nonceKey(`{test-${process.pid}}`, 'eip155:8453', offered[0]!.asset, auth)
-    const until = BigInt(Math.floor(Date.now() / 1000) + 30)
-    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => claimNonce(redis, key, `request-${i}`, until)))
+    const claim = { prefix: `{test-${process.pid}}`, scheme: 'exact', network: 'eip155:8453', asset: offered[0]!.asset, payer: account.address, nonce: generatePrivateKey(), until: BigInt(Math.floor(Date.now() / 1000) + 30), rpm: 0 }
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => claimForPayer(redis, { ...claim, token: `request-${i}` })))
     expect(claims.filter(Boolean)).toHaveLength(1)
+    const key = payerClaimKeys(claim).nonce
     const ttl = (await redis.send('TTL', [key])) as number
     expect(ttl).toBeGreaterThan(25)
     expect(ttl).toBeLessThanOrEqual(30)
     await redis.send('DEL', [key])
   })
 
-  test('a SET whose answer is lost: the GET says the claim landed and is ours; a replay still loses', async () => {
-    const key = nonceKey(`{test-${process.pid}}`, 'eip155:8453', offered[0]!.asset, { from: account.address, nonce: generatePrivateKey() })
-    const until = BigInt(Math.floor(Date.now() / 1000) + 30)
-    const lossy = { send: async (command: string, args: (string | number)[]) => {
-      const reply = await redis.send(command, args)
-      if (command === 'SET') throw new Error('Redis did not answer within 1000 ms')
-      return reply
-    } }
-    expect(await claimNonce(lossy, key, 'first', until)).toBe(true)
-    expect(await claimNonce(lossy, key, 'second', until)).toBe(false)
-    expect(await claimNonce(redis, key, 'third', until)).toBe(false)
-    await redis.send('DEL', [key])
+  test('a claim whose answer is lost: asked again, it says the claim landed and is ours; a replay still loses', async () => {
+    const claim = { prefix: `{test-${process.pid}}`, scheme: 'exact', network: 'eip155:8453', asset: offered[0]!.asset, payer: account.address, nonce: generatePrivateKey(), until: BigInt(Math.floor(Date.now() / 1000) + 30), rpm: 0 }
+    let lost = 0
+    const lossy = {
+      script: async (...args: Parameters<typeof redis.script>) => {
+        const reply = await redis.script(...args)
+        if (lost++ === 0) throw new Error('Redis did not answer within 1000 ms')
+        return reply
+      },
+    }
+    expect(await claimForPayer(lossy, { ...claim, token: 'first' })).toBe(true)
+    expect(await claimForPayer(redis, { ...claim, token: 'second' })).toBe(false)
+    await redis.send('DEL', [payerClaimKeys(claim).nonce])
   })
 })
