@@ -2,8 +2,8 @@
 import { InvalidRequestError, UpstreamError, type GatewayError } from '../../errors'
 import type { NativeMessagesApi, NativeMessagesRelay, ProviderUsage, StreamSink, UpstreamRequest } from '../types'
 import { anthropicStreamError } from './errors'
-import { readAnthropicUsage } from './usage'
-import type { AnthropicResponse, AnthropicResponseBlock, AnthropicStreamEvent, AnthropicUsage } from './wire'
+import { AnthropicUsageTally, readAnthropicUsage } from './usage'
+import type { AnthropicResponse, AnthropicResponseBlock, AnthropicStreamEvent } from './wire'
 
 interface Endpoint {
   url: string
@@ -36,35 +36,13 @@ export function readDeltaOutput(data: string): string {
 const DELTA_PREFIX = '{"type":"content_block_delta"'
 
 function createStreamRelay(sink: StreamSink, secrets: readonly string[]): NativeMessagesRelay {
-  // Anthropic's raw counts; every one it reports is cumulative for the message, so the latest wins.
-  let input = 0
-  let output = 0
-  let cacheRead = 0
-  let cacheWrite = 0
-  let usageSeen = false
-  let usageReported = false
+  const tally = new AnthropicUsageTally()
   let failed = false
   let openBlock: number | null = null
 
-  function takeUsage(usage: AnthropicUsage | null | undefined): void {
-    if (!usage) return
-    if (typeof usage.input_tokens === 'number') input = usage.input_tokens
-    if (typeof usage.output_tokens === 'number') output = usage.output_tokens
-    if (typeof usage.cache_read_input_tokens === 'number') cacheRead = usage.cache_read_input_tokens
-    if (typeof usage.cache_creation_input_tokens === 'number') cacheWrite = usage.cache_creation_input_tokens
-    usageSeen = true
-  }
-
   function reportUsage(): void {
-    if (usageReported || !usageSeen) return
-    usageReported = true
-    const usage: ProviderUsage = {
-      inputTokens: input + cacheRead + cacheWrite,
-      outputTokens: output,
-      cachedInputTokens: cacheRead,
-      cacheWriteTokens: cacheWrite,
-      reasoningTokens: 0,
-    }
+    const usage = tally.once()
+    if (!usage) return
     // No OpenAI usage chunk: the client reads usage from the events themselves.
     sink.usage(usage, '')
   }
@@ -96,10 +74,10 @@ function createStreamRelay(sink: StreamSink, secrets: readonly string[]): Native
       }
       switch (parsed.type) {
         case 'message_start':
-          takeUsage(parsed.message?.usage)
+          tally.take(parsed.message?.usage)
           break
         case 'message_delta':
-          takeUsage(parsed.usage)
+          tally.take(parsed.usage)
           break
         case 'content_block_start': {
           if (typeof parsed.index === 'number') openBlock = parsed.index

@@ -1,10 +1,10 @@
 // Translates Messages API stream events into OpenAI chat.completion.chunk JSON, one event at a time.
 import { UpstreamError } from '../../errors'
 import { chunkHead, deltaChunk, usageChunk } from '../openai-format'
-import type { ProviderUsage, ResponseIdentity, StreamSink, StreamTranslator } from '../types'
+import type { ResponseIdentity, StreamSink, StreamTranslator } from '../types'
 import { anthropicStreamError } from './errors'
-import { finishReasonOf } from './usage'
-import type { AnthropicStreamEvent, AnthropicUsage } from './wire'
+import { AnthropicUsageTally, finishReasonOf } from './usage'
+import type { AnthropicStreamEvent } from './wire'
 
 export function createAnthropicStreamTranslator(
   sink: StreamSink,
@@ -12,39 +12,16 @@ export function createAnthropicStreamTranslator(
   secrets: readonly string[],
 ): StreamTranslator {
   let head = chunkHead(identity)
-  // Anthropic's raw counts; input excludes cache reads and writes until report time.
-  let input = 0
-  let output = 0
-  let cacheRead = 0
-  let cacheWrite = 0
-  let usageSeen = false
-  let usageReported = false
+  const tally = new AnthropicUsageTally()
   let finishSent = false
   let failed = false
   let toolCount = 0
   // OpenAI numbers tool calls from 0; Anthropic numbers every content block, text included.
   const toolIndexOfBlock: number[] = []
 
-  function takeUsage(usage: AnthropicUsage | null | undefined): void {
-    if (!usage) return
-    // Every count Anthropic reports is cumulative for the message, so the latest one wins.
-    if (typeof usage.input_tokens === 'number') input = usage.input_tokens
-    if (typeof usage.output_tokens === 'number') output = usage.output_tokens
-    if (typeof usage.cache_read_input_tokens === 'number') cacheRead = usage.cache_read_input_tokens
-    if (typeof usage.cache_creation_input_tokens === 'number') cacheWrite = usage.cache_creation_input_tokens
-    usageSeen = true
-  }
-
   function reportUsage(): void {
-    if (usageReported || !usageSeen) return
-    usageReported = true
-    const usage: ProviderUsage = {
-      inputTokens: input + cacheRead + cacheWrite,
-      outputTokens: output,
-      cachedInputTokens: cacheRead,
-      cacheWriteTokens: cacheWrite,
-      reasoningTokens: 0,
-    }
+    const usage = tally.once()
+    if (!usage) return
     sink.usage(usage, usageChunk(head, usage))
   }
 
@@ -106,12 +83,12 @@ export function createAnthropicStreamTranslator(
           if (typeof message?.model === 'string' && message.model !== '' && message.model !== identity.model) {
             head = chunkHead({ ...identity, model: message.model })
           }
-          takeUsage(message?.usage)
+          tally.take(message?.usage)
           sink.chunk(deltaChunk(head, { role: 'assistant', content: '' }))
           return
         }
         case 'message_delta':
-          takeUsage(parsed.usage)
+          tally.take(parsed.usage)
           if (!finishSent) {
             finishSent = true
             sink.chunk(deltaChunk(head, {}, finishReasonOf(parsed.delta?.stop_reason)))

@@ -20,6 +20,41 @@ export function readAnthropicUsage(usage: AnthropicUsage | null | undefined): Pr
   }
 }
 
+/**
+ * A stream's usage as its events report it: every count Anthropic sends is cumulative for the message (message_start,
+ * then message_delta), so the latest of each wins. `once()` gives it a single time, and only if any was seen.
+ */
+export class AnthropicUsageTally {
+  private input = 0
+  private output = 0
+  private cacheRead = 0
+  private cacheWrite = 0
+  private seen = false
+  private given = false
+
+  take(usage: AnthropicUsage | null | undefined): void {
+    if (!usage) return
+    if (typeof usage.input_tokens === 'number') this.input = usage.input_tokens
+    if (typeof usage.output_tokens === 'number') this.output = usage.output_tokens
+    if (typeof usage.cache_read_input_tokens === 'number') this.cacheRead = usage.cache_read_input_tokens
+    if (typeof usage.cache_creation_input_tokens === 'number') this.cacheWrite = usage.cache_creation_input_tokens
+    this.seen = true
+  }
+
+  /** The usage so far, the first time it is asked for after any was seen; null otherwise. */
+  once(): ProviderUsage | null {
+    if (this.given || !this.seen) return null
+    this.given = true
+    return {
+      inputTokens: this.input + this.cacheRead + this.cacheWrite,
+      outputTokens: this.output,
+      cachedInputTokens: this.cacheRead,
+      cacheWriteTokens: this.cacheWrite,
+      reasoningTokens: 0,
+    }
+  }
+}
+
 export function finishReasonOf(stopReason: string | null | undefined): FinishReason {
   switch (stopReason) {
     case 'max_tokens':
