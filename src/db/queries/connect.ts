@@ -30,7 +30,9 @@ export async function findConnectAccount(sql: Queryable, accountId: string): Pro
 
 /** The first stored account wins; a concurrent second gets the first's row back. */
 export async function storeConnectAccount(sql: Queryable, accountId: string, stripeAccountId: string): Promise<ConnectAccountRow> {
-  await sql`INSERT INTO connect_accounts (account_id, stripe_account_id) VALUES (${accountId}, ${stripeAccountId}) ON CONFLICT (account_id) DO NOTHING`
+  // No conflict target: two first calls racing insert the same pair, and the second may meet the stripe_account_id
+  // index before the primary key's; either way the row that landed is the one read back.
+  await sql`INSERT INTO connect_accounts (account_id, stripe_account_id) VALUES (${accountId}, ${stripeAccountId}) ON CONFLICT DO NOTHING`
   return (await findConnectAccount(sql, accountId))!
 }
 
