@@ -1,66 +1,41 @@
 // A page in a real headless Chromium pays x402 routes cross-origin (gateway.cors_origins): the browser's own preflight passes, and the page reads PAYMENT-REQUIRED from the 402 and PAYMENT-RESPONSE from the paid answer.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http'
 import { ExactEvmScheme } from '@x402/evm'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { usdcOn } from '../../src/x402/assets'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
-import { startGateway, type TestGateway } from '../helpers/gateway'
+import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const USDC = usdcOn('base-sepolia')!
 
-let upstream: FakeUpstream
-let chain: FakeChain
-let exact: FakeFacilitator
-let facilitator: UptoFacilitator
-let gateway: TestGateway
+let stack: X402Stack
+let { gateway } = {} as X402Stack
 let site: ReturnType<typeof Bun.serve>
 let browser: Browser
 let page: Page
 
 beforeAll(async () => {
-  upstream = startFakeUpstream()
-  chain = startFakeChain(USDC.chainId, USDC.address)
-  exact = startFakeFacilitator()
-  facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
   // The paying page's own origin (another port: cross-origin to the gateway).
   site = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('<!doctype html><title>pay</title>', { headers: { 'content-type': 'text/html' } }) })
-  const path = join(mkdtempSync(join(tmpdir(), 'mw-x402-cors-browser-')), 'gateway.yaml')
-  writeFileSync(
-    path,
-    `gateway: { cors_origins: ["http://127.0.0.1:${site.port}"] }
-wallets: { base-sepolia: "${privateKeyToAccount(generatePrivateKey()).address}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
+  stack = await startX402Stack({
+    sections: ({ upstreamUrl }) => `gateway: { cors_origins: ["http://127.0.0.1:${site.port}"] }
 upstreams:
-  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
+  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
 routes:
   "POST /v1/paid": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
   "POST /v1/messages": { upstream: anthropic, type: metered }
 `,
-  )
-  gateway = await startGateway({ GATEWAY_CONFIG: path })
+  })
+  ;({ gateway } = stack)
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
   page = await browser.newPage()
   await page.goto(`http://127.0.0.1:${site.port}/`)
 }, 60_000)
 afterAll(async () => {
   await browser?.close()
-  await gateway?.stop()
+  await stack?.stop()
   site?.stop(true)
-  facilitator?.stop()
-  exact?.stop()
-  chain?.stop()
-  upstream?.stop()
 })
 
 const body = JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })

@@ -1,8 +1,5 @@
 // A gateway SIGKILLed mid-stream still settles the x402 upto payment it was serving (metered chat, and a metered Messages route with its markup): a worker's upto sweeper settles the last checkpoint once, a normal finish is never settled twice, racing sweepers settle once, and a facilitator that is down is retried.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { UptoEvmScheme } from '@x402/evm/upto/client'
 import { wrapFetchWithPayment } from '@x402/fetch'
@@ -11,22 +8,17 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { Sql } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import { createRedis } from '../../src/lib/redis'
-import { usdcOn } from '../../src/x402/assets'
 import { createFacilitator } from '../../src/x402/facilitator'
 import type { X402PaymentRecord } from '../../src/x402/payment-record'
 import { uptoDueKey, uptoPendingKey } from '../../src/x402/upto-pending'
 import { startUptoSweeper, type UptoSweeper } from '../../workers/x402-upto'
 import { TEST_QUEUE_PREFIX, testDb } from '../helpers/db'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
-import { DRIP_GAP_MS, DRIP_STREAM_WORDS, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
+import { DRIP_GAP_MS, DRIP_STREAM_WORDS } from '../helpers/fake-upstream'
 import { upstreamEnv } from '../helpers/gateway'
 import { waitFor } from '../helpers/poll'
 import { freePort, spawnMeterway, type GatewayProcess } from '../helpers/processes'
+import { startX402Fakes, writeX402Config, type X402Fakes } from '../helpers/x402-stack'
 
-const USDC = usdcOn('base-sepolia')!
-const PAY_TO = privateKeyToAccount(generatePrivateKey()).address
 /** Short, so the test waits seconds, not the production 660 s and 1 s. */
 const HOLD_TTL_MS = 3_000
 const CHECKPOINT_INTERVAL_MS = 250
@@ -38,10 +30,8 @@ const OUTPUT_NANO = 10_000n
 /** The metered Messages route's markup (20%): what the sweeper settles on top of the checkpointed cost. */
 const MESSAGES_MARKUP_BPS = 2_000
 
-let upstream: FakeUpstream
-let chain: FakeChain
-let exact: FakeFacilitator
-let facilitator: UptoFacilitator
+let fakes: X402Fakes
+let { upstream, chain, exact, facilitator } = {} as X402Fakes
 let sql: Sql
 let redis: Redis
 let env: Record<string, string>
@@ -50,19 +40,13 @@ const processes: GatewayProcess[] = []
 const sweepers: UptoSweeper[] = []
 
 beforeAll(async () => {
-  upstream = startFakeUpstream()
-  chain = startFakeChain(USDC.chainId, USDC.address)
-  exact = startFakeFacilitator()
-  facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-  const path = join(mkdtempSync(join(tmpdir(), 'mw-upto-crash-')), 'gateway.yaml')
-  writeFileSync(
-    path,
-    `gateway: { x402_chat: true }
-wallets: { base-sepolia: "${PAY_TO}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
+  fakes = startX402Fakes()
+  ;({ upstream, chain, exact, facilitator } = fakes)
+  const path = writeX402Config(
+    fakes,
+    ({ upstreamUrl }) => `gateway: { x402_chat: true }
 upstreams:
-  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789", anthropic-version: "2023-06-01" } }
+  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789", anthropic-version: "2023-06-01" } }
 routes:
   "POST /v1/messages": { upstream: anthropic, type: metered, markup: "${MESSAGES_MARKUP_BPS / 100}%" }
 `,
@@ -85,10 +69,7 @@ afterAll(async () => {
   for (const p of processes) p.child.kill('SIGKILL')
   await sql.end()
   redis.disconnect()
-  facilitator.stop()
-  exact.stop()
-  chain.stop()
-  upstream.stop()
+  fakes.stop()
 })
 
 /** A payer with USDC on the fake chain and Permit2 approved, paying with upto through @x402/fetch. */

@@ -1,57 +1,31 @@
 // CORS on x402 routes (gateway.cors_origins): preflights answered for allowed pages, and PAYMENT-REQUIRED / PAYMENT-RESPONSE exposed on paid routes' and metered routes' answers; other origins get nothing.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { ExactEvmScheme } from '@x402/evm'
 import { wrapFetchWithPayment } from '@x402/fetch'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { usdcOn } from '../../src/x402/assets'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
-import { startGateway, TEST_KEY, type TestGateway } from '../helpers/gateway'
+import { TEST_KEY } from '../helpers/gateway'
+import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
-const USDC = usdcOn('base-sepolia')!
 const PAGE = 'https://pay.example.com'
 const OTHER = 'https://evil.example.com'
 
-let upstream: FakeUpstream
-let chain: FakeChain
-let exact: FakeFacilitator
-let facilitator: UptoFacilitator
-let gateway: TestGateway
+let stack: X402Stack
+let { gateway } = {} as X402Stack
 
 beforeAll(async () => {
-  upstream = startFakeUpstream()
-  chain = startFakeChain(USDC.chainId, USDC.address)
-  exact = startFakeFacilitator()
-  facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-  const path = join(mkdtempSync(join(tmpdir(), 'mw-x402-cors-')), 'gateway.yaml')
-  writeFileSync(
-    path,
-    `gateway: { cors_origins: ["${PAGE}"] }
-wallets: { base-sepolia: "${privateKeyToAccount(generatePrivateKey()).address}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
+  stack = await startX402Stack({
+    sections: ({ upstreamUrl }) => `gateway: { cors_origins: ["${PAGE}"] }
 upstreams:
-  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
+  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
 routes:
   "POST /v1/paid": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
   "POST /v1/messages": { upstream: anthropic, type: metered }
 `,
-  )
-  gateway = await startGateway({ GATEWAY_CONFIG: path })
+  })
+  ;({ gateway } = stack)
 })
-afterAll(async () => {
-  await gateway.stop()
-  facilitator.stop()
-  exact.stop()
-  chain.stop()
-  upstream.stop()
-})
+afterAll(() => stack?.stop())
 
 const body = JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
 const preflight = (path: string, origin: string) =>

@@ -1,8 +1,5 @@
 // The built-in chat route paid over x402 (gateway.x402_chat): a streamed chat paid with upto through @x402/fetch settles exactly the usage cost from the provider's usage, never above the signed maximum; an exact-only client pays the worst case.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http'
 import { ExactEvmScheme } from '@x402/evm'
@@ -13,47 +10,22 @@ import { buildCatalog } from '../../src/pricing/catalog'
 import { CATALOG_DATA, CATALOG_VERSION } from '../../src/pricing/catalog-data'
 import { tokenClassCost } from '../../src/pricing/money'
 import { usdcOn } from '../../src/x402/assets'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
-import { ADMIN_TOKEN, startGateway, upstreamEnv, type TestGateway } from '../helpers/gateway'
+import { ADMIN_TOKEN, upstreamEnv } from '../helpers/gateway'
 import { waitFor } from '../helpers/poll'
+import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
 const USDC = usdcOn('base-sepolia')!
 const PAY_TO = privateKeyToAccount(generatePrivateKey()).address
 const gpt4o = buildCatalog(CATALOG_DATA, CATALOG_VERSION).find('openai/gpt-4o')!
 
-let upstream: FakeUpstream
-let chain: FakeChain
-let exact: FakeFacilitator
-let facilitator: UptoFacilitator
-let gateway: TestGateway
+let stack: X402Stack
+let { upstream, chain, exact, facilitator, gateway } = {} as X402Stack
 
 beforeAll(async () => {
-  upstream = startFakeUpstream()
-  chain = startFakeChain(USDC.chainId, USDC.address)
-  exact = startFakeFacilitator()
-  facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-  const dir = mkdtempSync(join(tmpdir(), 'mw-metered-'))
-  const path = join(dir, 'gateway.yaml')
-  writeFileSync(
-    path,
-    `gateway: { x402_chat: true, discovery: true }
-wallets: { base-sepolia: "${PAY_TO}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
-`,
-  )
-  gateway = await startGateway({ ...upstreamEnv(upstream.url), GATEWAY_CONFIG: path })
+  stack = await startX402Stack({ payTo: PAY_TO, sections: () => 'gateway: { x402_chat: true, discovery: true }\n', env: ({ upstreamUrl }) => upstreamEnv(upstreamUrl) })
+  ;({ upstream, chain, exact, facilitator, gateway } = stack)
 })
-afterAll(async () => {
-  await gateway.stop()
-  facilitator.stop()
-  exact.stop()
-  chain.stop()
-  upstream.stop()
-})
+afterAll(() => stack?.stop())
 
 /** A payer with USDC on the fake chain and Permit2 approved for it (what upto needs before its first payment). */
 function payer(scheme: 'upto' | 'exact', balance = 1_000_000n) {

@@ -1,8 +1,5 @@
 // A `type: metered` "POST /v1/messages" route with a markup: paid with upto through @x402/fetch, answered by the route's Anthropic-format upstream (fixtures byte for byte), settled exactly the usage cost plus the markup, never above the signed maximum; exact pays the quote.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http'
 import { ExactEvmScheme } from '@x402/evm'
@@ -16,45 +13,30 @@ import { buildCatalog } from '../../src/pricing/catalog'
 import { CATALOG_DATA, CATALOG_VERSION } from '../../src/pricing/catalog-data'
 import { tokenClassCost } from '../../src/pricing/money'
 import { routeProviders } from '../../src/providers/route'
-import { usdcOn } from '../../src/x402/assets'
 import { withMarkup } from '../../src/x402/markup'
 import { nanoToAtomicUp } from '../../src/x402/upto'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
 import { readFixture } from '../helpers/fixtures'
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
-import { ADMIN_TOKEN, startGateway, type TestGateway } from '../helpers/gateway'
+import { ADMIN_TOKEN } from '../helpers/gateway'
 import { waitFor } from '../helpers/poll'
+import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
-const USDC = usdcOn('base-sepolia')!
 const PAY_TO = privateKeyToAccount(generatePrivateKey()).address
 const ROUTE_KEY = 'sk-ant-route-secret-0123456789'
 const catalog = buildCatalog(CATALOG_DATA, CATALOG_VERSION)
 const sonnet = catalog.find('anthropic/claude-sonnet-4')!
 const MARKUP_BPS = 1250
 
-let upstream: FakeUpstream
-let chain: FakeChain
-let exact: FakeFacilitator
-let facilitator: UptoFacilitator
-let gateway: TestGateway
+let stack: X402Stack
+let { upstream, chain, exact, facilitator, gateway } = {} as X402Stack
 
 beforeAll(async () => {
-  upstream = startFakeUpstream()
-  chain = startFakeChain(USDC.chainId, USDC.address)
-  exact = startFakeFacilitator()
-  facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-  const path = join(mkdtempSync(join(tmpdir(), 'mw-metered-messages-')), 'gateway.yaml')
-  writeFileSync(
-    path,
-    `gateway: { discovery: true }
-wallets: { base-sepolia: "${PAY_TO}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
+  // No provider settings: every answer must come from the route's upstream.
+  stack = await startX402Stack({
+    payTo: PAY_TO,
+    sections: ({ upstreamUrl }) => `gateway: { discovery: true }
 upstreams:
   anthropic:
-    url: "${upstream.url}"
+    url: "${upstreamUrl}"
     headers: { x-api-key: "${ROUTE_KEY}", anthropic-version: "2023-06-01" }
 routes:
   "POST /v1/messages":
@@ -62,17 +44,10 @@ routes:
     type: metered
     markup: "12.5%"
 `,
-  )
-  // No provider settings: every answer must come from the route's upstream.
-  gateway = await startGateway({ GATEWAY_CONFIG: path })
+  })
+  ;({ upstream, chain, exact, facilitator, gateway } = stack)
 })
-afterAll(async () => {
-  await gateway.stop()
-  facilitator.stop()
-  exact.stop()
-  chain.stop()
-  upstream.stop()
-})
+afterAll(() => stack?.stop())
 
 function payer(scheme: 'upto' | 'exact', balance = 1_000_000n) {
   const account = privateKeyToAccount(generatePrivateKey())

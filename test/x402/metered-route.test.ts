@@ -1,44 +1,26 @@
 // A `type: metered` "POST /v1/chat/completions" route with a markup: answered by the route's own upstream with its headers, paid with upto by the tokens used plus the markup.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { UptoEvmScheme } from '@x402/evm/upto/client'
 import { wrapFetchWithPayment } from '@x402/fetch'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { usdcOn } from '../../src/x402/assets'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
-import { startGateway, TEST_KEY, type TestGateway } from '../helpers/gateway'
+import { TEST_KEY } from '../helpers/gateway'
 import { waitFor } from '../helpers/poll'
+import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
-const USDC = usdcOn('base-sepolia')!
 const PAY_TO = privateKeyToAccount(generatePrivateKey()).address
 const ROUTE_SECRET = 'sk-route-upstream-secret-0123456789'
 
-let upstream: FakeUpstream
-let chain: FakeChain
-let exact: FakeFacilitator
-let facilitator: UptoFacilitator
-let gateway: TestGateway
+let stack: X402Stack
+let { upstream, chain, gateway } = {} as X402Stack
 
 beforeAll(async () => {
-  upstream = startFakeUpstream()
-  chain = startFakeChain(USDC.chainId, USDC.address)
-  exact = startFakeFacilitator()
-  facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-  const path = join(mkdtempSync(join(tmpdir(), 'mw-metered-route-')), 'gateway.yaml')
-  writeFileSync(
-    path,
-    `wallets: { base-sepolia: "${PAY_TO}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
-upstreams:
+  // No provider settings: every answer must come from the route's upstream.
+  stack = await startX402Stack({
+    payTo: PAY_TO,
+    sections: ({ upstreamUrl }) => `upstreams:
   compatible:
-    url: "${upstream.url}"
+    url: "${upstreamUrl}"
     headers: { authorization: "Bearer ${ROUTE_SECRET}" }
 routes:
   "POST /v1/chat/completions":
@@ -46,17 +28,10 @@ routes:
     type: metered
     markup: "20%"
 `,
-  )
-  // No provider settings: every answer must come from the route's upstream.
-  gateway = await startGateway({ GATEWAY_CONFIG: path })
+  })
+  ;({ upstream, chain, gateway } = stack)
 })
-afterAll(async () => {
-  await gateway.stop()
-  facilitator.stop()
-  exact.stop()
-  chain.stop()
-  upstream.stop()
-})
+afterAll(() => stack?.stop())
 
 test('paid with upto, answered by the route upstream with its headers, settled by the tokens used', async () => {
   const account = privateKeyToAccount(generatePrivateKey())

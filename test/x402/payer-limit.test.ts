@@ -1,8 +1,5 @@
 // x402 requests carry no key: the payer's request limit is charged with the nonce claim in one script call (real Redis), and a metered route answers 429 with Retry-After before the facilitator or the upstream is asked; unpaid requests are counted per client address.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { x402Client } from '@x402/core/client'
 import { ExactEvmScheme } from '@x402/evm'
 import { UptoEvmScheme } from '@x402/evm/upto/client'
@@ -13,14 +10,17 @@ import { createHotRedis } from '../../src/lib/hot-redis'
 import { usdcOn } from '../../src/x402/assets'
 import { limitUnpaid } from '../../src/x402/address-limit'
 import { claimForPayer, payerClaimKeys } from '../../src/x402/payer-claim'
-import { startFakeChain, type FakeChain } from '../helpers/fake-chain'
-import { startFakeFacilitator, type FakeFacilitator } from '../helpers/fake-facilitator'
-import { startUptoFacilitator, type UptoFacilitator } from '../helpers/fake-facilitator/upto'
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream'
-import { startGateway, type TestGateway } from '../helpers/gateway'
+import { startX402Stack, type X402Stack, type X402StackUrls } from '../helpers/x402-stack'
 
 const redis = createHotRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
 const USDC = usdcOn('base-sepolia')!
+/** Both gateways here: a metered Messages route and a flat-priced one on the same upstream. */
+const ROUTES = ({ upstreamUrl }: X402StackUrls) => `upstreams:
+  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
+routes:
+  "POST /v1/messages": { upstream: anthropic, type: metered }
+  "POST /v1/flat": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
+`
 
 describe('claimForPayer (x402-claim-2)', () => {
   beforeAll(() => redis.ready)
@@ -56,39 +56,14 @@ describe('claimForPayer (x402-claim-2)', () => {
 })
 
 describe('a metered route with X402_PAYER_RPM', () => {
-  let upstream: FakeUpstream
-  let chain: FakeChain
-  let exact: FakeFacilitator
-  let facilitator: UptoFacilitator
-  let gateway: TestGateway
+  let stack: X402Stack
+  let { upstream, chain, exact, facilitator, gateway } = {} as X402Stack
 
   beforeAll(async () => {
-    upstream = startFakeUpstream()
-    chain = startFakeChain(USDC.chainId, USDC.address)
-    exact = startFakeFacilitator()
-    facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-    const path = join(mkdtempSync(join(tmpdir(), 'mw-payer-limit-')), 'gateway.yaml')
-    writeFileSync(
-      path,
-      `wallets: { base-sepolia: "${privateKeyToAccount(generatePrivateKey()).address}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
-upstreams:
-  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
-routes:
-  "POST /v1/messages": { upstream: anthropic, type: metered }
-  "POST /v1/flat": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
-`,
-    )
-    gateway = await startGateway({ GATEWAY_CONFIG: path, X402_PAYER_RPM: '2' })
+    stack = await startX402Stack({ sections: ROUTES, env: { X402_PAYER_RPM: '2' } })
+    ;({ upstream, chain, exact, facilitator, gateway } = stack)
   })
-  afterAll(async () => {
-    await gateway.stop()
-    facilitator.stop()
-    exact.stop()
-    chain.stop()
-    upstream.stop()
-  })
+  afterAll(() => stack?.stop())
 
   function payer(scheme: 'upto' | 'exact' = 'upto') {
     const account = privateKeyToAccount(generatePrivateKey())
@@ -152,39 +127,14 @@ describe('unpaid requests per client address (X402_UNPAID_RPM)', () => {
   })
 
   describe('in a gateway', () => {
-    let upstream: FakeUpstream
-    let chain: FakeChain
-    let exact: FakeFacilitator
-    let facilitator: UptoFacilitator
-    let gateway: TestGateway
+    let stack: X402Stack
+    let { upstream, gateway } = {} as X402Stack
 
     beforeAll(async () => {
-      upstream = startFakeUpstream()
-      chain = startFakeChain(USDC.chainId, USDC.address)
-      exact = startFakeFacilitator()
-      facilitator = startUptoFacilitator(chain, exact, ['eip155:84532'])
-      const path = join(mkdtempSync(join(tmpdir(), 'mw-unpaid-limit-')), 'gateway.yaml')
-      writeFileSync(
-        path,
-        `wallets: { base-sepolia: "${privateKeyToAccount(generatePrivateKey()).address}" }
-accepts: [{ asset: USDC, network: base-sepolia }]
-facilitator: { url: "${facilitator.url}" }
-upstreams:
-  anthropic: { url: "${upstream.url}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
-routes:
-  "POST /v1/messages": { upstream: anthropic, type: metered }
-  "POST /v1/flat": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
-`,
-      )
-      gateway = await startGateway({ GATEWAY_CONFIG: path, X402_UNPAID_RPM: '3' })
+      stack = await startX402Stack({ sections: ROUTES, env: { X402_UNPAID_RPM: '3' } })
+      ;({ upstream, gateway } = stack)
     })
-    afterAll(async () => {
-      await gateway.stop()
-      facilitator.stop()
-      exact.stop()
-      chain.stop()
-      upstream.stop()
-    })
+    afterAll(() => stack?.stop())
 
     test('the 4th unpaid request in a minute from one address is 429 on any x402 route, before any quote; a paying request is not counted by its address', async () => {
       const body = JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
