@@ -6,6 +6,7 @@ import { createProducerConnection } from '../../src/lib/queues'
 import type { RedisTarget } from '../../src/lib/redis'
 import { OpenRequests } from '../../src/limits/open-requests'
 import { sweepOnce, type SweepDeps } from './processor'
+import { startPeriodic } from '../lib/periodic'
 
 export interface HoldSweeperOptions {
   redis: RedisTarget | string
@@ -41,20 +42,16 @@ export function startHoldSweeper(o: HoldSweeperOptions): HoldSweeper {
     logger: o.logger,
   }
 
-  let running: Promise<unknown> | null = null
   const sweep = () => sweepOnce(deps)
-  const timer = setInterval(() => {
-    if (running) return
-    running = sweep()
-      .catch((error: Error) => o.logger.warn('hold sweep failed; the next one tries again', { error: error.message }))
-      .finally(() => (running = null))
-  }, o.intervalMs)
+  const periodic = startPeriodic(sweep, {
+    intervalMs: o.intervalMs,
+    onError: (error) => o.logger.warn('hold sweep failed; the next one tries again', { error: error.message }),
+  })
 
   return {
     sweep,
     async close() {
-      clearInterval(timer)
-      await running
+      await periodic.close()
       await redis.quit().catch(() => redis.disconnect())
     },
   }

@@ -2,6 +2,7 @@
 import { defaultPartitionRows, dropPartition, ensureMonthPartitions, monthPartitions, unreportedRows } from '../../src/db/queries/partitions'
 import type { Sql } from '../../src/lib/db'
 import type { Logger } from '../../src/lib/logger'
+import { startPeriodic } from '../lib/periodic'
 
 /** Months created ahead: a keeper that stops running leaves a year before rows fall into the default partition. */
 export const MONTHS_AHEAD = 12
@@ -50,20 +51,10 @@ export interface PartitionKeeper {
 }
 
 export function startPartitionKeeper(o: PartitionKeeperOptions): PartitionKeeper {
-  let running: Promise<unknown> | null = null
-  const run = () => {
-    if (running) return
-    running = keepPartitions(o)
-      .catch((error: Error) => o.logger.warn('usage partition upkeep failed; the next run tries again', { error: error.message }))
-      .finally(() => (running = null))
-  }
-  run()
-  const timer = setInterval(run, o.intervalMs ?? DAY_MS)
-  timer.unref?.()
-  return {
-    async close() {
-      clearInterval(timer)
-      await running
-    },
-  }
+  return startPeriodic(() => keepPartitions(o), {
+    intervalMs: o.intervalMs ?? DAY_MS,
+    runNow: true,
+    unref: true,
+    onError: (error) => o.logger.warn('usage partition upkeep failed; the next run tries again', { error: error.message }),
+  })
 }

@@ -7,6 +7,7 @@ import type { Facilitator } from '../../src/x402/facilitator'
 import type { X402PaymentRecorder } from '../../src/x402/payment-record'
 import { UptoPending } from '../../src/x402/upto-pending'
 import { sweepUptoOnce, type UptoSweepDeps } from './processor'
+import { startPeriodic } from '../lib/periodic'
 
 export interface UptoSweeperOptions {
   redis: RedisTarget | string
@@ -43,7 +44,6 @@ export function startUptoSweeper(o: UptoSweeperOptions): UptoSweeper {
     logger: o.logger,
   }
 
-  let running: Promise<unknown> | null = null
   // The connection comes up on its own (no offline queue): a sweep started before it waits for it, briefly.
   const ready = () =>
     redis.status === 'ready'
@@ -56,18 +56,15 @@ export function startUptoSweeper(o: UptoSweeperOptions): UptoSweeper {
     await ready()
     return sweepUptoOnce(deps)
   }
-  const timer = setInterval(() => {
-    if (running) return
-    running = sweep()
-      .catch((error: Error) => o.logger.warn('upto sweep failed; the next one tries again', { error: error.message }))
-      .finally(() => (running = null))
-  }, o.intervalMs)
+  const periodic = startPeriodic(sweep, {
+    intervalMs: o.intervalMs,
+    onError: (error) => o.logger.warn('upto sweep failed; the next one tries again', { error: error.message }),
+  })
 
   return {
     sweep,
     async close() {
-      clearInterval(timer)
-      await running
+      await periodic.close()
       await redis.quit().catch(() => redis.disconnect())
     },
   }
