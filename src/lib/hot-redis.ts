@@ -1,6 +1,6 @@
-// The request path's Redis: Bun's native client, commands gathered into few writes, failing fast while Redis is away, scripts by SHA.
-import { RedisClient } from 'bun'
+// The request path's Redis: one pipelined connection, commands gathered into one write per batch, failing fast while Redis is away, scripts by SHA.
 import { scriptSources, type ScriptName, type ScriptReply } from '../limits/scripts'
+import { encodeCommand, openRespConnection, type ReplyTarget } from './resp-connection'
 
 /** A command fails when Redis has answered nothing for this long since it was given (a Redis that hangs must not hang requests). */
 const COMMAND_TIMEOUT_MS = 1_000
@@ -37,13 +37,15 @@ export class RedisTimeoutError extends Error {
   }
 }
 
-interface Queued {
-  command: string
-  args: string[]
+interface Queued extends ReplyTarget {
+  /** The command in RESP, encoded when it was given. */
+  encoded: string
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
   queuedAt: number
   done: boolean
+  /** The batch it went out in, once written. */
+  batch: Batch | null
 }
 
 interface Batch {
@@ -62,10 +64,8 @@ interface Batch {
  * once, and the client reconnects on its own.
  */
 export function createHotRedis(url: string): HotRedis {
-  const client = new RedisClient(url, { enableOfflineQueue: false, autoReconnect: true, connectionTimeout: 2_000, enableAutoPipelining: true })
-  // Connects at once; requests fail fast until it answers (the client keeps trying in the background).
-  const ready = client.connect().then(() => undefined)
-  ready.catch(() => {})
+  // Connects at once; requests fail fast until it answers (the connection keeps trying in the background).
+  const connection = openRespConnection(url, { connectTimeoutMs: 2_000 })
 
   let queue: Queued[] = []
   let inFlight: Batch[] = []
@@ -103,13 +103,19 @@ export function createHotRedis(url: string): HotRedis {
     queue = []
     inFlight.push(batch)
     startWatching()
-    // Given in one tick, Bun's client pipelines them into one write.
+    let payload = ''
     for (const q of batch.commands) {
-      client.send(q.command, q.args).then(
-        (value) => (settle(q, value, null, false), answered(batch)),
-        (error) => (settle(q, undefined, error, true), answered(batch)),
-      )
+      q.batch = batch
+      payload += q.encoded
     }
+    connection.write(payload, batch.commands)
+  }
+
+  /** A command's reply (or its error) as the connection reads it: settles its caller, and counts down its batch. */
+  function reply(this: Queued, value: unknown, error: Error | null): void {
+    if (error) settle(this, undefined, error, true)
+    else settle(this, value, null, false)
+    answered(this.batch!)
   }
 
   function startWatching(): void {
@@ -153,7 +159,7 @@ export function createHotRedis(url: string): HotRedis {
 
   function send(command: string, args: (string | number)[], lane: Lane = 'now'): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      queue.push({ command, args: args.map(String), resolve, reject, queuedAt: performance.now(), done: false })
+      queue.push({ encoded: encodeCommand(command, args), resolve, reject, queuedAt: performance.now(), done: false, batch: null, reply })
       if (lane === 'now') pump()
       else laterTimer ??= setTimeout(pump, LATER_MS)
       startWatching()
@@ -174,13 +180,13 @@ export function createHotRedis(url: string): HotRedis {
     },
     send,
     ping: () => send('PING', []),
-    ready,
+    ready: connection.ready,
     close() {
       inFlight = []
       pump()
       if (watchTimer) clearInterval(watchTimer)
       watchTimer = null
-      client.close()
+      connection.close()
     },
   }
 }

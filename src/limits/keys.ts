@@ -46,6 +46,16 @@ export function monthId(date = new Date()): string {
   return `${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, '0')}`
 }
 
+let cachedMonth = { id: '', until: 0 }
+/** monthId() of now, worked out once a month rather than on every admission. */
+export function currentMonthId(now = Date.now()): string {
+  if (now >= cachedMonth.until || now < cachedMonth.until - 32 * 86_400_000) {
+    const date = new Date(now)
+    cachedMonth = { id: monthId(date), until: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) }
+  }
+  return cachedMonth.id
+}
+
 /** The first instant (UTC) of the month a spend belongs to. */
 export function monthStart(date = new Date()): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1))
