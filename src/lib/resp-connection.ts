@@ -141,6 +141,9 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
   let unread: Buffer | null = null
   /** Bytes the socket did not take yet: written, in order, when it drains. */
   let backlog: Buffer[] = []
+  const encoder = new TextEncoder()
+  /** Where each batch is encoded; grown for a batch that does not fit. */
+  let scratch = new Uint8Array(64 * 1024)
 
   let settleReady: { resolve: () => void; reject: (error: Error) => void } | null = null
   const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }))
@@ -203,16 +206,24 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
     buf = undefined as never
   }
 
-  /** One UTF-8 conversion, then one write; what the socket does not take now goes when it drains. */
+  /**
+   * One UTF-8 conversion into a buffer kept for the purpose (Buffer.from(text) cost twice as much: it flattens and
+   * allocates), then one write; what the socket does not take now is copied and goes when it drains.
+   */
   function writeNow(payload: string): void {
     if (!socket) return
-    const bytes = Buffer.from(payload)
+    let { read, written } = encoder.encodeInto(payload, scratch)
+    if (read < payload.length) {
+      scratch = new Uint8Array(payload.length * 3)
+      ;({ written } = encoder.encodeInto(payload, scratch))
+    }
+    const bytes = scratch.subarray(0, written)
     if (backlog.length > 0) {
-      backlog.push(bytes)
+      backlog.push(Buffer.from(bytes))
       return
     }
-    const written = socket.write(bytes)
-    if (written < bytes.length) backlog.push(bytes.subarray(Math.max(0, written)))
+    const sent = socket.write(bytes)
+    if (sent < bytes.length) backlog.push(Buffer.from(bytes.subarray(Math.max(0, sent))))
   }
 
   function flushBacklog(): void {
