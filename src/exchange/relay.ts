@@ -221,7 +221,11 @@ export class StreamRelay implements RelaySink {
 
   private async finishWith(controller: ReadableStreamDirectController, text: string, outcome: Outcome, releaseUpstream: boolean): Promise<void> {
     this.closed = true
-    await this.send(controller, text)
+    // Not flushed on its own: close() sends it with the end of the body, in one write rather than two.
+    this.out = ''
+    const written = controller.write(text)
+    this.onSend()
+    if (written instanceof Promise) await written
     controller.close()
     if (releaseUpstream) this.reader.cancel().catch(() => {})
     this.end(outcome)
