@@ -20,7 +20,7 @@ export interface BenchOptions {
   role: 'api' | 'all'
 }
 
-export const USAGE = `usage: bun bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--ttfb-requests 300] [--streams 10000]
+export const USAGE = `usage: bun bench/run.ts [--duration 10] [--connections 50] [--warmup 10] [--ttfb-requests 300] [--streams 10000]
                     [--only json|stream|memory] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
 
 function fail(message: string): never {
@@ -40,7 +40,7 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     options: {
       connections: { type: 'string', default: '50' },
       duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '10' },
       'ttfb-requests': { type: 'string', default: '300' },
       streams: { type: 'string', default: '10000' },
       only: { type: 'string' },

@@ -190,7 +190,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
     closeGauges = registerScrapedGauges({ redis, queuePrefix: config.queuePrefix, sql })
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
-    // The request path's own client: Bun's native one (see src/lib/hot-redis.ts), which speaks to one Redis only; on a
+    // The request path's own client: one pipelined RESP connection (see src/lib/hot-redis.ts), to one Redis only; on a
     // cluster, ioredis's Cluster client behind the same interface. ioredis serves the rest.
     hot = config.redis.kind === 'cluster' ? createClusterHotRedis(config.redis) : createHotRedis(config.redis.url)
     const connected = await Promise.race([hot.ready.then(() => true), Bun.sleep(2_000).then(() => false)]).catch(() => false)
