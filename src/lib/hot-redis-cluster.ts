@@ -1,7 +1,7 @@
 // The request path's Redis on a Redis Cluster: the HotRedis interface on ioredis's Cluster client (Bun's client speaks to one node only).
 import type { RedisTarget } from '../config'
 import { scriptSources } from '../limits/scripts'
-import { RedisTimeoutError, type HotRedis } from './hot-redis'
+import { KeyList, RedisTimeoutError, type HotRedis } from './hot-redis'
 import { connectRedis } from './redis'
 
 /** As on one Redis: a command that gets no answer in this long fails. */
@@ -41,7 +41,7 @@ export function createClusterHotRedis(target: Extract<RedisTarget, { kind: 'clus
   return {
     async script(name, keys, args) {
       const source = scriptSources.get(name)!
-      const rest = [source.numberOfKeys, ...keys, ...args]
+      const rest = [source.numberOfKeys, ...(keys instanceof KeyList ? keys.keys : keys), ...args]
       try {
         return (await send('EVALSHA', [source.sha, ...rest])) as Awaited<ReturnType<HotRedis['script']>>
       } catch (error) {

@@ -24,7 +24,21 @@ const RECONNECT_MAX_MS = 2_000
 
 /** A command in RESP: `*<n>` then each argument as a bulk string. */
 export function encodeCommand(command: string, args: readonly (string | number)[]): string {
-  let out = `*${args.length + 1}${CRLF}$${command.length}${CRLF}${command}${CRLF}`
+  return `*${args.length + 1}${CRLF}$${command.length}${CRLF}${command}${CRLF}${encodeArguments(args)}`
+}
+
+/**
+ * The start of a command whose first arguments are always the same (a script's SHA and an account's keys), for a
+ * command of `total` arguments in all: encodeCommand(command, [...first, ...rest]) is this followed by
+ * encodeArguments(rest).
+ */
+export function encodeCommandHead(command: string, first: readonly (string | number)[], total: number): string {
+  return `*${total + 1}${CRLF}$${command.length}${CRLF}${command}${CRLF}${encodeArguments(first)}`
+}
+
+/** Arguments as RESP bulk strings (lengths in UTF-8 bytes). */
+export function encodeArguments(args: readonly (string | number)[]): string {
+  let out = ''
   for (const arg of args) {
     if (typeof arg === 'number') {
       const digits = String(arg)

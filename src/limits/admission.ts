@@ -107,8 +107,8 @@ export class Admission {
       let reply: ScriptReply
       try {
         reply = ratesOnly
-          ? await this.redis.script('admit-rate-1', [keys.limits], [Date.now(), rpm, tpm, request.chargeTokens])
-          : await this.redis.script('admit-8', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
+          ? await this.redis.script('admit-rate-1', keys.rateList, [Date.now(), rpm, tpm, request.chargeTokens])
+          : await this.redis.script('admit-8', ticket.lineageKey === keys.noLineage ? keys.admitList : [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
               Date.now(), rpm, tpm, request.chargeTokens, request.mode, request.holdNano.toString(),
               (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs,
               request.lineage ? request.lineage.maxSpendNano.toString() : '', LINEAGE_TTL_MS,
@@ -173,7 +173,8 @@ export class Admission {
     if (ticket.mode === 'none' && ticket.tpm === 0 && !ticket.tracked) return
     const { keys } = ticket
     try {
-      await this.redis.script('settle-9', [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
+      const keyList = ticket.lineageKey === keys.noLineage ? keys.settleList : [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open, ticket.lineageKey]
+      await this.redis.script('settle-9', keyList, [
         ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(), ticket.tracked ? (finalRecord ?? '') : '',
       ], 'later')
       this.retrying.delete(ticket.requestId)

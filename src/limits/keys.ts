@@ -1,4 +1,5 @@
 // Redis keys of one rate-limit and money subject (an account, or a static key): one hash tag, so one Cluster slot.
+import { KeyList } from '../lib/hot-redis'
 //
 // Words used across the scripts:
 //   subject     whose buckets and wallet: an account id, or a static key's id
@@ -19,11 +20,23 @@ export interface SubjectKeys {
   posted: string
   settled: string
   open: string
+  /** The lineage key of a request without a session lineage (`{tag}:lin:-`). */
+  noLineage: string
+  /** The keys of admit-rate-1, admit-8 and settle-9 without a lineage, their encoding kept (see KeyList). */
+  rateList: KeyList
+  admitList: KeyList
+  settleList: KeyList
 }
 
+/** Subjects' keys, made once each: a busy account's admission and settlement name the same keys every time. */
+const known = new Map<string, SubjectKeys>()
+const MAX_KNOWN = 20_000
+
 export function subjectKeys(subject: string): SubjectKeys {
+  const cached = known.get(subject)
+  if (cached) return cached
   const tag = `{a:${subject}}`
-  return {
+  const keys = {
     limits: `${tag}:rl`,
     wallet: `${tag}:w`,
     holds: `${tag}:holds`,
@@ -32,7 +45,18 @@ export function subjectKeys(subject: string): SubjectKeys {
     posted: `${tag}:posted`,
     settled: `${tag}:settled`,
     open: `${tag}:open`,
+    noLineage: lineageKey(subject, null),
   }
+  const made: SubjectKeys = {
+    ...keys,
+    rateList: new KeyList([keys.limits]),
+    admitList: new KeyList([keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, keys.noLineage]),
+    settleList: new KeyList([keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open, keys.noLineage]),
+  }
+  // A bound, not a cache policy: past it the next subjects start a fresh map (each is rebuilt on its next request).
+  if (known.size >= MAX_KNOWN) known.clear()
+  known.set(subject, made)
+  return made
 }
 
 /**

@@ -72,7 +72,7 @@ test("the payer's bucket is charged in the same call (upto-open-4): over it noth
   expect(await pending.open(a, '0x1', 2, now)).toEqual({ kind: 'claimed' })
   expect(await pending.open(m(uniqueId('req')), '0x1', 2, now)).toEqual({ kind: 'replay' })
   // The exact scheme's claim (x402-claim-2) takes the payer's second request from the same bucket.
-  const exact = await claimForPayer({ script: (name, keys, args) => run(name, keys, args) }, { prefix: PREFIX, scheme: 'exact', network: 'eip155:84532', asset: a.requirements.asset, payer, nonce: '0x2', until: BigInt(a.deadline), token: 'req_exact', rpm: 2 }, now)
+  const exact = await claimForPayer({ script: (name, keys, args) => run(name, keys as string[], args) }, { prefix: PREFIX, scheme: 'exact', network: 'eip155:84532', asset: a.requirements.asset, payer, nonce: '0x2', until: BigInt(a.deadline), token: 'req_exact', rpm: 2 }, now)
   expect(exact).toBe(true)
   const c = m(uniqueId('req'))
   expect(await pending.open(c, '0x3', 2, now)).toEqual({ kind: 'limited', retryMs: 30_000 })
