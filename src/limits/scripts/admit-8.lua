@@ -24,6 +24,7 @@
   lineage's spent + held; else 0
 ]]
 --#include lib/release-hold.lua
+--#include lib/buckets.lua
 local now = tonumber(ARGV[1])
 local rpm, tpm, charge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mode, hold = ARGV[5], tonumber(ARGV[6])
@@ -31,29 +32,12 @@ local id = ARGV[9]
 -- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
 local function int(x) return string.format('%d', x) end
 
-local function refill(tokens, stamp, capacity)
-  if not tokens then return capacity end
-  local t = tonumber(tokens) + (now - tonumber(stamp)) * capacity / 60000
-  if t > capacity then return capacity end
-  return t
-end
-local function untilFull(t, capacity)
-  if capacity <= 0 then return 0 end
-  return math.ceil((capacity - t) * 60000 / capacity)
-end
-
-local limits = redis.call('HMGET', KEYS[1], 'rt', 'rts', 'tt', 'tts')
-local rt = rpm > 0 and refill(limits[1], limits[2], rpm) or 0
-local tt = tpm > 0 and refill(limits[3], limits[4], tpm) or 0
+local rt, tt = read_buckets(KEYS[1], now, rpm, tpm)
 local function refused(verdict, retryMs, money)
-  return { verdict, math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), retryMs, money or 0 }
+  return bucket_reply(verdict, rt, tt, rpm, tpm, retryMs, money)
 end
-
-if rpm > 0 and rt < 1 then return refused('rpm', math.ceil((1 - rt) * 60000 / rpm)) end
-if tpm > 0 then
-  if charge > tpm then return refused('tpm_too_large', 0) end
-  if tt < charge then return refused('tpm', math.ceil((charge - tt) * 60000 / tpm)) end
-end
+local limited, retryMs = bucket_refusal(rt, tt, rpm, tpm, charge)
+if limited then return refused(limited, retryMs) end
 
 -- Expired holds go back where they came from before anyone counts what is held. A hold whose request is already
 -- billed in Postgres (the usage worker marked it posted) pays that cost from the hold instead: its gateway died
@@ -108,11 +92,7 @@ if lineageMax then
   if spent + held + hold > lineageMax then return refused('session_spend_limit', 0, spent + held) end
 end
 
-if rpm > 0 then rt = rt - 1 end
-if tpm > 0 then tt = tt - charge end
-if rpm > 0 or tpm > 0 then
-  redis.call('HSET', KEYS[1], 'rt', string.format('%.6f', rt), 'rts', now, 'tt', string.format('%.6f', tt), 'tts', now)
-end
+rt, tt = charge_buckets(KEYS[1], now, rt, tt, rpm, tpm, charge)
 if mode == 'prepaid' or mode == 'cap' then
   redis.call('HSET', KEYS[3], id, mode .. ':' .. int(hold))
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), id)
@@ -123,4 +103,4 @@ if lineageMax then
   redis.call('HSET', KEYS[8], 'h:' .. id, int(hold))
   redis.call('PEXPIRE', KEYS[8], tonumber(ARGV[12]))
 end
-return { 'ok', math.floor(rt), untilFull(rt, rpm), math.floor(tt), untilFull(tt, tpm), 0, money }
+return bucket_reply('ok', rt, tt, rpm, tpm, 0, money)
