@@ -1,0 +1,85 @@
+// `bun run bench:ab`: gateway variants (other checkouts, other settings) measured in turns beside the floor, so a noisy machine moves them all alike.
+// Usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15]
+//                        <variant> <variant> …   where a variant is `name` plus any of `root=<checkout>` and `ENV=value`, comma-separated:
+//   bun bench/ab.ts before,root=../before after                       # two checkouts (git worktree add ../before HEAD~1)
+//   bun bench/ab.ts --kind stream on off,METER_CROSSCHECK_RATE=0       # one checkout, two settings
+import { parseArgs } from 'node:util'
+import { runLoad } from './lib-load'
+import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
+import type { Kind } from './lib-options'
+import { cpuSeconds, installCleanup, startFloor, startGateway, startMock } from './lib-proc'
+import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
+
+const { values: o, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    kind: { type: 'string', default: 'json' },
+    method: { type: 'string', default: 'static' },
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '15' },
+    connections: { type: 'string', default: '50' },
+  },
+})
+const kind = o.kind as Kind
+const method = o.method as Method
+if (!['json', 'stream'].includes(kind) || !(METHODS as readonly string[]).includes(method) || positionals.length === 0) {
+  console.error('usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] <name[,root=dir][,ENV=value…]> …')
+  process.exit(2)
+}
+const [rounds, duration, warmup, connections] = [o.rounds, o.duration, o.warmup, o.connections].map(Number) as [number, number, number, number]
+
+interface Variant {
+  name: string
+  root: string | undefined
+  env: Record<string, string>
+}
+const variants: Variant[] = positionals.map((spec) => {
+  const [name, ...settings] = spec.split(',')
+  const variant: Variant = { name: name!, root: undefined, env: {} }
+  for (const setting of settings) {
+    const at = setting.indexOf('=')
+    const key = setting.slice(0, at)
+    if (key === 'root') variant.root = setting.slice(at + 1)
+    else variant.env[key] = setting.slice(at + 1)
+  }
+  return variant
+})
+
+installCleanup()
+const stores = benchStores()
+await prepareStores(stores)
+const mock = await startMock()
+const relays: { name: string; pid: number; port: number; key: string | null }[] = []
+const floor = await startFloor(mock.port)
+relays.push({ name: 'floor', pid: floor.child.pid, port: floor.port, key: null })
+for (const variant of variants) {
+  const env = { ROLE: 'api', DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, GATEWAY_API_KEYS: STATIC_KEY, ADMIN_TOKEN, DEFAULT_RPM: '100000000', ...variant.env }
+  const gateway = await startGateway(mock.port, 'warn', env, variant.root)
+  const keys = await methodKeys(gateway.port, [method])
+  relays.push({ name: variant.name, pid: gateway.child.pid, port: gateway.port, key: keys[method] })
+}
+
+async function measure(relay: (typeof relays)[number], seconds: number): Promise<number> {
+  const before = cpuSeconds(relay.pid)
+  const result = await runLoad(target(relay.port, kind, relay.key), connections, seconds)
+  if (result.non2xx + result.errors + result.timeouts + result.mismatches > 0) throw new Error(`${relay.name}: refused or broken answers under load: ${JSON.stringify(result.statusCodes)} ${result.sampleErrors.join('; ')}`)
+  // Work the relay defers (usage batches) belongs to the requests that caused it.
+  await Bun.sleep(300)
+  return ((cpuSeconds(relay.pid) - before) * 1e6) / result.requests
+}
+
+console.log(`${kind} via ${method}: ${warmup} s warmup each, then ${rounds} rounds of ${duration} s, in turns`)
+for (const relay of relays) await measure(relay, relay.name === 'floor' ? Math.min(warmup, 5) : warmup)
+const perRelay = new Map<string, number[]>(relays.map((r) => [r.name, []]))
+for (let round = 1; round <= rounds; round++) {
+  for (const relay of relays) perRelay.get(relay.name)!.push(await measure(relay, duration))
+  await clearQueues(stores)
+  console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs`).join(' · ')}`)
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const floorMedian = median(perRelay.get('floor')!)
+console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
+for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
+await dropBenchKeys(stores)
+process.exit(0)
