@@ -28,9 +28,12 @@ export interface SubjectKeys {
   settleList: KeyList
 }
 
-/** Subjects' keys, made once each: a busy account's admission and settlement name the same keys every time. */
+/**
+ * Subjects' keys, made once each: a busy account's admission and settlement name the same keys every time. About
+ * 2 KB a subject once its scripts' encodings are kept, so at most ~20 MB.
+ */
 const known = new Map<string, SubjectKeys>()
-const MAX_KNOWN = 20_000
+const MAX_KNOWN = 10_000
 
 export function subjectKeys(subject: string): SubjectKeys {
   const cached = known.get(subject)
