@@ -260,7 +260,8 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
     steps.push(encodeCommand('PING', []))
     let failed = false
     const onError = (error: Error) => {
-      if (failed) return
+      // The connection itself went (a TLS certificate refused, a reset): lost() says so, with its own reason.
+      if (failed || error instanceof RedisConnectionError) return
       failed = true
       const refused = new RedisConnectionError(`Redis refused the connection's setup: ${error.message}`)
       settleReady?.reject(refused)
@@ -270,7 +271,7 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
     for (let i = 0; i < steps.length - 1; i++) pending.push(handshakeStep(onError))
     pending.push({
       reply: (value, error) => {
-        if (error || failed) return onError(error ?? new RedisConnectionError('setup failed'))
+        if (error || failed) return error ? onError(error) : undefined
         open = true
         done()
         retryMs = RECONNECT_MIN_MS
@@ -305,6 +306,10 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
         },
         drain: (s) => {
           if (mine(s)) flushBacklog()
+        },
+        // rediss:// only: a certificate that does not verify ends the connection, and this says why.
+        handshake: (s, success, authorizationError) => {
+          if (mine(s) && (!success || authorizationError)) lost(attempt, new RedisConnectionError(`TLS handshake with Redis failed: ${authorizationError?.message ?? 'refused'}`))
         },
         close: (s) => {
           if (mine(s)) lost(attempt, new RedisConnectionError('Connection closed'))
