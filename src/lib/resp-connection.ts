@@ -21,6 +21,7 @@ export class RedisConnectionError extends Error {}
 const CRLF = '\r\n'
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
+const SCRATCH_KEPT_BYTES = 64 * 1024
 
 /** A command in RESP: `*<n>` then each argument as a bulk string. */
 export function encodeCommand(command: string, args: readonly (string | number)[]): string {
@@ -158,7 +159,7 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
   let backlog: Buffer[] = []
   const encoder = new TextEncoder()
   /** Where each batch is encoded; grown for a batch that does not fit. */
-  let scratch = new Uint8Array(64 * 1024)
+  let scratch = new Uint8Array(SCRATCH_KEPT_BYTES)
 
   let settleReady: { resolve: () => void; reject: (error: Error) => void } | null = null
   const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }))
@@ -194,8 +195,9 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
   function onData(data: Buffer): void {
     let buf = unread ? Buffer.concat([unread, data]) : data
     let offset = 0
+    const attempt = generation
     try {
-      while (offset < buf.length) {
+      while (offset < buf.length && attempt === generation) {
         const parsed = parseReply(buf, offset)
         if (parsed === INCOMPLETE) break
         offset = parsed[1]
@@ -207,9 +209,11 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
         else target.reply(value, null)
       }
     } catch (error) {
-      lost(generation, error instanceof Error ? error : new RedisConnectionError(String(error)))
+      lost(attempt, error instanceof Error ? error : new RedisConnectionError(String(error)))
       return
     }
+    // A reply's caller may have ended this connection: what is left of its bytes is not the next one's.
+    if (attempt !== generation) return
     unread = offset < buf.length ? buf.subarray(offset) : null
     if (head === pending.length) {
       pending = []
@@ -239,6 +243,8 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
     }
     const sent = socket.write(bytes)
     if (sent < bytes.length) backlog.push(Buffer.from(bytes.subarray(Math.max(0, sent))))
+    // A burst (10,000 admissions at once) grew it; it is not kept at that size.
+    if (scratch.length > SCRATCH_KEPT_BYTES) scratch = new Uint8Array(SCRATCH_KEPT_BYTES)
   }
 
   function flushBacklog(): void {
