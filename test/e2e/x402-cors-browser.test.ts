@@ -5,7 +5,7 @@ import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402
 import { ExactEvmScheme } from '@x402/evm'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
+import { corsPaymentSections, startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
@@ -18,15 +18,7 @@ let page: Page
 beforeAll(async () => {
   // The paying page's own origin (another port: cross-origin to the gateway).
   site = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('<!doctype html><title>pay</title>', { headers: { 'content-type': 'text/html' } }) })
-  stack = await startX402Stack({
-    sections: ({ upstreamUrl }) => `gateway: { cors_origins: ["http://127.0.0.1:${site.port}"] }
-upstreams:
-  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
-routes:
-  "POST /v1/paid": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
-  "POST /v1/messages": { upstream: anthropic, type: metered }
-`,
-  })
+  stack = await startX402Stack({ sections: corsPaymentSections(`http://127.0.0.1:${site.port}`) })
   ;({ gateway } = stack)
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
   page = await browser.newPage()

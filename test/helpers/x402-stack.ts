@@ -2,6 +2,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { x402Client } from '@x402/core/client'
+import { ExactEvmScheme } from '@x402/evm'
+import { UptoEvmScheme } from '@x402/evm/upto/client'
+import { wrapFetchWithPayment } from '@x402/fetch'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { usdcOn } from '../../src/x402/assets'
 import { startFakeChain, type FakeChain } from './fake-chain'
@@ -105,3 +109,21 @@ export async function startX402Stack(options: {
     },
   }
 }
+
+/** A new payer with `balance` USDC on the fake chain and Permit2 approved for all of it (what upto needs first), paying over `scheme`. */
+export function fundedPayer(chain: FakeChain, scheme: 'upto' | 'exact', balance = 1_000_000n) {
+  const account = privateKeyToAccount(generatePrivateKey())
+  chain.balances.set(account.address.toLowerCase(), balance)
+  chain.allowances.set(account.address.toLowerCase(), balance)
+  const client = x402Client.fromConfig({ schemes: [{ network: 'eip155:*', client: scheme === 'upto' ? new UptoEvmScheme(account) : new ExactEvmScheme(account) }] })
+  return { account, fetch: wrapFetchWithPayment(fetch, client) }
+}
+
+/** Routes paid from a browser page at `origin` (gateway.cors_origins): a flat-priced one and a metered Messages one. */
+export const corsPaymentSections = (origin: string) => ({ upstreamUrl }: X402StackUrls) => `gateway: { cors_origins: ["${origin}"] }
+upstreams:
+  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
+routes:
+  "POST /v1/paid": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
+  "POST /v1/messages": { upstream: anthropic, type: metered }
+`

@@ -5,7 +5,7 @@ import { ExactEvmScheme } from '@x402/evm'
 import { wrapFetchWithPayment } from '@x402/fetch'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { TEST_KEY } from '../helpers/gateway'
-import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
+import { corsPaymentSections, startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
 const PAGE = 'https://pay.example.com'
 const OTHER = 'https://evil.example.com'
@@ -14,15 +14,7 @@ let stack: X402Stack
 let { gateway } = {} as X402Stack
 
 beforeAll(async () => {
-  stack = await startX402Stack({
-    sections: ({ upstreamUrl }) => `gateway: { cors_origins: ["${PAGE}"] }
-upstreams:
-  anthropic: { url: "${upstreamUrl}", headers: { x-api-key: "sk-ant-route-secret-0123456789" } }
-routes:
-  "POST /v1/paid": { upstream: anthropic, path: "/v1/messages", price: "$0.001" }
-  "POST /v1/messages": { upstream: anthropic, type: metered }
-`,
-  })
+  stack = await startX402Stack({ sections: corsPaymentSections(PAGE) })
   ;({ gateway } = stack)
 })
 afterAll(() => stack?.stop())

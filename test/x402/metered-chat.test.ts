@@ -2,9 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { x402Client } from '@x402/core/client'
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http'
-import { ExactEvmScheme } from '@x402/evm'
 import { UptoEvmScheme } from '@x402/evm/upto/client'
-import { wrapFetchWithPayment } from '@x402/fetch'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { buildCatalog } from '../../src/pricing/catalog'
 import { CATALOG_DATA, CATALOG_VERSION } from '../../src/pricing/catalog-data'
@@ -12,7 +10,7 @@ import { tokenClassCost } from '../../src/pricing/money'
 import { usdcOn } from '../../src/x402/assets'
 import { ADMIN_TOKEN, upstreamEnv } from '../helpers/gateway'
 import { waitFor } from '../helpers/poll'
-import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
+import { fundedPayer, startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
 const USDC = usdcOn('base-sepolia')!
 const PAY_TO = privateKeyToAccount(generatePrivateKey()).address
@@ -27,14 +25,7 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.stop())
 
-/** A payer with USDC on the fake chain and Permit2 approved for it (what upto needs before its first payment). */
-function payer(scheme: 'upto' | 'exact', balance = 1_000_000n) {
-  const account = privateKeyToAccount(generatePrivateKey())
-  chain.balances.set(account.address.toLowerCase(), balance)
-  chain.allowances.set(account.address.toLowerCase(), balance)
-  const client = x402Client.fromConfig({ schemes: [{ network: 'eip155:*', client: scheme === 'upto' ? new UptoEvmScheme(account) : new ExactEvmScheme(account) }] })
-  return { account, fetch: wrapFetchWithPayment(fetch, client) }
-}
+const payer = (scheme: 'upto' | 'exact', balance?: bigint) => fundedPayer(chain, scheme, balance)
 
 // scenario:long streams 1,000 one-token words and reports usage 19 prompt + 1,000 completion tokens.
 const chatBody = { model: 'openai/gpt-4o', max_tokens: 2_000, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'scenario:long count slowly' }] }

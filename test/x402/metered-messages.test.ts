@@ -1,10 +1,6 @@
 // A `type: metered` "POST /v1/messages" route with a markup: paid with upto through @x402/fetch, answered by the route's Anthropic-format upstream (fixtures byte for byte), settled exactly the usage cost plus the markup, never above the signed maximum; exact pays the quote.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { x402Client } from '@x402/core/client'
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http'
-import { ExactEvmScheme } from '@x402/evm'
-import { UptoEvmScheme } from '@x402/evm/upto/client'
-import { wrapFetchWithPayment } from '@x402/fetch'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { MessagesRequest } from '../../src/anthropic/messages-request'
 import type { ChatDeps } from '../../src/modules/chat/service'
@@ -18,7 +14,7 @@ import { nanoToAtomicUp } from '../../src/x402/upto'
 import { readFixture } from '../helpers/fixtures'
 import { ADMIN_TOKEN } from '../helpers/gateway'
 import { waitFor } from '../helpers/poll'
-import { startX402Stack, type X402Stack } from '../helpers/x402-stack'
+import { fundedPayer, startX402Stack, type X402Stack } from '../helpers/x402-stack'
 
 const PAY_TO = privateKeyToAccount(generatePrivateKey()).address
 const ROUTE_KEY = 'sk-ant-route-secret-0123456789'
@@ -49,13 +45,7 @@ routes:
 })
 afterAll(() => stack?.stop())
 
-function payer(scheme: 'upto' | 'exact', balance = 1_000_000n) {
-  const account = privateKeyToAccount(generatePrivateKey())
-  chain.balances.set(account.address.toLowerCase(), balance)
-  chain.allowances.set(account.address.toLowerCase(), balance)
-  const client = x402Client.fromConfig({ schemes: [{ network: 'eip155:*', client: scheme === 'upto' ? new UptoEvmScheme(account) : new ExactEvmScheme(account) }] })
-  return { account, fetch: wrapFetchWithPayment(fetch, client) }
-}
+const payer = (scheme: 'upto' | 'exact', balance?: bigint) => fundedPayer(chain, scheme, balance)
 
 const body = (stream: boolean) => ({ model: 'claude-sonnet-4-20250514', max_tokens: 256, stream, messages: [{ role: 'user', content: 'Hello, Claude' }] })
 const post = (f: (input: string, init?: RequestInit) => Promise<Response>, stream: boolean) => f(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(stream)) })
