@@ -3,11 +3,12 @@
 //                        <variant> <variant> …   where a variant is `name` plus any of `root=<checkout>` and `ENV=value`, comma-separated:
 //   bun bench/ab.ts before,root=../before after                       # two checkouts (git worktree add ../before HEAD~1)
 //   bun bench/ab.ts --kind stream on off,METER_CROSSCHECK_RATE=0       # one checkout, two settings
+//   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops
 import { parseArgs } from 'node:util'
 import { runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
 import type { Kind } from './lib-options'
-import { cpuSeconds, installCleanup, startFloor, startGateway, startMock } from './lib-proc'
+import { cpuSeconds, installCleanup, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
 import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
 
 const { values: o, positionals } = parseArgs({
@@ -33,14 +34,17 @@ interface Variant {
   name: string
   root: string | undefined
   env: Record<string, string>
+  /** Flags for bun itself (`bun=…`, repeatable). */
+  bunFlags: string[]
 }
 const variants: Variant[] = positionals.map((spec) => {
   const [name, ...settings] = spec.split(',')
-  const variant: Variant = { name: name!, root: undefined, env: {} }
+  const variant: Variant = { name: name!, root: undefined, env: {}, bunFlags: [] }
   for (const setting of settings) {
     const at = setting.indexOf('=')
     const key = setting.slice(0, at)
     if (key === 'root') variant.root = setting.slice(at + 1)
+    else if (key === 'bun') variant.bunFlags.push(setting.slice(at + 1))
     else variant.env[key] = setting.slice(at + 1)
   }
   return variant
@@ -51,12 +55,14 @@ const stores = benchStores()
 await prepareStores(stores)
 const mock = await startMock()
 const relays: { name: string; pid: number; port: number; key: string | null }[] = []
+const gateways: Gateway[] = []
 const floor = await startFloor(mock.port)
 relays.push({ name: 'floor', pid: floor.child.pid, port: floor.port, key: null })
 for (const variant of variants) {
   const env = { ROLE: 'api', DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, GATEWAY_API_KEYS: STATIC_KEY, ADMIN_TOKEN, DEFAULT_RPM: '100000000', ...variant.env }
-  const gateway = await startGateway(mock.port, 'warn', env, variant.root)
+  const gateway = await startGateway(mock.port, 'warn', env, variant.root, variant.bunFlags)
   const keys = await methodKeys(gateway.port, [method])
+  gateways.push(gateway)
   relays.push({ name: variant.name, pid: gateway.child.pid, port: gateway.port, key: keys[method] })
 }
 
@@ -81,5 +87,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const floorMedian = median(perRelay.get('floor')!)
 console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
 for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
+// Stopped in order, not killed: a profiling variant writes its profile as it exits.
+for (const gateway of gateways) await stopChild(gateway.child)
 await dropBenchKeys(stores)
 process.exit(0)

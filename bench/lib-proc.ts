@@ -101,11 +101,12 @@ export interface Gateway {
 /**
  * Starts `bun src/index.ts` as its own process. Its stdout (where the JSON-line logger writes, including the
  * per-request usage line at info) goes to /dev/null: the gateway still pays for formatting and the write syscall,
- * but the bench process does not pay for draining a pipe. `root`: another checkout's gateway (bench/ab.ts).
+ * but the bench process does not pay for draining a pipe. `root`: another checkout's gateway; `bunFlags`: flags for
+ * bun itself, e.g. `--cpu-prof-md` (both bench/ab.ts).
  */
-export async function startGateway(mockPort: number, logLevel: string, extraEnv: Record<string, string>, root = ROOT): Promise<Gateway> {
+export async function startGateway(mockPort: number, logLevel: string, extraEnv: Record<string, string>, root = ROOT, bunFlags: string[] = []): Promise<Gateway> {
   const port = freePort()
-  const child = Bun.spawn(['bun', 'src/index.ts'], {
+  const child = Bun.spawn(['bun', ...bunFlags, 'src/index.ts'], {
     cwd: root,
     stdin: 'ignore',
     stdout: 'ignore',
