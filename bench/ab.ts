@@ -3,6 +3,7 @@
 //                        <variant> <variant> …   where a variant is `name` plus any of `root=<checkout>` and `ENV=value`, comma-separated:
 //   bun bench/ab.ts before,root=../before after                       # two checkouts (git worktree add ../before HEAD~1)
 //   bun bench/ab.ts --kind stream on off,METER_CROSSCHECK_RATE=0       # one checkout, two settings
+//   bun bench/ab.ts base tuned,MIMALLOC_PURGE_DELAY=-1 floor-tuned,floor=1,MIMALLOC_PURGE_DELAY=-1   # `floor=1`: another floor
 //   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops
 import { parseArgs } from 'node:util'
 import { runLoad } from './lib-load'
@@ -36,15 +37,18 @@ interface Variant {
   env: Record<string, string>
   /** Flags for bun itself (`bun=…`, repeatable). */
   bunFlags: string[]
+  /** `floor=1`: this variant is another floor (bench/floor.ts) with these settings, not a gateway. */
+  floor: boolean
 }
 const variants: Variant[] = positionals.map((spec) => {
   const [name, ...settings] = spec.split(',')
-  const variant: Variant = { name: name!, root: undefined, env: {}, bunFlags: [] }
+  const variant: Variant = { name: name!, root: undefined, env: {}, bunFlags: [], floor: false }
   for (const setting of settings) {
     const at = setting.indexOf('=')
     const key = setting.slice(0, at)
     if (key === 'root') variant.root = setting.slice(at + 1)
     else if (key === 'bun') variant.bunFlags.push(setting.slice(at + 1))
+    else if (key === 'floor') variant.floor = setting.slice(at + 1) === '1'
     else variant.env[key] = setting.slice(at + 1)
   }
   return variant
@@ -59,6 +63,11 @@ const gateways: Gateway[] = []
 const floor = await startFloor(mock.port)
 relays.push({ name: 'floor', pid: floor.child.pid, port: floor.port, key: null })
 for (const variant of variants) {
+  if (variant.floor) {
+    const other = await startFloor(mock.port, variant.env)
+    relays.push({ name: variant.name, pid: other.child.pid, port: other.port, key: null })
+    continue
+  }
   const env = { ROLE: 'api', DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, GATEWAY_API_KEYS: STATIC_KEY, ADMIN_TOKEN, DEFAULT_RPM: '100000000', ...variant.env }
   const gateway = await startGateway(mock.port, 'warn', env, variant.root, variant.bunFlags)
   const keys = await methodKeys(gateway.port, [method])

@@ -1,6 +1,7 @@
 // Bench child processes: spawning the mock, the floor and the gateway, waiting for them, reading their CPU, memory and descriptors from /proc, and always killing them.
 import { readdirSync, readFileSync } from 'node:fs'
 import type { Subprocess } from 'bun'
+import { ALLOCATOR_ENV } from '../src/lib/allocator'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const children = new Set<Subprocess>()
@@ -87,9 +88,15 @@ export async function startMock(script = 'bench/mock-upstream.ts', env: Record<s
   return { child, port: Number(match[1]) }
 }
 
-/** Starts the floor (bench/floor.ts) in front of an upstream, with Bun's fetch pool as large as the gateway's. */
-export function startFloor(upstreamPort: number): Promise<Mock> {
-  return startMock('bench/floor.ts', { FLOOR_UPSTREAM: `http://127.0.0.1:${upstreamPort}/v1`, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' })
+/**
+ * Bun's settings the floor and the gateway both start with, as `bun run start` and the Dockerfile set them: the fetch
+ * pool at its maximum, and the allocator's hole purging off (src/lib/allocator.ts). Same runtime, same yardstick.
+ */
+export const RUNTIME_ENV: Record<string, string> = { BUN_CONFIG_MAX_HTTP_REQUESTS: '65535', ...ALLOCATOR_ENV }
+
+/** Starts the floor (bench/floor.ts) in front of an upstream, with the gateway's runtime settings. */
+export function startFloor(upstreamPort: number, env: Record<string, string> = {}): Promise<Mock> {
+  return startMock('bench/floor.ts', { FLOOR_UPSTREAM: `http://127.0.0.1:${upstreamPort}/v1`, ...RUNTIME_ENV, ...env })
 }
 
 export interface Gateway {
@@ -121,9 +128,9 @@ export async function startGateway(mockPort: number, logLevel: string, extraEnv:
       LOG_LEVEL: logLevel,
       // Rate limits stay on (their Redis round trip is part of what we measure) but never refuse the load.
       DEFAULT_RPM: process.env.DEFAULT_RPM ?? '100000000',
-      // Bun's fetch pool at its maximum, as the Dockerfile sets it: the gateway then never restarts itself to size
+      // As the Dockerfile starts it. Bun's fetch pool at its maximum: the gateway then never restarts itself to size
       // it (src/lib/fetch-pool.ts), so child.pid is the gateway whose CPU and memory the benches read.
-      BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
+      ...RUNTIME_ENV,
       ...extraEnv,
     },
   })

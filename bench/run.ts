@@ -5,7 +5,7 @@ import { measure, refused, type Pids, type ScenarioResult } from './lib-measure'
 import { memoryPhase, type MemoryRow } from './lib-memory'
 import { ADMIN_TOKEN, methodKeys, RELAY_LABELS, STATIC_KEY, target, type Relay } from './lib-methods'
 import { parseOptions } from './lib-options'
-import { clockTicksPerSecond, installCleanup, killChildren, startFloor, startGateway, startMock, stopChild } from './lib-proc'
+import { clockTicksPerSecond, installCleanup, RUNTIME_ENV, killChildren, startFloor, startGateway, startMock, stopChild } from './lib-proc'
 import { formatMemory, formatScenarios, formatTtfb, KIND_LABELS, TARGETS, writeReport, type Report, type TtfbRow } from './lib-report'
 import { markdownTable } from './lib-summary'
 import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
@@ -77,7 +77,7 @@ async function ttfbPhase(lanes: Lane[]): Promise<TtfbRow[]> {
 
 function notes(): string[] {
   return [
-    `The floor (bench/floor.ts) is the thinnest Bun passthrough: parse the body, rename the model, fetch the mock, stream its body back. Each gateway figure is divided by the floor's of the same run.`,
+    `The floor (bench/floor.ts) is the thinnest Bun passthrough: parse the body, rename the model, fetch the mock, stream its body back. Each gateway figure is divided by the floor's of the same run. Both start with Bun's settings of \`bun run start\`: ${Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.`,
     `Gateway payment methods: the static key GATEWAY_API_KEYS with DEFAULT_RPM=100000000 (admission runs, never refuses); agents registered through POST /agents/register with an active subscription, one postpaid with a $1,000,000 spending cap, one prepaid with a $1,000,000 credit (its streams, without max_tokens, hold progressively).`,
     `The load generator (autocannon, pipelining 1) runs inside this bench process and shares the machine's ${cpus().length} cores with the relay and the mock: req/s and latency describe the whole box. CPU µs/req is the figure that carries over.`,
     `CPU per request = utime+stime from /proc/<pid>/stat (${clockTicksPerSecond()} ticks/s, all threads) over the scenario, including the wait until the relay and Redis are idle again, / completed requests. Latency percentiles are exact (per-response float times).`,

@@ -6,6 +6,7 @@ import { postgresBootError, redactUrl } from './lib/boot-errors'
 import { createDb } from './lib/db'
 import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
+import { purgesHoles } from './lib/allocator'
 import { createLogger, type Logger } from './lib/logger'
 import { countUsage } from './lib/metrics'
 import { elysiaTracing, startTracing, stopTracing } from './lib/tracing'
@@ -176,7 +177,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       logger.warn("Bun's fetch pool is smaller than UPSTREAM_MAX_CONNECTIONS; upstream requests capped", {
         upstreamSlots: slots,
         maxConnections: config.upstream.maxConnections,
-        fix: `start the process with BUN_CONFIG_MAX_HTTP_REQUESTS=${requiredBunFetchPool(config.upstream.maxConnections)} (src/index.ts does)`,
+        fix: `start the process with BUN_CONFIG_MAX_HTTP_REQUESTS=${requiredBunFetchPool(config.upstream.maxConnections)} (\`bun run start\` and the Dockerfile do)`,
+      })
+    }
+    if (purgesHoles(config.allocatorPurgeHoles)) {
+      logger.warn("Bun's allocator gives freed memory inside pages in use back to the OS each time the event loop idles; requests cost more CPU", {
+        fix: 'start the process with MIMALLOC_PURGE_HOLES=0 (`bun run start` and the Dockerfile do; see src/lib/allocator.ts)',
       })
     }
     configureUpstreamPool({ maxConnections: slots, waitMs: config.upstream.poolWaitMs })
