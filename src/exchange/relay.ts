@@ -27,6 +27,11 @@ export interface EventHandler {
 
 type ReadResult = { done: boolean; value?: Uint8Array }
 
+/** Whoever a handed-off stream's end belongs to (the exchange). */
+export interface StreamOwner {
+  finish(outcome: Outcome): void
+}
+
 /** The part of a body reader the relay uses. */
 interface ByteReader {
   read(): Promise<ReadResult>
@@ -50,7 +55,7 @@ const openAiErrorEvent = (error: GatewayError) => `data: ${JSON.stringify(error.
 /**
  * One streamed answer. prime() reads until the first client-visible chunk, so an upstream that fails, stalls or sends
  * garbage before saying anything still gets a proper HTTP status (502/504): it throws, and the caller finishes the
- * request. After toResponse() the relay owns the end: onEnd runs exactly once, when the stream closes or is cancelled.
+ * request. After toResponse() the relay owns the end: its owner's finish runs exactly once, when the stream closes or is cancelled.
  */
 export class StreamRelay implements RelaySink {
   private readonly reader: ByteReader
@@ -72,15 +77,16 @@ export class StreamRelay implements RelaySink {
   private sawEvents = false
   /** prime() already reached the end of the upstream body. */
   private primedEnded = false
-  private onEnd: ((outcome: Outcome) => void) | null = null
+  /** Who the stream's end is told to, once (the exchange); set by toResponse. */
+  private owner: StreamOwner | null = null
 
   constructor(
     upstream: Response,
     handlerFor: (sink: RelaySink) => EventHandler,
     private readonly deadline: UpstreamDeadline,
     private readonly includeUsage: boolean,
-    /** Called each time bytes go to the client. */
-    private readonly onSend: () => void,
+    /** Told each time bytes go to the client (the exchange: an object, not a closure kept a stream). */
+    private readonly client: { sent(): void },
   ) {
     if (!upstream.body) throw new UpstreamError('The upstream answered a stream request with no body.', 'upstream_bad_response')
     this.reader = upstream.body.getReader()
@@ -136,9 +142,11 @@ export class StreamRelay implements RelaySink {
     return true
   }
 
-  /** Hands the stream to the client; from here the relay calls onEnd once, however the stream ends. */
-  toResponse(headers: Record<string, string>, onEnd: (outcome: Outcome) => void): Response {
-    this.onEnd = onEnd
+  /** Hands the stream to the client; from here the relay calls owner.finish once, however the stream ends. */
+  toResponse(headers: Record<string, string>, owner: StreamOwner): Response {
+    this.owner = owner
+    // The client leaving now cancels the stream (clientGone), which aborts the deadline: its signal need not be kept.
+    this.deadline.unwatchClient()
     // A direct stream: one loop writes each piece as it is ready, rather than one pull (and its promises) per chunk.
     const source: Bun.DirectUnderlyingSource<Uint8Array> = {
       type: 'direct',
@@ -184,7 +192,7 @@ export class StreamRelay implements RelaySink {
       this.out = ''
       if (text === '') continue
       const written = controller.write(text)
-      this.onSend()
+      this.client.sent()
       if (written instanceof Promise) await written
       const flushed = controller.flush()
       if (flushed instanceof Promise) await flushed
@@ -283,7 +291,7 @@ export class StreamRelay implements RelaySink {
     // Not flushed on its own: close() sends it with the end of the body, in one write rather than two.
     this.out = ''
     const written = controller.write(text)
-    this.onSend()
+    this.client.sent()
     if (written instanceof Promise) await written
     controller.close()
     if (releaseUpstream) this.reader.cancel().catch(() => {})
@@ -309,8 +317,8 @@ export class StreamRelay implements RelaySink {
     // Usage the translator still holds (e.g. Anthropic's input count from message_start) reaches the meter first.
     this.endHandler()
     this.deadline.release()
-    const onEnd = this.onEnd
-    this.onEnd = null
-    onEnd?.(outcome)
+    const owner = this.owner
+    this.owner = null
+    owner?.finish(outcome)
   }
 }
