@@ -46,14 +46,11 @@ export class UpstreamDeadline {
   /** performance.now() by which the first byte must have come (Infinity once it did). */
   private firstByteBy: number
   private readonly totalBy: number
-  private readonly onClientAbort = () => this.abort('client_gone')
+  /** The client's signal while this deadline listens to it (this object is the listener: no closure per request). */
+  private clientSignal: AbortSignal | undefined
   reason: AbortReason | null = null
 
-  constructor(
-    firstByteTimeoutMs: number,
-    totalTimeoutMs: number,
-    private readonly clientSignal: AbortSignal | undefined,
-  ) {
+  constructor(firstByteTimeoutMs: number, totalTimeoutMs: number, clientSignal: AbortSignal | undefined) {
     const now = performance.now()
     this.firstByteBy = now + firstByteTimeoutMs
     this.totalBy = now + totalTimeoutMs
@@ -61,8 +58,25 @@ export class UpstreamDeadline {
     watch(this)
     if (clientSignal) {
       if (clientSignal.aborted) this.abort('client_gone')
-      else clientSignal.addEventListener('abort', this.onClientAbort, { once: true })
+      else {
+        this.clientSignal = clientSignal
+        clientSignal.addEventListener('abort', this, { once: true })
+      }
     }
+  }
+
+  /** The client's signal fired (EventListener). */
+  handleEvent(): void {
+    this.abort('client_gone')
+  }
+
+  /**
+   * The client's leaving is seen elsewhere from now on (a stream's own cancel, which aborts this deadline): its signal
+   * is let go rather than kept for the stream's whole life, an AbortSignal and a listener a stream.
+   */
+  unwatchClient(): void {
+    this.clientSignal?.removeEventListener('abort', this)
+    this.clientSignal = undefined
   }
 
   get signal(): AbortSignal {
@@ -93,7 +107,7 @@ export class UpstreamDeadline {
   /** The call is over: the clock and the client listener let go, so nothing outlives the request. */
   release(): void {
     unwatch(this)
-    this.clientSignal?.removeEventListener('abort', this.onClientAbort)
+    this.unwatchClient()
   }
 
   /**

@@ -5,7 +5,8 @@ import type { RequestTrace } from '../lib/tracing'
 import { RequestMeter } from '../metering/meter'
 import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
-import type { ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
+import type { GatewayError } from '../errors'
+import type { OutputKind, ProviderUsage, ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
 import { chunkHead, deltaChunk, usageChunk } from '../providers/openai-format'
 import { budgeted } from './budget'
 import type { Checkpoints } from './checkpoints'
@@ -55,7 +56,17 @@ const LOST = { status: 'gateway_lost', httpStatus: 200, errorCode: 'gateway_lost
 export class Exchange {
   readonly meter: RequestMeter
   readonly deadline: UpstreamDeadline
+  readonly requestId: string
   private readonly header: RecordHeader
+  /**
+   * What the rest of the request needs of its start, not the start itself: a stream's exchange lives as long as the
+   * stream, and the start holds the estimate, the payment method and the client's signal (see streamHandler).
+   */
+  private readonly stream: boolean
+  private readonly includeUsage: boolean
+  private readonly trace: RequestTrace | undefined
+  private readonly estimate: Estimate
+  private readonly model: CatalogModel
   private finished = false
   private checkpointedVersion = -1
   private streaming = false
@@ -64,11 +75,17 @@ export class Exchange {
 
   private constructor(
     private readonly deps: ExchangeDeps,
-    private readonly start: ExchangeStart,
+    start: ExchangeStart,
     private readonly reservation: Reservation,
     header: RecordHeader,
   ) {
     this.header = header
+    this.requestId = start.requestId
+    this.stream = start.stream
+    this.includeUsage = start.includeUsage
+    this.trace = start.trace
+    this.estimate = start.estimate
+    this.model = start.model
     this.meter = new RequestMeter(start.estimate.promptTokens, deps.meterCrosscheckRate > 0 && Math.random() < deps.meterCrosscheckRate)
     this.deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, start.clientSignal)
   }
@@ -106,10 +123,6 @@ export class Exchange {
     return new Exchange(deps, start, reservation, header)
   }
 
-  get requestId(): string {
-    return this.start.requestId
-  }
-
   /** Rate-limit headers for the response. */
   get headers(): Record<string, string> {
     return this.reservation.headers
@@ -126,8 +139,8 @@ export class Exchange {
     identity: ResponseIdentity,
     endOfCut?: (outputTokens: number) => string[],
   ): EventHandler {
-    const metered = this.metered(down)
-    const { estimate, model } = this.start
+    const metered = new MeteredSink(this.meter, down)
+    const { estimate, model } = this
     if (estimate.sliceTokens === null) return translatorFor(metered)
     const slice = estimate.sliceTokens
     return budgeted(metered, translatorFor, {
@@ -144,7 +157,7 @@ export class Exchange {
         if (endOfCut) return endOfCut(this.meter.sofar().outputTokens)
         const head = chunkHead(identity)
         const chunks = [deltaChunk(head, {}, 'length')]
-        if (this.start.includeUsage) {
+        if (this.includeUsage) {
           const sofar = this.meter.sofar()
           chunks.push(usageChunk(head, { inputTokens: sofar.inputTokens, outputTokens: sofar.outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }))
         }
@@ -157,7 +170,7 @@ export class Exchange {
   sent(): void {
     if (this.meter.firstByteAt !== null) return
     this.meter.markFirstByte()
-    if (!this.start.stream) return
+    if (!this.stream) return
     this.relaying = true
     streamStarted()
     if (this.deps.checkpoints) {
@@ -178,7 +191,7 @@ export class Exchange {
    */
   finish(outcome: Outcome): void {
     const first = !this.finished
-    this.deps.onFinish?.(this.start.requestId, outcome, first)
+    this.deps.onFinish?.(this.requestId, outcome, first)
     if (!first) return
     this.finished = true
     if (this.relaying) streamEnded()
@@ -195,7 +208,7 @@ export class Exchange {
     })
     const settled = this.reservation.settle(record.costNano, usage.inputTokens + usage.outputTokens, this.reservation.tracked() ? JSON.stringify(record) : null)
     this.deps.recordUsage(record)
-    const trace = this.start.trace
+    const trace = this.trace
     if (trace) {
       const endSettle = trace.child('settle', { 'meterway.cost_nano': record.costNano })
       void settled.then(() => endSettle(), endSettle)
@@ -208,30 +221,41 @@ export class Exchange {
   private recordSoFar(): UsageRecord {
     return usageRecord(this.header, this.meter.sofar(), { ...LOST, firstByteAt: this.meter.firstByteAt, limitNano: this.reservation.limitNano() })
   }
+}
 
-  /** A sink that lets the meter see every generated token and the provider's usage on their way down. */
-  private metered(down: RelaySink): RelaySink {
-    const meter = this.meter
-    return {
-      chunk: (json) => down.chunk(json),
-      output(delta, kind) {
-        meter.output(delta)
-        down.output(delta, kind)
-      },
-      outputLater(chunkJson, read) {
-        meter.outputLater(chunkJson, read)
-        down.outputLater(chunkJson, read)
-      },
-      usage(usage, chunkJson) {
-        meter.setProviderUsage(usage)
-        down.usage(usage, chunkJson)
-      },
-      fail: (error) => down.fail(error),
-      complete: () => down.complete(),
-      truncate() {
-        meter.markTruncated()
-        down.truncate()
-      },
-    }
+/**
+ * A sink that lets the meter see every generated token and the provider's usage on their way down. A class, not an
+ * object of closures: it lives as long as its stream.
+ */
+class MeteredSink implements RelaySink {
+  constructor(
+    private readonly meter: RequestMeter,
+    private readonly down: RelaySink,
+  ) {}
+
+  chunk(json: string): void {
+    this.down.chunk(json)
+  }
+  output(delta: string, kind: OutputKind): void {
+    this.meter.output(delta)
+    this.down.output(delta, kind)
+  }
+  outputLater(chunkJson: string, read: (chunkJson: string) => string): void {
+    this.meter.outputLater(chunkJson, read)
+    this.down.outputLater(chunkJson, read)
+  }
+  usage(usage: ProviderUsage, chunkJson: string): void {
+    this.meter.setProviderUsage(usage)
+    this.down.usage(usage, chunkJson)
+  }
+  fail(error: GatewayError): void {
+    this.down.fail(error)
+  }
+  complete(): void {
+    this.down.complete()
+  }
+  truncate(): void {
+    this.meter.markTruncated()
+    this.down.truncate()
   }
 }

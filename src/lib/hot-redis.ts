@@ -1,6 +1,7 @@
 // The request path's Redis: one pipelined connection, commands gathered into one write per batch, failing fast while Redis is away, scripts by SHA.
 import { scriptSources, type ScriptName, type ScriptReply } from '../limits/scripts'
-import { encodeArguments, encodeCommand, encodeCommandHead, openRespConnection, type ReplyTarget } from './resp-connection'
+import { openRespConnection, type ReplyTarget } from './resp-connection'
+import { encodeCommandHead, type OutgoingCommand } from './resp-encode'
 
 /**
  * Keys a script is run with again and again (an account's: every admission and settlement names the same eight):
@@ -47,9 +48,7 @@ export class RedisTimeoutError extends Error {
   }
 }
 
-interface Queued extends ReplyTarget {
-  /** The command in RESP, encoded when it was given. */
-  encoded: string
+interface Queued extends ReplyTarget, OutgoingCommand {
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
   queuedAt: number
@@ -113,12 +112,8 @@ export function createHotRedis(url: string): HotRedis {
     queue = []
     inFlight.push(batch)
     startWatching()
-    let payload = ''
-    for (const q of batch.commands) {
-      q.batch = batch
-      payload += q.encoded
-    }
-    connection.write(payload, batch.commands)
+    for (const q of batch.commands) q.batch = batch
+    connection.write(batch.commands)
   }
 
   /** A command's reply (or its error) as the connection reads it: settles its caller, and counts down its batch. */
@@ -167,13 +162,14 @@ export function createHotRedis(url: string): HotRedis {
     pump()
   }
 
-  function send(command: string, args: (string | number)[], lane: Lane = 'now'): Promise<unknown> {
-    return sendEncoded(encodeCommand(command, args), lane)
+  function send(name: string, args: (string | number)[], lane: Lane = 'now'): Promise<unknown> {
+    return sendCommand(encodeCommandHead(name, [], args.length), args, lane)
   }
 
-  function sendEncoded(encoded: string, lane: Lane): Promise<unknown> {
+  /** Queues a command; its arguments are encoded only when its batch is written. */
+  function sendCommand(head: string, args: readonly (string | number)[], lane: Lane): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      queue.push({ encoded, resolve, reject, queuedAt: performance.now(), done: false, batch: null, reply })
+      queue.push({ head, args, resolve, reject, queuedAt: performance.now(), done: false, batch: null, reply })
       if (lane === 'now') pump()
       else laterTimer ??= setTimeout(pump, LATER_MS)
       startWatching()
@@ -188,7 +184,7 @@ export function createHotRedis(url: string): HotRedis {
     if (!head || head.sha !== source.sha || head.total !== total) {
       head = keys.head = { sha: source.sha, total, text: encodeCommandHead('EVALSHA', [source.sha, source.numberOfKeys, ...keys.keys], total) }
     }
-    return sendEncoded(head.text + encodeArguments(args), lane)
+    return sendCommand(head.text, args, lane)
   }
 
   return {

@@ -1,5 +1,6 @@
-// One pipelined RESP2 connection to one Redis: a batch of commands goes out as one write, replies come back in order to their targets; it reconnects by itself.
+// One pipelined RESP2 connection to one Redis: a batch of commands goes out in one write (one per 64 KB), replies come back in order to their targets; it reconnects by itself.
 import type { Socket } from 'bun'
+import { command, RespWriter, type OutgoingCommand } from './resp-encode'
 
 /** Gets one command's reply: its value, or the error Redis (or a lost connection) gave it. */
 export interface ReplyTarget {
@@ -11,45 +12,15 @@ export interface RespConnection {
   readonly ready: Promise<void>
   /** Connected and past the handshake: a command given now is written now. */
   isOpen(): boolean
-  /** Writes the encoded commands (see encodeCommand) as one write; `targets` get their replies in the same order. */
-  write(payload: string, targets: ReplyTarget[]): void
+  /** Writes the commands, encoded as they go into the socket's buffer; each gets its reply, in the same order. */
+  write(commands: readonly (OutgoingCommand & ReplyTarget)[]): void
   close(): void
 }
 
 export class RedisConnectionError extends Error {}
 
-const CRLF = '\r\n'
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
-const SCRATCH_KEPT_BYTES = 64 * 1024
-
-/** A command in RESP: `*<n>` then each argument as a bulk string. */
-export function encodeCommand(command: string, args: readonly (string | number)[]): string {
-  return `*${args.length + 1}${CRLF}$${command.length}${CRLF}${command}${CRLF}${encodeArguments(args)}`
-}
-
-/**
- * The start of a command whose first arguments are always the same (a script's SHA and an account's keys), for a
- * command of `total` arguments in all: encodeCommand(command, [...first, ...rest]) is this followed by
- * encodeArguments(rest).
- */
-export function encodeCommandHead(command: string, first: readonly (string | number)[], total: number): string {
-  return `*${total + 1}${CRLF}$${command.length}${CRLF}${command}${CRLF}${encodeArguments(first)}`
-}
-
-/** Arguments as RESP bulk strings (lengths in UTF-8 bytes). */
-export function encodeArguments(args: readonly (string | number)[]): string {
-  let out = ''
-  for (const arg of args) {
-    if (typeof arg === 'number') {
-      const digits = String(arg)
-      out += `$${digits.length}${CRLF}${digits}${CRLF}`
-    } else {
-      out += `$${Buffer.byteLength(arg)}${CRLF}${arg}${CRLF}`
-    }
-  }
-  return out
-}
 
 /** Where a parse stopped because the reply is not all here yet. */
 const INCOMPLETE = Symbol('incomplete')
@@ -157,9 +128,8 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
   let unread: Buffer | null = null
   /** Bytes the socket did not take yet: written, in order, when it drains. */
   let backlog: Buffer[] = []
-  const encoder = new TextEncoder()
-  /** Where each batch is encoded; grown for a batch that does not fit. */
-  let scratch = new Uint8Array(SCRATCH_KEPT_BYTES)
+  /** Encodes each batch into one kept buffer, handing it to the socket every time it fills. */
+  const writer = new RespWriter(writeBytes)
 
   let settleReady: { resolve: () => void; reject: (error: Error) => void } | null = null
   const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }))
@@ -225,26 +195,15 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
     buf = undefined as never
   }
 
-  /**
-   * One UTF-8 conversion into a buffer kept for the purpose (Buffer.from(text) cost twice as much: it flattens and
-   * allocates), then one write; what the socket does not take now is copied and goes when it drains.
-   */
-  function writeNow(payload: string): void {
+  /** One write of bytes the writer encoded; what the socket does not take now is copied and goes when it drains. */
+  function writeBytes(bytes: Uint8Array): void {
     if (!socket) return
-    let { read, written } = encoder.encodeInto(payload, scratch)
-    if (read < payload.length) {
-      scratch = new Uint8Array(payload.length * 3)
-      ;({ written } = encoder.encodeInto(payload, scratch))
-    }
-    const bytes = scratch.subarray(0, written)
     if (backlog.length > 0) {
       backlog.push(Buffer.from(bytes))
       return
     }
     const sent = socket.write(bytes)
     if (sent < bytes.length) backlog.push(Buffer.from(bytes.subarray(Math.max(0, sent))))
-    // A burst (10,000 admissions at once) grew it; it is not kept at that size.
-    if (scratch.length > SCRATCH_KEPT_BYTES) scratch = new Uint8Array(SCRATCH_KEPT_BYTES)
   }
 
   function flushBacklog(): void {
@@ -260,10 +219,10 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
   }
 
   function handshake(s: Socket<undefined>, done: () => void): void {
-    const steps: string[] = []
-    if (endpoint.password) steps.push(encodeCommand('AUTH', endpoint.username ? [endpoint.username, endpoint.password] : [endpoint.password]))
-    if (endpoint.db !== 0) steps.push(encodeCommand('SELECT', [endpoint.db]))
-    steps.push(encodeCommand('PING', []))
+    const steps: OutgoingCommand[] = []
+    if (endpoint.password) steps.push(command('AUTH', endpoint.username ? [endpoint.username, endpoint.password] : [endpoint.password]))
+    if (endpoint.db !== 0) steps.push(command('SELECT', [endpoint.db]))
+    steps.push(command('PING', []))
     let failed = false
     const onError = (error: Error) => {
       // The connection itself went (a TLS certificate refused, a reset): lost() says so, with its own reason.
@@ -285,7 +244,7 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
         settleReady = null
       },
     })
-    writeNow(steps.join(''))
+    writer.write(steps)
   }
 
   function connect(): void {
@@ -333,14 +292,14 @@ export function openRespConnection(url: string, options: { connectTimeoutMs: num
   return {
     ready,
     isOpen: () => open,
-    write(payload, targets) {
+    write(commands) {
       if (!open || !socket) {
         const error = new RedisConnectionError('Connection closed')
-        for (const target of targets) target.reply(undefined, error)
+        for (const target of commands) target.reply(undefined, error)
         return
       }
-      for (const target of targets) pending.push(target)
-      writeNow(payload)
+      for (const target of commands) pending.push(target)
+      writer.write(commands)
     },
     close() {
       closed = true

@@ -211,7 +211,7 @@ export class Admission {
   /** Records a tracked stream's usage so far and keeps its hold alive. Fire and forget: a missed one is caught up by the next. */
   checkpoint(ticket: Ticket, record: string): void {
     this.startTracking(ticket)
-    this.redis.script('checkpoint-4', [ticket.keys.holds, ticket.keys.holdExpiry, ticket.keys.open, ticket.keys.settled], [ticket.requestId, record, Date.now(), this.settings.holdTtlMs], 'later').catch(
+    this.redis.script('checkpoint-4', ticket.keys.checkpointList, [ticket.requestId, record, Date.now(), this.settings.holdTtlMs], 'later').catch(
       (error: Error) => this.logger.debug('checkpoint not recorded', { requestId: ticket.requestId, error: error.message }),
     )
   }

@@ -22,10 +22,11 @@ export interface SubjectKeys {
   open: string
   /** The lineage key of a request without a session lineage (`{tag}:lin:-`). */
   noLineage: string
-  /** The keys of admit-rate-1, admit-8 and settle-9 without a lineage, their encoding kept (see KeyList). */
+  /** The keys of admit-rate-1, admit-8 and settle-9 without a lineage, and of checkpoint-4, their encoding kept (see KeyList). */
   rateList: KeyList
   admitList: KeyList
   settleList: KeyList
+  checkpointList: KeyList
 }
 
 /**
@@ -55,6 +56,7 @@ export function subjectKeys(subject: string): SubjectKeys {
     rateList: new KeyList([keys.limits]),
     admitList: new KeyList([keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, keys.noLineage]),
     settleList: new KeyList([keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open, keys.noLineage]),
+    checkpointList: new KeyList([keys.holds, keys.holdExpiry, keys.open, keys.settled]),
   }
   // A bound, not a cache policy: past it the next subjects start a fresh map (each is rebuilt on its next request).
   if (known.size >= MAX_KNOWN) known.clear()

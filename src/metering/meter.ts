@@ -34,6 +34,13 @@ export class RequestMeter {
   /** Chunks whose output is read only when it must be counted (outputLater), and how to read them. */
   private unread: string[] = []
   private readUnread: ((chunkJson: string) => string) | null = null
+  /**
+   * The output was counted so far once (a checkpoint): from then on each chunk is read as it comes. This stream's
+   * output is counted at every checkpoint anyway, and a chunk held until the next one stays alive a second: on a slow
+   * stream, past a young-generation collection, until a full one (the chunk's whole decoded piece, ~300 bytes a
+   * chunk). Streams shorter than a checkpoint interval still never read a chunk their provider's usage makes moot.
+   */
+  private eager = false
   /** Output counted so far (in runs, not one by one); `pieces` holds only what is not counted yet. */
   private countedTokens = 0
   private providerUsage: ProviderUsage | null = null
@@ -57,9 +64,14 @@ export class RequestMeter {
 
   /** A chunk whose generated text `read` extracts, when (and if) it must be counted. */
   outputLater(chunkJson: string, read: (chunkJson: string) => string): void {
+    this.version++
+    if (this.eager) {
+      const text = read(chunkJson)
+      if (text !== '') this.pieces.push(text)
+      return
+    }
     this.unread.push(chunkJson)
     this.readUnread = read
-    this.version++
   }
 
   private readPending(): void {
@@ -91,6 +103,7 @@ export class RequestMeter {
    * A run counted is let go: a long stream holds only the output since its last checkpoint, not all it generated.
    */
   countedOutput(): number {
+    this.eager = true
     this.readPending()
     if (this.pieces.length > 0) {
       this.countedTokens += countTextTokens(this.pieces.join(''))

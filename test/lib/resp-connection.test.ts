@@ -1,7 +1,8 @@
 // The request path's RESP connection against a fake Redis that misbehaves on purpose: replies cut into single bytes, a handshake to pass, a connection dropped mid-batch.
 import { afterEach, expect, test } from 'bun:test'
 import type { Socket, TCPSocketListener } from 'bun'
-import { encodeCommand, openRespConnection, type ReplyTarget, type RespConnection } from '../../src/lib/resp-connection'
+import { openRespConnection, type ReplyTarget, type RespConnection } from '../../src/lib/resp-connection'
+import { command } from '../../src/lib/resp-encode'
 import { waitFor } from '../helpers/poll'
 
 /** Reads whole RESP commands (arrays of bulk strings) out of what arrived; returns them and what is left. */
@@ -81,13 +82,13 @@ function open(url: string): RespConnection {
 function batch(connection: RespConnection, commands: (string | number)[][]): Promise<{ value: unknown; error: Error | null }[]> {
   return new Promise((resolve) => {
     const replies: { value: unknown; error: Error | null }[] = []
-    const targets: ReplyTarget[] = commands.map(() => ({
+    const target: ReplyTarget = {
       reply(value, error) {
         replies.push({ value, error })
         if (replies.length === commands.length) resolve(replies)
       },
-    }))
-    connection.write(commands.map(([name, ...args]) => encodeCommand(String(name), args)).join(''), targets)
+    }
+    connection.write(commands.map(([name, ...args]) => ({ ...command(String(name), args), ...target })))
   })
 }
 

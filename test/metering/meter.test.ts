@@ -71,6 +71,26 @@ describe('RequestMeter', () => {
     expect(early).toBe(countTextTokens(words.slice(0, 100).join('')))
     expect(m.final(broken).outputTokens).toBe(countTextTokens(words.join('')))
   })
+
+  test('chunks are read only when they must be until the first checkpoint, then as they come; the count is the same', () => {
+    const m = new RequestMeter(0, false)
+    const read: string[] = []
+    const reader = (chunk: string) => (read.push(chunk), chunk.slice(1))
+    const chunks = Array.from({ length: 60 }, (_, i) => `# word${i}`)
+    chunks.slice(0, 20).forEach((c) => m.outputLater(c, reader))
+    expect(read).toEqual([])
+    // Text given directly comes after them: they are read first, to keep the order.
+    m.output(' direct')
+    expect(read).toHaveLength(20)
+    const early = m.sofar().outputTokens
+    // A stream past its first checkpoint: each chunk is read at once, not held until the next one.
+    m.outputLater(chunks[20]!, reader)
+    expect(read).toHaveLength(21)
+    chunks.slice(21).forEach((c) => m.outputLater(c, reader))
+    const texts = [...chunks.slice(0, 20).map((c) => c.slice(1)), ' direct', ...chunks.slice(20).map((c) => c.slice(1))]
+    expect(early).toBe(countTextTokens(texts.slice(0, 21).join('')))
+    expect(m.final(broken).outputTokens).toBe(countTextTokens(texts.slice(0, 21).join('')) + countTextTokens(texts.slice(21).join('')))
+  })
 })
 
 describe('usageRecord pricing', () => {

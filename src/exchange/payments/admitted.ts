@@ -6,14 +6,36 @@ import type { HoldRequest, Reservation } from '../payment'
 export type AdmissionTerms = Omit<AdmissionRequest, keyof HoldRequest>
 
 export async function admitted(admission: Admission, terms: AdmissionTerms, hold: HoldRequest): Promise<Reservation> {
-  const ticket: Ticket = await admission.admit({ ...terms, ...hold })
-  return {
-    headers: ticket.headers,
-    limitNano: () => (ticket.mode === 'none' ? null : ticket.heldNano),
-    extend: (wantNano, checkpoint) => admission.extend(ticket, wantNano, checkpoint),
-    checkpoint: (record) => admission.checkpoint(ticket, record),
-    tracked: () => ticket.tracked,
-    settle: (costNano, tokensUsed, finalRecord) => admission.settle(ticket, costNano, tokensUsed, finalRecord),
+  return new Admitted(admission, await admission.admit({ ...terms, ...hold }))
+}
+
+/**
+ * A class, not an object of closures: a stream's reservation lives as long as the stream, and closures made here would
+ * keep this function's whole frame (the terms and the hold request) with it.
+ */
+class Admitted implements Reservation {
+  constructor(
+    private readonly admission: Admission,
+    private readonly ticket: Ticket,
+  ) {}
+
+  get headers(): Record<string, string> {
+    return this.ticket.headers
+  }
+  limitNano(): bigint | null {
+    return this.ticket.mode === 'none' ? null : this.ticket.heldNano
+  }
+  extend(wantNano: bigint, checkpoint: string): Promise<bigint> {
+    return this.admission.extend(this.ticket, wantNano, checkpoint)
+  }
+  checkpoint(record: string): void {
+    this.admission.checkpoint(this.ticket, record)
+  }
+  tracked(): boolean {
+    return this.ticket.tracked
+  }
+  settle(costNano: number, tokensUsed: number, finalRecord: string | null): Promise<void> {
+    return this.admission.settle(this.ticket, costNano, tokensUsed, finalRecord)
   }
 }
 

@@ -58,9 +58,9 @@ export function resolveModel(catalog: Catalog, id: string, kind: ModelKind = 'ch
 }
 
 /**
- * The stream's relay and its callbacks, made outside completeChat: closures made in an async function share its whole
- * frame, so the relay's would keep the parsed request and its serialised upstream body (a long prompt, twice) alive for
- * as long as the stream runs. These hold the exchange, the adapter and the identity only.
+ * The stream's relay, made outside completeChat: closures made in an async function share its whole frame, so the
+ * relay's would keep the parsed request and its serialised upstream body (a long prompt, twice) alive for as long as
+ * the stream runs. These hold the exchange, the adapter and the identity only, and only a budgeted stream keeps them.
  */
 function openRelay(upstream: Response, exchange: Exchange, adapter: ProviderAdapter, identity: ResponseIdentity): StreamRelay {
   return new StreamRelay(
@@ -68,12 +68,9 @@ function openRelay(upstream: Response, exchange: Exchange, adapter: ProviderAdap
     (sink) => exchange.streamHandler(sink, (translatorSink) => adapter.createStreamTranslator(translatorSink, identity), identity),
     exchange.deadline,
     identity.includeUsage,
-    () => exchange.sent(),
+    exchange,
   )
 }
-
-/** The exchange's finish as the relay's end callback (made outside any async frame, as openRelay's are). */
-export const finisherOf = (exchange: Exchange) => (end: Outcome) => exchange.finish(end)
 
 export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeaders: Record<string, string>): Promise<Response> {
   const { request } = call
@@ -126,7 +123,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
       if (!(await relay.prime())) throw new ClientGoneError()
       handedOff = true
       // From here the stream owns the end: the relay finishes the exchange when it closes or is cancelled.
-      return relay.toResponse(responseHeaders, finisherOf(exchange))
+      return relay.toResponse(responseHeaders, exchange)
     }
 
     const body = await readUpstreamBody(upstream, deadline, model.provider)

@@ -10,7 +10,7 @@ import { assertSubscribed } from '../chat/access'
 import { paymentFor } from '../chat/payment'
 import { platformUsage, sessionModel } from '../chat/session-access'
 import type { RequestTrace } from '../../lib/tracing'
-import { finisherOf, type ChatDeps } from '../chat/service'
+import type { ChatDeps } from '../chat/service'
 import { ClientGoneError, failedAnswer, readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
 import { nativePlan, resolveMessagesModel, translatedPlan, type MessagesPlan } from './plan'
 
@@ -40,7 +40,7 @@ export async function planMessage(deps: ChatDeps, call: Pick<MessagesCall, 'requ
 
 /** The stream's relay, made outside createMessage: its callbacks would otherwise share (and keep) that async function's whole frame, the request with it. */
 function openMessagesRelay(upstream: Response, exchange: Exchange, plan: MessagesPlan): AnthropicStreamRelay {
-  return new AnthropicStreamRelay(upstream, (sink) => plan.streamHandler(exchange, sink), exchange.deadline, false, () => exchange.sent())
+  return new AnthropicStreamRelay(upstream, (sink) => plan.streamHandler(exchange, sink), exchange.deadline, false, exchange)
 }
 
 export async function createMessage(deps: ChatDeps, call: MessagesCall, responseHeaders: Record<string, string>): Promise<Response> {
@@ -77,7 +77,7 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
       if (!(await relay.prime())) throw new ClientGoneError()
       handedOff = true
       // From here the stream owns the end: the relay finishes the exchange when it closes or is cancelled.
-      return relay.toResponse(responseHeaders, finisherOf(exchange))
+      return relay.toResponse(responseHeaders, exchange)
     }
 
     const answer = plan.readAnswer(await readUpstreamBody(upstream, deadline, model.provider))

@@ -31,6 +31,8 @@ export function createOpenAiAdapter(settings: OpenAiSettings): ProviderAdapter {
   const url = route ? route.url : `${settings.baseUrl}/chat/completions`
   const headers: Record<string, string> = route ? { ...route.headers } : settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}
   const errorFor = (info: Parameters<typeof upstreamError>[0]) => upstreamError(info, secrets)
+  // One for the adapter, not one a stream.
+  const streamErrorFor = (info: Omit<Parameters<typeof upstreamError>[0], 'provider' | 'status'> & { status?: number }) => errorFor({ provider: 'openai', status: 500, ...info })
 
   return {
     id: 'openai',
@@ -38,8 +40,7 @@ export function createOpenAiAdapter(settings: OpenAiSettings): ProviderAdapter {
     prepare: (call) => ({ url, headers, body: JSON.stringify(buildOpenAiBody(call)) }),
     send: (request, signal) => postJson(request.url, request.headers, request.body, signal),
     readCompletion: (body) => readOpenAiCompletion(body, 'openai'),
-    createStreamTranslator: (sink, identity) =>
-      createOpenAiStreamTranslator(sink, identity, (info) => errorFor({ provider: 'openai', status: 500, ...info }), 'openai'),
+    createStreamTranslator: (sink, identity) => createOpenAiStreamTranslator(sink, identity, streamErrorFor, 'openai'),
     readError: (status, body, responseHeaders) => readOpenAiError(status, body, responseHeaders, secrets),
   }
 }

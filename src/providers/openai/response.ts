@@ -76,57 +76,66 @@ function isPlainChunk(data: string): boolean {
   return data.charCodeAt(0) === 123 && data.charCodeAt(data.length - 1) === 125 && !data.startsWith('{"error"') && !data.includes('"usage":{')
 }
 
+type StreamErrorFor = (info: Omit<UpstreamErrorInfo, 'provider' | 'status'> & { status?: number }) => ReturnType<typeof upstreamError>
+
 /**
  * Relays OpenAI chunks as they came. We always ask the upstream for usage; when the client did not,
  * the usage chunk is withheld and the `"usage":null` the upstream then adds to every chunk is removed.
  */
-export function createOpenAiStreamTranslator(
-  sink: StreamSink,
-  identity: ResponseIdentity,
-  errorFor: (info: Omit<UpstreamErrorInfo, 'provider' | 'status'> & { status?: number }) => ReturnType<typeof upstreamError>,
-  provider: string,
-): StreamTranslator {
-  return {
-    onEvent(_event, data) {
-      if (data === '[DONE]') {
-        sink.complete()
+export function createOpenAiStreamTranslator(sink: StreamSink, identity: ResponseIdentity, errorFor: StreamErrorFor, provider: string): StreamTranslator {
+  return new OpenAiStreamTranslator(sink, identity.includeUsage, errorFor, provider)
+}
+
+/** A class, not an object of closures: one lives as long as its stream, and 10,000 streams hold 10,000 of them. */
+class OpenAiStreamTranslator implements StreamTranslator {
+  constructor(
+    private readonly sink: StreamSink,
+    private readonly includeUsage: boolean,
+    private readonly errorFor: StreamErrorFor,
+    private readonly provider: string,
+  ) {}
+
+  onEvent(_event: string, data: string): void {
+    const { sink } = this
+    if (data === '[DONE]') {
+      sink.complete()
+      return
+    }
+    if (isPlainChunk(data)) {
+      // We always ask for usage; a client that did not gets its chunks without the "usage":null that adds.
+      const relayed = this.includeUsage || !data.includes('"usage":null') ? data : data.endsWith(USAGE_NULL_SUFFIX) ? data.slice(0, -USAGE_NULL_SUFFIX.length) + '}' : null
+      if (relayed !== null) {
+        sink.outputLater(data, readChunkOutput)
+        sink.chunk(relayed)
         return
       }
-      if (isPlainChunk(data)) {
-        // We always ask for usage; a client that did not gets its chunks without the "usage":null that adds.
-        const relayed = identity.includeUsage || !data.includes('"usage":null') ? data : data.endsWith(USAGE_NULL_SUFFIX) ? data.slice(0, -USAGE_NULL_SUFFIX.length) + '}' : null
-        if (relayed !== null) {
-          sink.outputLater(data, readChunkOutput)
-          sink.chunk(relayed)
-          return
-        }
-      }
-      let chunk: { choices?: Choice[]; usage?: Parameters<typeof readOpenAiUsage>[0]; error?: { message?: string; type?: string; code?: string } }
-      try {
-        chunk = JSON.parse(data)
-      } catch {
-        sink.fail(new UpstreamError(`The ${provider} upstream sent a stream event that is not JSON.`, 'upstream_bad_response'))
-        return
-      }
-      if (chunk.error) {
-        sink.fail(errorFor({ status: 500, message: chunk.error.message ?? 'stream error', type: chunk.error.type, code: chunk.error.code }))
-        return
-      }
-      const choices = chunk.choices ?? []
-      for (const choice of choices) eachGenerated(choice?.delta, (piece, kind) => sink.output(piece, kind))
-      const usage = readOpenAiUsage(chunk.usage)
-      if (usage && choices.length === 0) {
-        sink.usage(usage, data)
-        return
-      }
-      if (usage) sink.usage(usage, '')
-      if (identity.includeUsage || chunk.usage !== null) sink.chunk(data)
-      else if (data.endsWith(USAGE_NULL_SUFFIX)) sink.chunk(data.slice(0, -USAGE_NULL_SUFFIX.length) + '}')
-      else {
-        delete chunk.usage
-        sink.chunk(JSON.stringify(chunk))
-      }
-    },
-    onEnd() {},
+    }
+    let chunk: { choices?: Choice[]; usage?: Parameters<typeof readOpenAiUsage>[0]; error?: { message?: string; type?: string; code?: string } }
+    try {
+      chunk = JSON.parse(data)
+    } catch {
+      sink.fail(new UpstreamError(`The ${this.provider} upstream sent a stream event that is not JSON.`, 'upstream_bad_response'))
+      return
+    }
+    if (chunk.error) {
+      sink.fail(this.errorFor({ status: 500, message: chunk.error.message ?? 'stream error', type: chunk.error.type, code: chunk.error.code }))
+      return
+    }
+    const choices = chunk.choices ?? []
+    for (const choice of choices) eachGenerated(choice?.delta, (piece, kind) => sink.output(piece, kind))
+    const usage = readOpenAiUsage(chunk.usage)
+    if (usage && choices.length === 0) {
+      sink.usage(usage, data)
+      return
+    }
+    if (usage) sink.usage(usage, '')
+    if (this.includeUsage || chunk.usage !== null) sink.chunk(data)
+    else if (data.endsWith(USAGE_NULL_SUFFIX)) sink.chunk(data.slice(0, -USAGE_NULL_SUFFIX.length) + '}')
+    else {
+      delete chunk.usage
+      sink.chunk(JSON.stringify(chunk))
+    }
   }
+
+  onEnd(): void {}
 }
