@@ -1,7 +1,7 @@
 // Bench child processes: spawning the mock, the floor and the gateway, waiting for them, reading their CPU, memory and descriptors from /proc, and always killing them.
 import { readdirSync, readFileSync } from 'node:fs'
 import type { Subprocess } from 'bun'
-import { ALLOCATOR_ENV } from '../src/lib/allocator'
+import { START_ENV } from '../src/lib/start-env'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const children = new Set<Subprocess>()
@@ -92,7 +92,7 @@ export async function startMock(script = 'bench/mock-upstream.ts', env: Record<s
  * Bun's settings the floor and the gateway both start with, as `bun run start` and the Dockerfile set them: the fetch
  * pool at its maximum, and the allocator's hole purging off (src/lib/allocator.ts). Same runtime, same yardstick.
  */
-export const RUNTIME_ENV: Record<string, string> = { BUN_CONFIG_MAX_HTTP_REQUESTS: '65535', ...ALLOCATOR_ENV }
+export const RUNTIME_ENV: Readonly<Record<string, string>> = START_ENV
 
 /** Starts the floor (bench/floor.ts) in front of an upstream, with the gateway's runtime settings. */
 export function startFloor(upstreamPort: number, env: Record<string, string> = {}): Promise<Mock> {

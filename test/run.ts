@@ -1,7 +1,7 @@
 // The test command (`bun run test`): runs the whole suite with bun test and ends with one line "N passed, N failed".
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ALLOCATOR_ENV } from '../src/lib/allocator'
+import { START_ENV } from '../src/lib/start-env'
 
 const root = join(import.meta.dir, '..')
 const reportDir = join(root, 'test-results')
@@ -14,7 +14,7 @@ const child = Bun.spawn(['bun', 'test', '--timeout=30000', '--reporter=junit', `
   stdio: ['inherit', 'inherit', 'inherit'],
   // As `bun run start` runs the gateway: Bun sizes its fetch pool and reads its allocator's settings only at start,
   // and in-process gateways share them.
-  env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535', ...ALLOCATOR_ENV },
+  env: { ...process.env, ...START_ENV },
 })
 const exitCode = await child.exited
 

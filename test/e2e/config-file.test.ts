@@ -7,6 +7,7 @@ import { CATALOG_VERSION } from '../../src/pricing/catalog-data'
 import { prepareTestDatabase, TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from '../helpers/db'
 import { freePort, spawnMeterway, type GatewayProcess } from '../helpers/processes'
 import { waitFor } from '../helpers/poll'
+import { START_ENV } from '../../src/lib/start-env'
 
 const ROOT = join(import.meta.dir, '..', '..')
 const ENTRY = join(ROOT, 'src', 'index.ts')
@@ -131,7 +132,7 @@ describe('booting with a config file', () => {
     const path = join(dir, 'port.yaml')
     writeFileSync(path, `gateway:\n  port: ${port}\n`)
     const child = Bun.spawn(['bun', ENTRY, `--config=${path}`], {
-      env: { ...baseEnv(), HOST: '127.0.0.1', DATABASE_URL: TEST_DATABASE_URL, QUEUE_PREFIX: TEST_QUEUE_PREFIX, ROLE: 'api', BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
+      env: { ...baseEnv(), HOST: '127.0.0.1', DATABASE_URL: TEST_DATABASE_URL, QUEUE_PREFIX: TEST_QUEUE_PREFIX, ROLE: 'api', ...START_ENV },
       stdout: 'ignore',
       stderr: 'ignore',
     })

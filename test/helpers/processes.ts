@@ -3,7 +3,7 @@ import type { Subprocess } from 'bun'
 import { join } from 'node:path'
 import { prepareTestDatabase, TEST_DATABASE_URL, TEST_QUEUE_PREFIX } from './db'
 import { ADMIN_TOKEN } from './gateway'
-import { ALLOCATOR_ENV } from '../../src/lib/allocator'
+import { START_ENV } from '../../src/lib/start-env'
 
 const ENTRY = join(import.meta.dir, '..', '..', 'src', 'index.ts')
 
@@ -40,8 +40,7 @@ export async function spawnMeterway(env: Record<string, string>, timeoutMs = 30_
       LOG_LEVEL: 'info',
       DEFAULT_RPM: '100000000',
       // As `bun run start` and the Dockerfile start it: Bun's fetch pool and allocator are set only when the process starts.
-      BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
-      ...ALLOCATOR_ENV,
+      ...START_ENV,
       ...env,
     },
     stdout: 'pipe',

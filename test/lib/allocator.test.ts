@@ -1,7 +1,12 @@
-// The allocator setting the gateway checks at boot: read as Bun's mimalloc reads it.
+// The Bun settings the gateway starts with: the allocator's read as Bun's mimalloc reads it, and every one set where a gateway is started.
 import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { ALLOCATOR_ENV, purgesHoles } from '../../src/lib/allocator'
+import { START_ENV } from '../../src/lib/start-env'
 import { loadConfig } from '../../src/config'
+
+const ROOT = join(import.meta.dir, '..', '..')
 
 describe('MIMALLOC_PURGE_HOLES', () => {
   test('off only for the values mimalloc reads as off; unset leaves Bun purging', () => {
@@ -11,7 +16,19 @@ describe('MIMALLOC_PURGE_HOLES', () => {
 
   test('what the gateway is started with turns it off, and the config carries the value it started with', () => {
     expect(purgesHoles(ALLOCATOR_ENV.MIMALLOC_PURGE_HOLES)).toBe(false)
+    expect(START_ENV.MIMALLOC_PURGE_HOLES).toBe('0')
     expect(loadConfig({}).allocatorPurgeHoles).toBe('')
     expect(loadConfig({ MIMALLOC_PURGE_HOLES: '0' }).allocatorPurgeHoles).toBe('0')
+  })
+})
+
+describe('the start settings', () => {
+  test('`bun run start` and the Dockerfile set every one, with the same value', () => {
+    const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    for (const [name, value] of Object.entries(START_ENV)) {
+      expect(start).toContain(`${name}=${value} `)
+      expect(dockerfile).toMatch(new RegExp(`^ENV ${name}=${value}$`, 'm'))
+    }
   })
 })
