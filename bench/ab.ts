@@ -1,12 +1,13 @@
 // `bun run bench:ab`: gateway variants (other checkouts, other settings) measured in turns beside the floor, so a noisy machine moves them all alike.
-// Usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15]
+// Usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N]
 //                        <variant> <variant> …   where a variant is `name` plus any of `root=<checkout>` and `ENV=value`, comma-separated:
 //   bun bench/ab.ts before,root=../before after                       # two checkouts (git worktree add ../before HEAD~1)
 //   bun bench/ab.ts --kind stream on off,METER_CROSSCHECK_RATE=0       # one checkout, two settings
 //   bun bench/ab.ts base tuned,MIMALLOC_PURGE_DELAY=-1 floor-tuned,floor=1,MIMALLOC_PURGE_DELAY=-1   # `floor=1`: another floor
 //   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops
+//   bun bench/ab.ts --ttfb 2000 --method prepaid base,root=../before after   # time to first byte at concurrency 1, in turns, no load
 import { parseArgs } from 'node:util'
-import { runLoad } from './lib-load'
+import { measureTtfbInTurns, runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
 import type { Kind } from './lib-options'
 import { cpuSeconds, installCleanup, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
@@ -21,12 +22,13 @@ const { values: o, positionals } = parseArgs({
     duration: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '15' },
     connections: { type: 'string', default: '50' },
+    ttfb: { type: 'string', default: '0' },
   },
 })
 const kind = o.kind as Kind
 const method = o.method as Method
 if (!['json', 'stream'].includes(kind) || !(METHODS as readonly string[]).includes(method) || positionals.length === 0) {
-  console.error('usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] <name[,root=dir][,ENV=value…]> …')
+  console.error('usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N] <name[,root=dir][,ENV=value…]> …')
   process.exit(2)
 }
 const [rounds, duration, warmup, connections] = [o.rounds, o.duration, o.warmup, o.connections].map(Number) as [number, number, number, number]
@@ -82,6 +84,23 @@ async function measure(relay: (typeof relays)[number], seconds: number): Promise
   // Work the relay defers (usage batches) belongs to the requests that caused it.
   await Bun.sleep(300)
   return ((cpuSeconds(relay.pid) - before) * 1e6) / result.requests
+}
+
+const ttfbSamples = Number(o.ttfb)
+if (ttfbSamples > 0) {
+  // Stream requests one at a time, a relay each in turn: the added time to first byte (bench/run.ts's probe).
+  const targets = relays.map((r) => target(r.port, 'stream', r.key))
+  await measureTtfbInTurns(targets, Math.min(200, ttfbSamples))
+  const results = await measureTtfbInTurns(targets, ttfbSamples)
+  const floorP50 = results[0]!.p50Ms
+  console.log(`time to first byte via ${method}, ${ttfbSamples} sequential streams each, in turns (after 200 unmeasured):`)
+  relays.forEach((r, i) => {
+    const { p50Ms, p99Ms } = results[i]!
+    console.log(`  ${r.name.padEnd(16)} p50 ${p50Ms.toFixed(3)} ms (${i === 0 ? 'floor' : `${p50Ms >= floorP50 ? '+' : ''}${(p50Ms - floorP50).toFixed(3)}`})  p99 ${p99Ms.toFixed(3)} ms`)
+  })
+  for (const gateway of gateways) await stopChild(gateway.child)
+  await dropBenchKeys(stores)
+  process.exit(0)
 }
 
 console.log(`${kind} via ${method}: ${warmup} s warmup each, then ${rounds} rounds of ${duration} s, in turns`)
