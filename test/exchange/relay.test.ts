@@ -1,0 +1,71 @@
+// The relay's first byte: an upstream piece holding the whole answer sends its first chunk before the rest is handled,
+// and every event still reaches the handler once, in order, whether the client reads to the end or leaves at once.
+import { describe, expect, test } from 'bun:test'
+import { UpstreamDeadline } from '../../src/exchange/deadline'
+import type { Outcome } from '../../src/exchange/outcome'
+import { StreamRelay, type EventHandler, type RelaySink } from '../../src/exchange/relay'
+import { waitFor } from '../helpers/poll'
+
+const EVENTS = ['one', 'two', 'three', 'four']
+
+/** An upstream whose body is one piece: every event of the answer, then [DONE]. */
+function onePieceUpstream(): Response {
+  const text = EVENTS.map((word) => `data: {"word":"${word}"}\n\n`).join('') + 'data: [DONE]\n\n'
+  return new Response(new TextEncoder().encode(text), { headers: { 'content-type': 'text/event-stream' } })
+}
+
+/** A handler that passes each event on as a chunk and records what it saw. */
+function recordingHandler(seen: string[]): (sink: RelaySink) => EventHandler {
+  return (sink) => ({
+    onEvent(_event, data) {
+      if (data === '[DONE]') {
+        sink.complete()
+        return
+      }
+      seen.push((JSON.parse(data) as { word: string }).word)
+      sink.chunk(data)
+    },
+    onEnd() {
+      seen.push('end')
+    },
+  })
+}
+
+function openRelay(seen: string[]): { relay: StreamRelay; outcomes: Outcome[] } {
+  const deadline = new UpstreamDeadline(5_000, 10_000, undefined)
+  const relay = new StreamRelay(onePieceUpstream(), recordingHandler(seen), deadline, false, { sent() {} })
+  return { relay, outcomes: [] }
+}
+
+describe('StreamRelay first byte', () => {
+  test('prime() stops handling at the first output; the rest follows it to the client, in order', async () => {
+    const seen: string[] = []
+    const { relay, outcomes } = openRelay(seen)
+    expect(await relay.prime()).toBe(true)
+    // Only the event that made the first chunk was handled before the answer could start.
+    expect(seen).toEqual(['one'])
+
+    const response = relay.toResponse({}, { finish: (outcome) => void outcomes.push(outcome) })
+    const body = await response.text()
+    const words = body
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => (JSON.parse(e.slice(6)) as { word: string }).word)
+    expect(words).toEqual(EVENTS)
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true)
+    expect(seen).toEqual([...EVENTS, 'end'])
+    await waitFor(() => outcomes.length === 1, 5_000, 'the stream finished once')
+    expect(outcomes[0]).toMatchObject({ status: 'ok', complete: true })
+  })
+
+  test('a client that leaves before reading: the held events still reach the handler (and its meter) before it ends', async () => {
+    const seen: string[] = []
+    const { relay, outcomes } = openRelay(seen)
+    expect(await relay.prime()).toBe(true)
+    const response = relay.toResponse({}, { finish: (outcome) => void outcomes.push(outcome) })
+    await response.body!.cancel()
+    await waitFor(() => outcomes.length === 1, 5_000, 'the stream finished once')
+    expect(outcomes[0]).toMatchObject({ status: 'client_aborted' })
+    expect(seen).toEqual([...EVENTS, 'end'])
+  })
+})
