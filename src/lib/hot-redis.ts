@@ -19,15 +19,15 @@ const COMMAND_TIMEOUT_MS = 1_000
 const MAX_WAIT_MS = 5_000
 /** How often a batch in flight is checked against that timeout: one timer for every command, not one each. */
 const WATCH_EVERY_MS = 100
-/** How long commands nobody waits on (settlements, checkpoints) may gather before they go. */
+/** How long commands nobody waits on (checkpoints) may gather before they go. */
 const LATER_MS = 2
 /** Batches written and not yet answered. */
 const MAX_BATCHES_IN_FLIGHT = 1
 
 /**
  * When a command goes. `now`: at once if no batch is out, else with the next batch (a request waits for these:
- * admission). `later`: within LATER_MS, or sooner with the next batch (settlements, checkpoints: nothing waits for
- * them but the money's exactness, which their order keeps).
+ * admission; and settlements, see Admission.settle). `later`: within LATER_MS, or sooner with the next batch
+ * (checkpoints, the open-request index: nothing waits for them but the money's exactness, which their order keeps).
  */
 export type Lane = 'now' | 'later'
 
