@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { measureTtfbInTurns, runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
 import type { Kind } from './lib-options'
-import { cpuSeconds, installCleanup, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
+import { cpuSeconds, installCleanup, minorFaults, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
 import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
 
 const { values: o, positionals } = parseArgs({
@@ -77,12 +77,17 @@ for (const variant of variants) {
   relays.push({ name: variant.name, pid: gateway.child.pid, port: gateway.port, key: keys[method] })
 }
 
+/** Each relay's minor page faults per request in its last measured round. */
+const faultsOf = new Map<string, number>()
+
 async function measure(relay: (typeof relays)[number], seconds: number): Promise<number> {
+  const faultsBefore = minorFaults(relay.pid)
   const before = cpuSeconds(relay.pid)
   const result = await runLoad(target(relay.port, kind, relay.key), connections, seconds)
   if (result.non2xx + result.errors + result.timeouts + result.mismatches > 0) throw new Error(`${relay.name}: refused or broken answers under load: ${JSON.stringify(result.statusCodes)} ${result.sampleErrors.join('; ')}`)
   // Work the relay defers (usage batches) belongs to the requests that caused it.
   await Bun.sleep(300)
+  faultsOf.set(relay.name, (minorFaults(relay.pid) - faultsBefore) / result.requests)
   return ((cpuSeconds(relay.pid) - before) * 1e6) / result.requests
 }
 
@@ -91,12 +96,15 @@ if (ttfbSamples > 0) {
   // Stream requests one at a time, a relay each in turn: the added time to first byte (bench/run.ts's probe).
   const targets = relays.map((r) => target(r.port, 'stream', r.key))
   await measureTtfbInTurns(targets, Math.min(200, ttfbSamples))
-  const results = await measureTtfbInTurns(targets, ttfbSamples)
+  const faultsBefore = relays.map((r) => minorFaults(r.pid))
+  const { results, requestsEach } = await measureTtfbInTurns(targets, ttfbSamples)
+  const faultsPerRequest = relays.map((r, i) => (minorFaults(r.pid) - faultsBefore[i]!) / requestsEach)
   const floorP50 = results[0]!.p50Ms
   console.log(`time to first byte via ${method}, ${ttfbSamples} sequential streams each, in turns (after 200 unmeasured):`)
   relays.forEach((r, i) => {
     const { p50Ms, p99Ms } = results[i]!
-    console.log(`  ${r.name.padEnd(16)} p50 ${p50Ms.toFixed(3)} ms (${i === 0 ? 'floor' : `${p50Ms >= floorP50 ? '+' : ''}${(p50Ms - floorP50).toFixed(3)}`})  p99 ${p99Ms.toFixed(3)} ms`)
+    const added = i === 0 ? 'floor' : `${p50Ms >= floorP50 ? '+' : ''}${(p50Ms - floorP50).toFixed(3)}`
+    console.log(`  ${r.name.padEnd(16)} p50 ${p50Ms.toFixed(3)} ms (${added})  p99 ${p99Ms.toFixed(3)} ms  minor faults ${faultsPerRequest[i]!.toFixed(2)} a request`)
   })
   for (const gateway of gateways) await stopChild(gateway.child)
   await dropBenchKeys(stores)
@@ -109,7 +117,7 @@ const perRelay = new Map<string, number[]>(relays.map((r) => [r.name, []]))
 for (let round = 1; round <= rounds; round++) {
   for (const relay of relays) perRelay.get(relay.name)!.push(await measure(relay, duration))
   await clearQueues(stores)
-  console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs`).join(' · ')}`)
+  console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs (${faultsOf.get(r.name)!.toFixed(2)} faults)`).join(' · ')}`)
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const floorMedian = median(perRelay.get('floor')!)
