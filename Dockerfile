@@ -6,8 +6,10 @@ ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 # pool) is the limit and the gateway never restarts itself to resize Bun's. 10,000 streams also need about 20,100 open
 # files: run with e.g. `--ulimit nofile=65536:65536`.
 ENV BUN_CONFIG_MAX_HTTP_REQUESTS=65535
-# Bun's allocator keeps free blocks of pages in use for reuse instead of returning them at every idle (src/lib/allocator.ts).
+# Bun's allocator keeps freed memory for reuse (free blocks of pages in use; whole free pages for 10 s) instead of
+# returning it at every idle, which requests then fault back in (src/lib/allocator.ts).
 ENV MIMALLOC_PURGE_HOLES=0
+ENV MIMALLOC_PURGE_DELAY=10000
 
 COPY package.json bun.lock ./
 # The workspace packages (packages/*: the SDKs; examples/*: their example's manifest) must be on disk for a frozen

@@ -28,8 +28,9 @@ export const EnvSchema = Type.Object({
   UPSTREAM_POOL_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'milliseconds a request waits for a free upstream slot' }),
   // Bun's own variable, read here only to know what Bun sized its fetch pool to when this process started.
   BUN_CONFIG_MAX_HTTP_REQUESTS: Type.Integer({ minimum: 1, maximum: 65_535, default: 256, description: "Bun's fetch pool, 1 to 65535" }),
-  // Bun's allocator's own variable, read here only to say at boot when it was left on (see src/lib/allocator.ts).
+  // Bun's allocator's own variables, read here only to say at boot when they were left at Bun's defaults (see src/lib/allocator.ts).
   MIMALLOC_PURGE_HOLES: Type.String({ default: '', description: "Bun's allocator: 0 keeps the free blocks of pages in use for reuse" }),
+  MIMALLOC_PURGE_DELAY: Type.String({ default: '', description: "Bun's allocator: milliseconds a free page is kept before it goes back to the OS" }),
   TOKENIZER_THREADS: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'worker threads that count large texts' }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 10 * 1024 * 1024 }),
   METER_CROSSCHECK_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'share of requests (0 to 1) whose output is also counted when the provider reports usage' }),
@@ -112,6 +113,8 @@ export interface Config {
   }
   /** MIMALLOC_PURGE_HOLES as this process started with it ('' when unset): read by Bun's allocator once, at start. */
   allocatorPurgeHoles: string
+  /** MIMALLOC_PURGE_DELAY as this process started with it ('' when unset), likewise. */
+  allocatorPurgeDelay: string
   /** Worker threads counting texts of OFF_THREAD_MIN_CHARS and more (each holds its own o200k encoder, ~45 MB). */
   tokenizerThreads: number
   maxBodyBytes: number
@@ -251,6 +254,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       bunFetchPool: e.BUN_CONFIG_MAX_HTTP_REQUESTS,
     }),
     allocatorPurgeHoles: e.MIMALLOC_PURGE_HOLES,
+    allocatorPurgeDelay: e.MIMALLOC_PURGE_DELAY,
     tokenizerThreads: e.TOKENIZER_THREADS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     meterCrosscheckRate: e.METER_CROSSCHECK_RATE,

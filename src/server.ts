@@ -6,7 +6,7 @@ import { postgresBootError, redactUrl } from './lib/boot-errors'
 import { createDb } from './lib/db'
 import { SERVER_BODY_LIMIT } from './lib/framework-errors'
 import { checkFileBudget, requiredBunFetchPool, startFetchThread, upstreamSlots } from './lib/fetch-pool'
-import { purgesHoles } from './lib/allocator'
+import { missingAllocatorSettings } from './lib/allocator'
 import { createLogger, type Logger } from './lib/logger'
 import { countUsage } from './lib/metrics'
 import { elysiaTracing, startTracing, stopTracing } from './lib/tracing'
@@ -180,9 +180,10 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
         fix: `start the process with BUN_CONFIG_MAX_HTTP_REQUESTS=${requiredBunFetchPool(config.upstream.maxConnections)} (\`bun run start\` and the Dockerfile do)`,
       })
     }
-    if (purgesHoles(config.allocatorPurgeHoles)) {
-      logger.warn("Bun's allocator gives freed memory inside pages in use back to the OS each time the event loop idles; requests cost more CPU", {
-        fix: 'start the process with MIMALLOC_PURGE_HOLES=0 (`bun run start` and the Dockerfile do; see src/lib/allocator.ts)',
+    const allocatorSettings = missingAllocatorSettings({ purgeHoles: config.allocatorPurgeHoles, purgeDelay: config.allocatorPurgeDelay })
+    if (allocatorSettings.length > 0) {
+      logger.warn("Bun's allocator gives freed memory back to the OS as soon as the event loop idles, and requests fault it back in; they cost more CPU", {
+        fix: `start the process with ${allocatorSettings.join(' ')} (\`bun run start\` and the Dockerfile do; see src/lib/allocator.ts)`,
       })
     }
     configureUpstreamPool({ maxConnections: slots, waitMs: config.upstream.poolWaitMs })
