@@ -40,5 +40,8 @@ const utf8 = new TextDecoder()
 
 /** The body as UTF-8 text, at most `maxBytes` (413 beyond). */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  // With a declared length Bun decodes it natively, in one pass (both decodings drop a BOM and replace bad bytes).
+  const declared = request.headers.get('content-length')
+  if (declared !== null && Number(declared) <= maxBytes) return request.text()
   return utf8.decode(await readBodyBytes(request, maxBytes))
 }
