@@ -75,3 +75,5 @@ for (const mode of ['none', 'prepaid', 'cap'] as const) {
 }
 await sql.end()
 redis.disconnect()
+// The request path's connection stays open (and keeps the process alive) until it is closed.
+hot.close()
