@@ -91,38 +91,41 @@ async function measure(relay: (typeof relays)[number], seconds: number): Promise
   return ((cpuSeconds(relay.pid) - before) * 1e6) / result.requests
 }
 
-const ttfbSamples = Number(o.ttfb)
-if (ttfbSamples > 0) {
-  // Stream requests one at a time, a relay each in turn: the added time to first byte (bench/run.ts's probe).
+/** `--ttfb N`: stream requests one at a time, the relays taking turns: the added time to first byte (bench/run.ts's probe). */
+async function firstBytes(samples: number): Promise<void> {
   const targets = relays.map((r) => target(r.port, 'stream', r.key))
-  await measureTtfbInTurns(targets, Math.min(200, ttfbSamples))
+  const unmeasured = Math.min(200, samples)
+  await measureTtfbInTurns(targets, unmeasured)
   const faultsBefore = relays.map((r) => minorFaults(r.pid))
-  const { results, requestsEach } = await measureTtfbInTurns(targets, ttfbSamples)
+  const { results, requestsEach } = await measureTtfbInTurns(targets, samples)
   const faultsPerRequest = relays.map((r, i) => (minorFaults(r.pid) - faultsBefore[i]!) / requestsEach)
   const floorP50 = results[0]!.p50Ms
-  console.log(`time to first byte via ${method}, ${ttfbSamples} sequential streams each, in turns (after 200 unmeasured):`)
+  console.log(`time to first byte via ${method}, ${samples} sequential streams each, in turns (after ${unmeasured} unmeasured):`)
   relays.forEach((r, i) => {
     const { p50Ms, p99Ms } = results[i]!
     const added = i === 0 ? 'floor' : `${p50Ms >= floorP50 ? '+' : ''}${(p50Ms - floorP50).toFixed(3)}`
     console.log(`  ${r.name.padEnd(16)} p50 ${p50Ms.toFixed(3)} ms (${added})  p99 ${p99Ms.toFixed(3)} ms  minor faults ${faultsPerRequest[i]!.toFixed(2)} a request`)
   })
-  for (const gateway of gateways) await stopChild(gateway.child)
-  await dropBenchKeys(stores)
-  process.exit(0)
 }
 
-console.log(`${kind} via ${method}: ${warmup} s warmup each, then ${rounds} rounds of ${duration} s, in turns`)
-for (const relay of relays) await measure(relay, relay.name === 'floor' ? Math.min(warmup, 5) : warmup)
-const perRelay = new Map<string, number[]>(relays.map((r) => [r.name, []]))
-for (let round = 1; round <= rounds; round++) {
-  for (const relay of relays) perRelay.get(relay.name)!.push(await measure(relay, duration))
-  await clearQueues(stores)
-  console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs (${faultsOf.get(r.name)!.toFixed(2)} faults)`).join(' · ')}`)
+/** CPU per request under load, the relays taking turns round after round. */
+async function cpuInTurns(): Promise<void> {
+  console.log(`${kind} via ${method}: ${warmup} s warmup each, then ${rounds} rounds of ${duration} s, in turns`)
+  for (const relay of relays) await measure(relay, relay.name === 'floor' ? Math.min(warmup, 5) : warmup)
+  const perRelay = new Map<string, number[]>(relays.map((r) => [r.name, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const relay of relays) perRelay.get(relay.name)!.push(await measure(relay, duration))
+    await clearQueues(stores)
+    console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs (${faultsOf.get(r.name)!.toFixed(2)} faults)`).join(' · ')}`)
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const floorMedian = median(perRelay.get('floor')!)
+  console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
+  for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const floorMedian = median(perRelay.get('floor')!)
-console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
-for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
+
+const ttfbSamples = Number(o.ttfb)
+await (ttfbSamples > 0 ? firstBytes(ttfbSamples) : cpuInTurns())
 // Stopped in order, not killed: a profiling variant writes its profile as it exits.
 for (const gateway of gateways) await stopChild(gateway.child)
 await dropBenchKeys(stores)
