@@ -1,6 +1,7 @@
 // The streaming relay, transport only: upstream bytes → SSE parser → event handler (the provider's translator) → client chunks.
 import { GatewayError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import { SseParser } from '../lib/sse'
+import { upstreamPool } from '../providers/http'
 import type { StreamSink } from '../providers/types'
 import type { UpstreamDeadline } from './deadline'
 import { answered, clientGone, cut, failed, type Outcome } from './outcome'
@@ -39,6 +40,12 @@ interface ByteReader {
 }
 
 const DONE_EVENT = 'data: [DONE]\n\n'
+/**
+ * Upstream calls in flight at or below which the gateway is quiet, and a stream's first output goes out ahead of the
+ * rest of its piece (see onEvent). Under load the piece goes in one write: sent alone, the first output cost a stream
+ * a write more, 12–13 µs of CPU when a whole answer came in one piece (bench:ab --kind stream, in turns, twice).
+ */
+export const QUIET_UPSTREAM_CALLS = 4
 /** What the held events wait for: nothing but their turn. */
 const HANDED_OVER: Promise<void> = Promise.resolve()
 const STREAM = { stream: true } as const
@@ -67,7 +74,7 @@ export class StreamRelay implements RelaySink {
   /** The handler is not done with an event (a hold growing): what it waits for, and the events parsed meanwhile. */
   private waiting: Promise<void> | null = null
   private queued: [string, string][] = []
-  /** prime() is reading: the events after its first output wait (held, in `queued`) until that output has gone out. */
+  /** prime() is reading on a quiet gateway: the events after its first output wait (held, in `queued`) until it has gone out. */
   private priming = false
   private holding = false
   /** SSE text produced since the last hand-off to the client. */
@@ -132,7 +139,7 @@ export class StreamRelay implements RelaySink {
 
   /** Reads until there is something to send. Throws the failure if the stream failed before any output; false if the client left. */
   async prime(): Promise<boolean> {
-    this.priming = true
+    this.priming = upstreamPool.stats().active <= QUIET_UPSTREAM_CALLS
     let state: FillState
     try {
       state = await this.fill()
@@ -285,7 +292,8 @@ export class StreamRelay implements RelaySink {
     const waiting = this.handler.onEvent(event, data)
     if (waiting) this.waiting = waiting
     // A fast upstream's first piece can hold its whole answer: handling all of it before the first byte went out made
-    // that byte ~50 µs later at concurrency 1 (bench:ab --ttfb 2000, bench's mock); the rest waits until it has.
+    // that byte ~50 µs later at concurrency 1 (bench:ab --ttfb 2000, bench's mock); on a quiet gateway the rest waits
+    // until it has.
     else if (this.priming && this.out !== '' && !this.failure && !this.truncated) this.holding = true
   }
 

@@ -1,9 +1,11 @@
-// The relay's first byte: an upstream piece holding the whole answer sends its first chunk before the rest is handled,
-// and every event still reaches the handler once, in order, whether the client reads to the end or leaves at once.
+// The relay's first byte: on a quiet gateway an upstream piece holding the whole answer sends its first chunk before the
+// rest is handled, and every event still reaches the handler once, in order, whether the client reads to the end or
+// leaves at once; under load the piece is handled whole, for one write.
 import { describe, expect, test } from 'bun:test'
 import { UpstreamDeadline } from '../../src/exchange/deadline'
 import type { Outcome } from '../../src/exchange/outcome'
-import { StreamRelay, type EventHandler, type RelaySink } from '../../src/exchange/relay'
+import { QUIET_UPSTREAM_CALLS, StreamRelay, type EventHandler, type RelaySink } from '../../src/exchange/relay'
+import { upstreamPool } from '../../src/providers/http'
 import { waitFor } from '../helpers/poll'
 
 const EVENTS = ['one', 'two', 'three', 'four']
@@ -56,6 +58,32 @@ describe('StreamRelay first byte', () => {
     expect(seen).toEqual([...EVENTS, 'end'])
     await waitFor(() => outcomes.length === 1, 5_000, 'the stream finished once')
     expect(outcomes[0]).toMatchObject({ status: 'ok', complete: true })
+  })
+
+  test('a busy gateway (more upstream calls in flight than QUIET_UPSTREAM_CALLS) handles the whole piece first', async () => {
+    // Real upstream calls through the pool, held open by a server that answers only when told.
+    let answer!: () => void
+    const answered = new Promise<void>((resolve) => (answer = resolve))
+    const slow = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: async () => (await answered, new Response('ok')) })
+    const calls = Array.from({ length: QUIET_UPSTREAM_CALLS + 1 }, () => {
+      const controller = new AbortController()
+      return { controller, done: upstreamPool.send(`http://127.0.0.1:${slow.port}/`, { signal: controller.signal }).then((r) => r.text()) }
+    })
+    try {
+      expect(upstreamPool.stats().active).toBeGreaterThan(QUIET_UPSTREAM_CALLS)
+      const seen: string[] = []
+      const { relay, outcomes } = openRelay(seen)
+      expect(await relay.prime()).toBe(true)
+      expect(seen).toEqual(EVENTS)
+      const body = await relay.toResponse({}, { finish: (outcome) => void outcomes.push(outcome) }).text()
+      expect(body.split('\n\n').filter((e) => e.startsWith('data: {')).length).toBe(EVENTS.length)
+      expect(seen).toEqual([...EVENTS, 'end'])
+    } finally {
+      answer()
+      await Promise.all(calls.map((c) => c.done))
+      for (const c of calls) c.controller.abort()
+      slow.stop(true)
+    }
   })
 
   test('a client that leaves before reading: the held events still reach the handler (and its meter) before it ends', async () => {
