@@ -46,6 +46,11 @@ const DONE_EVENT = 'data: [DONE]\n\n'
  * a write more, 12–13 µs of CPU when a whole answer came in one piece (bench:ab --kind stream, in turns, twice).
  */
 export const QUIET_UPSTREAM_CALLS = 4
+
+/** Whether the gateway is quiet now (few upstream calls in flight): a new stream's first output may go out alone. */
+export function quietGateway(): boolean {
+  return upstreamPool.stats().active <= QUIET_UPSTREAM_CALLS
+}
 /** What the held events wait for: nothing but their turn. */
 const HANDED_OVER: Promise<void> = Promise.resolve()
 const STREAM = { stream: true } as const
@@ -99,6 +104,8 @@ export class StreamRelay implements RelaySink {
     private readonly includeUsage: boolean,
     /** Told each time bytes go to the client (the exchange: an object, not a closure kept a stream). */
     private readonly client: { sent(): void },
+    /** prime() sends the first output ahead of the rest of its piece (see onEvent); decided when the stream opens. */
+    private readonly firstOutputAhead: boolean = quietGateway(),
   ) {
     if (!upstream.body) throw new UpstreamError('The upstream answered a stream request with no body.', 'upstream_bad_response')
     this.reader = upstream.body.getReader()
@@ -139,7 +146,7 @@ export class StreamRelay implements RelaySink {
 
   /** Reads until there is something to send. Throws the failure if the stream failed before any output; false if the client left. */
   async prime(): Promise<boolean> {
-    this.priming = upstreamPool.stats().active <= QUIET_UPSTREAM_CALLS
+    this.priming = this.firstOutputAhead
     let state: FillState
     try {
       state = await this.fill()
