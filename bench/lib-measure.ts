@@ -15,6 +15,17 @@ export interface ScenarioResult {
   settleS: number
   /** Cores' worth of CPU the rest of the machine used meanwhile (steal = taken by the hypervisor). */
   otherLoad: { otherCores: number; stealCores: number }
+  /** Set on a summary of rounds (medianRound): the relay's CPU µs per request in each round, in order. */
+  roundsCpuUs?: number[]
+}
+
+/**
+ * The round whose relay CPU per request is the median (the upper one of an even count), standing for them all: its
+ * other figures (req/s, latency, Redis) are of that same round, so they stay consistent with it.
+ */
+export function medianRound(rounds: ScenarioResult[]): ScenarioResult {
+  const sorted = [...rounds].sort((a, b) => a.cpuUsPerRequest.relay - b.cpuUsPerRequest.relay)
+  return { ...sorted[Math.floor(sorted.length / 2)]!, roundsCpuUs: rounds.map((r) => r.cpuUsPerRequest.relay) }
 }
 
 /** The processes a scenario reads: the relay under load and the mock behind it. */

@@ -7,8 +7,10 @@ export type Kind = 'json' | 'stream'
 export interface BenchOptions {
   connections: number
   durationS: number
-  /** Seconds of the same load right before each measured scenario (0: none). */
+  /** Seconds of the same load right before each measured scenario in the first round (0: none). */
   warmupS: number
+  /** Each scenario is measured this many times, the relays taking turns; the figures are each one's median. */
+  rounds: number
   ttfbRequests: number
   /** Open streams in the memory phase; 0 skips it. */
   streams: number
@@ -20,7 +22,7 @@ export interface BenchOptions {
   role: 'api' | 'all'
 }
 
-export const USAGE = `usage: bun bench/run.ts [--duration 10] [--connections 50] [--warmup 10] [--ttfb-requests 300] [--streams 10000]
+export const USAGE = `usage: bun bench/run.ts [--duration 10] [--rounds 3] [--connections 50] [--warmup 10] [--ttfb-requests 300] [--streams 10000]
                     [--only json|stream|memory] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
 
 function fail(message: string): never {
@@ -41,6 +43,7 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
       connections: { type: 'string', default: '50' },
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '3' },
       'ttfb-requests': { type: 'string', default: '300' },
       streams: { type: 'string', default: '10000' },
       only: { type: 'string' },
@@ -65,6 +68,7 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     connections: integer('connections', a.connections, 1),
     durationS: integer('duration', a.duration, 1),
     warmupS: integer('warmup', a.warmup, 0),
+    rounds: integer('rounds', a.rounds, 1),
     ttfbRequests: integer('ttfb-requests', a['ttfb-requests'], 1),
     streams: integer('streams', a.streams, 0),
     kinds: a.only === 'memory' ? [] : a.only ? [a.only as Kind] : ['json', 'stream'],

@@ -26,7 +26,10 @@ export interface Report {
   machine: { cpus: number; bun: string; platform: string; clockTicksPerSecond: number }
   settings: BenchOptions & { pipelining: 1; databaseUrl: string; redisUrl: string }
   targets: typeof TARGETS
+  /** Each (kind, relay)'s median round, with every round's CPU in roundsCpuUs. */
   scenarios: ScenarioResult[]
+  /** Every measured round, in the order they ran. */
+  rounds: ScenarioResult[]
   ttfb: TtfbRow[]
   memory: MemoryRow[]
   markdown: string
@@ -60,6 +63,7 @@ export function formatScenarios(scenarios: ScenarioResult[]): string {
       fixed(s.load.p50Ms, 2),
       fixed(s.load.p99Ms, 2),
       fixed(s.cpuUsPerRequest.relay, 0),
+      (s.roundsCpuUs ?? []).map((us) => fixed(us, 0)).join(' '),
       ratio === null ? '' : `${fixed(ratio, 2)}× ${mark(ratio <= target)} ≤${target.toFixed(1)}`,
       `${fixed(s.cpuUsPerRequest.redis, 0)}/${fixed(s.cpuUsPerRequest.postgres, 0)}`,
       fixed(s.cpuUsPerRequest.mock, 0),
@@ -70,7 +74,7 @@ export function formatScenarios(scenarios: ScenarioResult[]): string {
     ]
   })
   return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', '× floor', 'redis/pg µs/req', 'mock µs/req', 'loadgen µs/req', 'other/steal cores', 'requests', 'non2xx/err/cut'],
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'each round', '× floor', 'redis/pg µs/req', 'mock µs/req', 'loadgen µs/req', 'other/steal cores', 'requests', 'non2xx/err/cut'],
     rows,
   )
 }

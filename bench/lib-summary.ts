@@ -18,6 +18,11 @@ function cpuCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string 
   return `${int(us)} µs · **${fixed(ratio, 2)}×** ${mark(ratio <= TARGETS.cpuRatio[kind])}`
 }
 
+function roundsCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
+  const s = scenarios.find((x) => x.kind === kind && x.relay === relay)
+  return s?.roundsCpuUs ? s.roundsCpuUs.map(int).join(' / ') : '—'
+}
+
 function loadCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
   const s = scenarios.find((x) => x.kind === kind && x.relay === relay)
   return s ? `${int(s.load.rps)} · ${fixed(s.load.p50Ms, 1)} / ${fixed(s.load.p99Ms, 1)}` : '—'
@@ -49,12 +54,14 @@ function memoryCell(rows: MemoryRow[], relay: Relay): string {
 
 export function markdownTable(o: BenchOptions, scenarios: ScenarioResult[], ttfb: TtfbRow[], memory: MemoryRow[]): string {
   const relays: Relay[] = ['floor', ...o.methods]
-  const header = `| ${o.connections} connections, ${o.durationS} s a scenario | ${relays.map((r) => RELAY_LABELS[r]).join(' | ')} |`
+  const rounds = o.rounds > 1 ? `, median of ${o.rounds} rounds` : ''
+  const header = `| ${o.connections} connections, ${o.durationS} s a scenario${rounds} | ${relays.map((r) => RELAY_LABELS[r]).join(' | ')} |`
   const lines = [header, `|---|${relays.map(() => '---:').join('|')}|`]
   const row = (label: string, cell: (relay: Relay) => string) => lines.push(`| ${label} | ${relays.map(cell).join(' | ')} |`)
   for (const kind of o.kinds) {
     const k = KIND_LABELS[kind]
     row(`${k}: CPU per request (× floor; ≤ ${TARGETS.cpuRatio[kind].toFixed(1)}×)`, (r) => cpuCell(scenarios, kind, r))
+    if (o.rounds > 1) row(`${k}: CPU µs per request in each round`, (r) => roundsCell(scenarios, kind, r))
     row(`${k}: Redis / mock CPU µs per request`, (r) => redisCell(scenarios, kind, r))
     row(`${k}: req/s · p50 / p99 ms`, (r) => loadCell(scenarios, kind, r))
   }

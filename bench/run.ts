@@ -1,7 +1,7 @@
 // Bench entry point (`bun run bench`): the floor and the gateway (per payment method) before one mock, in one run, every figure beside the floor's.
 import { cpus } from 'node:os'
-import { measureTtfb, runLoad, verifyCompletion, verifyStream, type Target } from './lib-load'
-import { measure, refused, type Pids, type ScenarioResult } from './lib-measure'
+import { measureTtfbInTurns, runLoad, verifyCompletion, verifyStream, type Target } from './lib-load'
+import { measure, medianRound, refused, type Pids, type ScenarioResult } from './lib-measure'
 import { memoryPhase, type MemoryRow } from './lib-memory'
 import { ADMIN_TOKEN, methodKeys, RELAY_LABELS, STATIC_KEY, target, type Relay } from './lib-methods'
 import { parseOptions } from './lib-options'
@@ -34,7 +34,16 @@ async function verify(lanes: Lane[]): Promise<void> {
   log(`responses verified for ${lanes.map((l) => RELAY_LABELS[l.relay]).join(', ')} (streams: 20 content chunks, finish "stop", usage chunk, [DONE])`)
 }
 
-async function loadPhase(lanes: Lane[], mockPid: number): Promise<ScenarioResult[]> {
+/** Load after the first round is preceded by this much re-warming (the paths are warm by then; caches are not). */
+const REWARM_S = 2
+
+/** Every scenario's rounds, and for each scenario the round that stands for it (the median of its relay's CPU). */
+interface LoadPhaseResult {
+  scenarios: ScenarioResult[]
+  rounds: ScenarioResult[]
+}
+
+async function loadPhase(lanes: Lane[], mockPid: number): Promise<LoadPhaseResult> {
   // Every path once before any is measured: the first scenario would otherwise also pay the gateway's JIT warmup
   // of the code the others share. JSC tiers hot code up over seconds: in one (noisy) test, prepaid JSON measured
   // first cost 376 µs/req after 1 s of warmup, 293 after 5 s, 277 when it came third.
@@ -44,41 +53,51 @@ async function loadPhase(lanes: Lane[], mockPid: number): Promise<ScenarioResult
     if (lanes.some(isGateway)) await clearQueues(stores)
   }
   const scenarios: ScenarioResult[] = []
+  const rounds: ScenarioResult[] = []
   for (const kind of o.kinds) {
-    for (const lane of lanes) {
-      log(`${KIND_LABELS[kind]} via ${RELAY_LABELS[lane.relay]}: ${o.warmupS} s warmup, then ${o.connections} connections for ${o.durationS} s`)
-      const pids: Pids = { relay: lane.pid, mock: mockPid }
-      const s = await measure(kind, lane.relay, target(lane.port, kind, lane.key), pids, o)
-      // ROLE=api never consumes the usage jobs; dropping them keeps Redis from growing all run.
-      if (isGateway(lane)) await clearQueues(stores)
-      log(`  ${s.load.rps.toFixed(0)} req/s, p50 ${s.load.p50Ms.toFixed(2)} ms, ${s.cpuUsPerRequest.relay.toFixed(0)} µs CPU/req`)
-      if (refused(s)) {
-        log(`  !! REFUSED OR BROKEN: non2xx=${s.load.non2xx} errors=${s.load.errors} timeouts=${s.load.timeouts} cut=${s.load.mismatches} statusCodes=${JSON.stringify(s.load.statusCodes)}`)
-        for (const message of s.load.sampleErrors) log(`  !! error: ${message}`)
+    // The relays take turns, round after round: a noisy spell of this VM (a fifth and more, for seconds) then falls on
+    // one round of each rather than on one relay's only figure, and the median leaves it out.
+    const byRelay = new Map<Relay, ScenarioResult[]>(lanes.map((lane) => [lane.relay, []]))
+    for (let round = 1; round <= o.rounds; round++) {
+      const warmupS = round === 1 ? o.warmupS : Math.min(o.warmupS, REWARM_S)
+      for (const lane of lanes) {
+        log(`${KIND_LABELS[kind]} via ${RELAY_LABELS[lane.relay]}, round ${round}/${o.rounds}: ${warmupS} s warmup, then ${o.connections} connections for ${o.durationS} s`)
+        const pids: Pids = { relay: lane.pid, mock: mockPid }
+        const s = await measure(kind, lane.relay, target(lane.port, kind, lane.key), pids, { ...o, warmupS })
+        // ROLE=api never consumes the usage jobs; dropping them keeps Redis from growing all run.
+        if (isGateway(lane)) await clearQueues(stores)
+        log(`  ${s.load.rps.toFixed(0)} req/s, p50 ${s.load.p50Ms.toFixed(2)} ms, ${s.cpuUsPerRequest.relay.toFixed(0)} µs CPU/req`)
+        if (refused(s)) {
+          log(`  !! REFUSED OR BROKEN: non2xx=${s.load.non2xx} errors=${s.load.errors} timeouts=${s.load.timeouts} cut=${s.load.mismatches} statusCodes=${JSON.stringify(s.load.statusCodes)}`)
+          for (const message of s.load.sampleErrors) log(`  !! error: ${message}`)
+        }
+        byRelay.get(lane.relay)!.push(s)
+        rounds.push(s)
       }
-      scenarios.push(s)
     }
+    for (const lane of lanes) scenarios.push(medianRound(byRelay.get(lane.relay)!))
   }
-  return scenarios
+  return { scenarios, rounds }
 }
 
-/** Sequential streaming requests, after 50 untimed ones per relay; the floor first, so every row has its yardstick. */
+/**
+ * Sequential streaming requests, the relays taking turns of 25 (the first 5 of a turn, which wake the relay, not
+ * counted), after an untimed pass; the floor first, so every row has its yardstick.
+ */
 async function ttfbPhase(lanes: Lane[]): Promise<TtfbRow[]> {
-  log(`time to first byte: ${o.ttfbRequests} sequential streaming requests per relay`)
-  const rows: TtfbRow[] = []
-  for (const lane of lanes) {
-    const t: Target = target(lane.port, 'stream', lane.key)
-    await measureTtfb(t, 50)
-    rows.push({ relay: lane.relay, result: await measureTtfb(t, o.ttfbRequests) })
-  }
+  log(`time to first byte: ${o.ttfbRequests} sequential streaming requests per relay, in turns`)
+  const targets: Target[] = lanes.map((lane) => target(lane.port, 'stream', lane.key))
+  await measureTtfbInTurns(targets, 50)
+  const { results } = await measureTtfbInTurns(targets, o.ttfbRequests)
   if (lanes.some(isGateway)) await clearQueues(stores)
-  return rows
+  return lanes.map((lane, i) => ({ relay: lane.relay, result: results[i]! }))
 }
 
 function notes(): string[] {
   return [
     `The floor (bench/floor.ts) is the thinnest Bun passthrough: parse the body, rename the model, fetch the mock, stream its body back. Each gateway figure is divided by the floor's of the same run. Both start with Bun's settings of \`bun run start\`: ${Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.`,
     `Gateway payment methods: the static key GATEWAY_API_KEYS with DEFAULT_RPM=100000000 (admission runs, never refuses); agents registered through POST /agents/register with an active subscription, one postpaid with a $1,000,000 spending cap, one prepaid with a $1,000,000 credit (its streams, without max_tokens, hold progressively).`,
+    `Each scenario was measured in ${o.rounds} round(s), the relays taking turns (${o.warmupS} s of warmup before each in the first round, ${Math.min(o.warmupS, REWARM_S)} s after); every figure of a scenario is from its median round (by the relay's CPU per request), each round's CPU shown beside it. Time to first byte: the relays take turns of 25 sequential requests, the first 5 of each turn not counted.`,
     `The load generator (autocannon, pipelining 1) runs inside this bench process and shares the machine's ${cpus().length} cores with the relay and the mock: req/s and latency describe the whole box. CPU µs/req is the figure that carries over.`,
     `CPU per request = utime+stime from /proc/<pid>/stat (${clockTicksPerSecond()} ticks/s, all threads) over the scenario, including the wait until the relay and Redis are idle again, / completed requests. Latency percentiles are exact (per-response float times).`,
     `Every response under load is checked (a JSON answer or a stream that ends with finish_reason "stop" and [DONE]); "cut" counts those that were not.`,
@@ -89,7 +108,7 @@ function notes(): string[] {
 }
 
 /** The load and time-to-first-byte phases, against one mock, floor and gateway (`--only memory` skips them). */
-async function loadAndTtfb(gatewayEnv: Record<string, string>): Promise<{ scenarios: ScenarioResult[]; ttfb: TtfbRow[] }> {
+async function loadAndTtfb(gatewayEnv: Record<string, string>): Promise<LoadPhaseResult & { ttfb: TtfbRow[] }> {
   const mock = await startMock()
   const floor = await startFloor(mock.port)
   const gateway = await startGateway(mock.port, o.logLevel, gatewayEnv)
@@ -100,13 +119,13 @@ async function loadAndTtfb(gatewayEnv: Record<string, string>): Promise<{ scenar
     ...o.methods.map((m) => ({ relay: m, port: gateway.port, pid: gateway.child.pid, key: keys[m] })),
   ]
   await verify(lanes)
-  const scenarios = await loadPhase(lanes, mock.child.pid)
+  const { scenarios, rounds } = await loadPhase(lanes, mock.child.pid)
   const ttfb = o.kinds.includes('stream') ? await ttfbPhase(lanes) : []
   await stopChild(gateway.child)
   await stopChild(floor.child)
   await stopChild(mock.child)
   await clearQueues(stores)
-  return { scenarios, ttfb }
+  return { scenarios, rounds, ttfb }
 }
 
 async function main(): Promise<void> {
@@ -124,7 +143,7 @@ async function main(): Promise<void> {
     DEFAULT_RPM: '100000000',
   }
 
-  const { scenarios, ttfb } = o.memoryOnly ? { scenarios: [], ttfb: [] } : await loadAndTtfb(gatewayEnv)
+  const { scenarios, rounds, ttfb } = o.memoryOnly ? { scenarios: [], rounds: [], ttfb: [] } : await loadAndTtfb(gatewayEnv)
 
   const memory: MemoryRow[] = o.streams > 0 ? await memoryPhase({ streams: o.streams, logLevel: o.logLevel, gatewayEnv, log }) : []
   await dropBenchKeys(stores)
@@ -140,6 +159,7 @@ async function main(): Promise<void> {
     settings: { ...o, pipelining: 1, databaseUrl: stores.databaseUrl, redisUrl: stores.redisUrl },
     targets: TARGETS,
     scenarios,
+    rounds,
     ttfb,
     memory,
     markdown,
@@ -159,7 +179,7 @@ async function main(): Promise<void> {
   console.log(`\nresults written to ${outPath}`)
 
   // Targets missed are results; a refused, failed or cut request means the figures do not describe the path they name.
-  const bad = scenarios.filter(refused).map((s) => `${KIND_LABELS[s.kind]} via ${RELAY_LABELS[s.relay]}`)
+  const bad = [...new Set(rounds.filter(refused).map((s) => `${KIND_LABELS[s.kind]} via ${RELAY_LABELS[s.relay]}`))]
   bad.push(...memory.filter((m) => !m.ok).map((m) => `${m.ran} open streams via ${RELAY_LABELS[m.relay]}`))
   if (bad.length > 0) {
     console.error(`\nFAILED: non-2xx responses, errors or cut answers in: ${bad.join('; ')}`)
