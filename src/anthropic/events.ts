@@ -149,7 +149,7 @@ export class AnthropicEventWriter {
         if (events !== '') down.chunk(events)
       },
       output: (delta, kind) => down.output(delta, kind),
-      outputLater: (chunkJson, read) => down.outputLater(chunkJson, read),
+      outputLater: (chunkJson, read, bytesAtMost) => down.outputLater(chunkJson, read, bytesAtMost),
       usage: (usage) => {
         this.usage = usage
         // The client reads usage from message_delta, never from an OpenAI usage chunk.

@@ -1,7 +1,7 @@
 // A progressive hold as a stream decorator: output is counted as it passes, the next slice is asked for before the held
 // one runs out, and the answer is cut cleanly (finish_reason "length") where the money stops.
 import { countTextTokens } from '../metering/tokenizer'
-import type { StreamSink, StreamTranslator } from '../providers/types'
+import type { ChunkReader, StreamSink, StreamTranslator } from '../providers/types'
 import type { EventHandler, RelaySink } from './relay'
 
 export interface BudgetOptions {
@@ -23,8 +23,12 @@ export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => S
   let held = options.heldTokens
   // Output tokens are counted exactly only near the hold: far from it, a delta's UTF-8 bytes bound its tokens (a
   // token is at least one byte), and a tiktoken call per delta cost ~8 µs each on a 20-chunk stream (bench/run.ts).
+  // A chunk whose format bounds its bytes without parsing is not even read until then.
   let counted = 0
+  /** Delivered and not counted yet, in order: texts, and chunks still to be read (each with its reader; null: a text). */
   let uncounted: string[] = []
+  let readers: (ChunkReader | null)[] = []
+  /** At least the UTF-8 bytes of what `uncounted` holds (exact for texts, a bound for unread chunks). */
   let uncountedBytes = 0
   let exhausted = false
   let cut = false
@@ -32,8 +36,14 @@ export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => S
   /** Counts what was delivered since the last count; the delivered total is then exact. */
   function countDelivered(): number {
     if (uncounted.length > 0) {
-      counted += countTextTokens(uncounted.join(''))
+      let text = ''
+      for (let i = 0; i < uncounted.length; i++) {
+        const read = readers[i]
+        text += read ? read(uncounted[i]!) : uncounted[i]!
+      }
+      counted += countTextTokens(text)
       uncounted = []
+      readers = []
       uncountedBytes = 0
     }
     return counted
@@ -58,12 +68,25 @@ export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => S
         counted += tokens
       } else {
         uncounted.push(delta)
+        readers.push(null)
         uncountedBytes += bytes
       }
       down.output(delta, kind)
     },
-    // A budget counts as output passes, so it reads what others may read later.
-    outputLater(chunkJson, read) {
+    // Far from the hold, a chunk its format can bound is passed on unread (the meter too reads it only if it must);
+    // near it, or without a bound, it is read now and counted as output.
+    outputLater(chunkJson, read, bytesAtMost) {
+      if (cut) return
+      if (bytesAtMost) {
+        const bound = bytesAtMost(chunkJson)
+        if (counted + uncountedBytes + bound <= held) {
+          uncounted.push(chunkJson)
+          readers.push(read)
+          uncountedBytes += bound
+          down.outputLater(chunkJson, read)
+          return
+        }
+      }
       const text = read(chunkJson)
       if (text !== '') sink.output(text, 'text')
     },

@@ -6,7 +6,7 @@ import { RequestMeter } from '../metering/meter'
 import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
 import type { GatewayError } from '../errors'
-import type { OutputKind, ProviderUsage, ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
+import type { ChunkBound, ChunkReader, OutputKind, ProviderUsage, ResponseIdentity, StreamSink, StreamTranslator } from '../providers/types'
 import { chunkHead, deltaChunk, usageChunk } from '../providers/openai-format'
 import { budgeted } from './budget'
 import type { Checkpoints } from './checkpoints'
@@ -240,9 +240,9 @@ class MeteredSink implements RelaySink {
     this.meter.output(delta)
     this.down.output(delta, kind)
   }
-  outputLater(chunkJson: string, read: (chunkJson: string) => string): void {
+  outputLater(chunkJson: string, read: ChunkReader, bytesAtMost?: ChunkBound): void {
     this.meter.outputLater(chunkJson, read)
-    this.down.outputLater(chunkJson, read)
+    this.down.outputLater(chunkJson, read, bytesAtMost)
   }
   usage(usage: ProviderUsage, chunkJson: string): void {
     this.meter.setProviderUsage(usage)

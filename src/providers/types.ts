@@ -78,6 +78,11 @@ export interface CompletionResult {
 export type OutputKind = 'text' | 'refusal' | 'tool' | 'reasoning'
 
 /** Where a stream translator puts what it reads; the relay implements it (the meter and a budget may sit between). */
+/** Extracts the generated text of one stream chunk (JSON text). */
+export type ChunkReader = (chunkJson: string) => string
+/** At least the UTF-8 bytes its reader would return for this chunk, found without parsing it. */
+export type ChunkBound = (chunkJson: string) => number
+
 export interface StreamSink {
   /** One chat.completion.chunk JSON object (text, serialised). */
   chunk(json: string): void
@@ -88,10 +93,11 @@ export interface StreamSink {
   output(delta: string, kind: OutputKind): void
   /**
    * A chunk (JSON text) carrying generated tokens that `read` extracts: read only if they must be counted (a
-   * checkpoint, a broken stream, a crosscheck, a budget), so the common stream never parses its chunks. Called, like
-   * output(), before the chunk that carries them.
+   * checkpoint, a broken stream, a crosscheck, a budget near its end), so the common stream never parses its chunks.
+   * `bytesAtMost`, where the format has one, bounds the UTF-8 bytes `read` would return without parsing (a budget far
+   * from its end needs no more). Called, like output(), before the chunk that carries them.
    */
-  outputLater(chunkJson: string, read: (chunkJson: string) => string): void
+  outputLater(chunkJson: string, read: ChunkReader, bytesAtMost?: ChunkBound): void
   /** The provider's usage and the OpenAI usage chunk (`choices: []`) to forward if the client asked for it. */
   usage(usage: ProviderUsage, usageChunkJson: string): void
   /** The upstream failed mid-stream; the relay tells the client in OpenAI's error form and ends the stream. */

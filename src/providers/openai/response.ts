@@ -2,6 +2,7 @@
 import { UpstreamError } from '../../errors'
 import type { CompletionResult, OutputKind, ResponseIdentity, StreamSink, StreamTranslator } from '../types'
 import { upstreamError, type UpstreamErrorInfo } from '../upstream-errors'
+import { generatedBytesAtMost } from './generated-bound'
 import { readOpenAiUsage } from './usage'
 
 /** A message or a delta: every field that carries generated (billed) tokens. */
@@ -105,7 +106,7 @@ class OpenAiStreamTranslator implements StreamTranslator {
       // We always ask for usage; a client that did not gets its chunks without the "usage":null that adds.
       const relayed = this.includeUsage || !data.includes('"usage":null') ? data : data.endsWith(USAGE_NULL_SUFFIX) ? data.slice(0, -USAGE_NULL_SUFFIX.length) + '}' : null
       if (relayed !== null) {
-        sink.outputLater(data, readChunkOutput)
+        sink.outputLater(data, readChunkOutput, generatedBytesAtMost)
         sink.chunk(relayed)
         return
       }
