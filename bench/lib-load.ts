@@ -115,20 +115,13 @@ function ttfbResult(times: Float64Array): TtfbResult {
   return { samples: times.length, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) }
 }
 
-/** Sequential requests to one relay. */
-export async function measureTtfb(target: Target, samples: number): Promise<TtfbResult> {
-  const times = new Float64Array(samples)
-  for (let i = 0; i < samples; i++) times[i] = await timeFirstByte(target)
-  return ttfbResult(times)
-}
-
 /** Requests a relay gets in a row in measureTtfbInTurns; the first of them wake it, and are not counted. */
 const TURN_REQUESTS = 25
 const TURN_UNCOUNTED = 5
 
 /**
  * Sequential requests taking the relays in turns of TURN_REQUESTS: a machine that gets slower or faster during the run
- * moves every relay alike, so differences of a few tens of µs show (bench:ab --ttfb). Taking them one request each in
+ * moves every relay alike, so differences of a few tens of µs show (bun run bench, bench:ab --ttfb). Taking them one request each in
  * turn instead measured every relay waking from idle (the floor's p50 0.76–0.94 ms against 0.38 alone).
  */
 export async function measureTtfbInTurns(targets: Target[], samples: number): Promise<{ results: TtfbResult[]; requestsEach: number }> {
