@@ -1,4 +1,4 @@
-// Bench of the usage pipeline: N synthetic records through the sink into Redis, then the usage worker commits them to Postgres; prints records/s.
+// Bench of the usage pipeline: N synthetic records through the gateway's sink into Redis, then the workers (inbox mover and usage worker) commit them to Postgres; prints records/s.
 //
 //   bun bench/usage-worker.ts [--records 50000] [--batch-size 500] [--flush-ms 200]
 //
@@ -7,12 +7,15 @@
 // so each figure is that stage alone; the worker runs in this process, as it does with ROLE=all.
 import { parseArgs } from 'node:util'
 import { Queue } from 'bullmq'
+import Redis from 'ioredis'
 import { loadConfig } from '../src/config'
 import { migrate } from '../src/db/migrate'
 import { createDb } from '../src/lib/db'
 import { createLogger } from '../src/lib/logger'
 import { USAGE_QUEUE } from '../src/lib/queues'
-import { createUsageQueueSink, USAGE_JOB_NAME, USAGE_JOB_OPTIONS } from '../src/metering/usage-queue'
+import { createHotRedis } from '../src/lib/hot-redis'
+import { createUsageInboxSink, usageInboxKeys } from '../src/metering/usage-inbox'
+import { USAGE_JOB_NAME, USAGE_JOB_OPTIONS } from '../src/metering/usage-queue'
 import type { UsageRecord } from '../src/metering/usage-record'
 import { startWorkers } from '../workers'
 
@@ -37,6 +40,7 @@ const logger = createLogger('warn', (line) => process.stderr.write(line))
 const sql = createDb(config.databaseUrl)
 await migrate(sql)
 const queue = new Queue(USAGE_QUEUE, { connection: { url: config.redisUrl }, prefix })
+const inspect = new Redis(config.redisUrl)
 
 function record(i: number): UsageRecord {
   return {
@@ -71,7 +75,9 @@ try {
   await single.close()
 
   // Phase 1: the gateway side. record() in bursts of 100 per tick, like finishing requests, then drain.
-  const sink = createUsageQueueSink(config.redisUrl, logger, { prefix })
+  const hot = createHotRedis(config.redisUrl)
+  await hot.ready
+  const sink = createUsageInboxSink(hot, logger, { prefix })
   cpu = process.cpuUsage()
   let t0 = performance.now()
   for (let i = 0; i < total; i++) {
@@ -82,10 +88,11 @@ try {
   const enqueueS = (performance.now() - t0) / 1_000
   const enqueueCpu = cpuMs(cpu)
   await sink.close()
-  const queued = await queue.getWaitingCount()
-  console.log(`enqueue through the sink (one job per micro-batch): ${Math.round(total / enqueueS).toLocaleString()} records/s, ${((enqueueCpu * 1_000) / total).toFixed(1)} µs CPU/record (${queued.toLocaleString()} jobs waiting)`)
+  hot.close()
+  const queued = await inspect.llen(usageInboxKeys(prefix).inbox)
+  console.log(`enqueue through the sink (one RPUSH per micro-batch): ${Math.round(total / enqueueS).toLocaleString()} records/s, ${((enqueueCpu * 1_000) / total).toFixed(1)} µs CPU/record (${queued.toLocaleString()} batches waiting)`)
 
-  // Phase 2: the worker, from start to the last commit.
+  // Phase 2: the workers (the inbox mover makes the batches jobs; the usage worker writes them), from start to the last commit.
   cpu = process.cpuUsage()
   t0 = performance.now()
   const workers = await startWorkers({ config, sql, logger }, { prefix })
@@ -107,7 +114,9 @@ try {
 } finally {
   const deleted = await sql`DELETE FROM usage_events WHERE account_id = ${accountId}`
   await queue.obliterate({ force: true }).catch(() => {})
+  await inspect.del(...Object.values(usageInboxKeys(prefix))).catch(() => {})
   await queue.close()
+  inspect.disconnect()
   await sql.end({ timeout: 5 })
   console.log(`cleaned up: ${deleted.count.toLocaleString()} rows deleted, queue ${prefix} removed`)
 }

@@ -15,7 +15,9 @@ import { createRedis, createSubscriber, type RedisConnection } from './lib/redis
 import { createHotRedis, type HotRedis } from './lib/hot-redis'
 import { createClusterHotRedis } from './lib/hot-redis-cluster'
 import { startTokenPool, stopTokenPool } from './metering/token-pool'
-import { createUsageQueueSink } from './metering/usage-queue'
+import { createUsageInboxSink } from './metering/usage-inbox'
+import type { QueueSink } from './lib/batch-sink'
+import type { UsageRecord } from './metering/usage-record'
 import { createX402PaymentQueue, type X402PaymentQueue } from './x402/payment-queue'
 import { paymentTerms } from './x402/requirements'
 import { routeProviders } from './providers/route'
@@ -165,7 +167,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const workers = config.role === 'api' ? null : await startWorkers({ config, sql, logger })
 
   let server: ReturnType<ReturnType<typeof createApp>['listen']>['server'] = null
-  let usageQueue: ReturnType<typeof createUsageQueueSink> | null = null
+  let usageQueue: QueueSink<UsageRecord> | null = null
   let x402Payments: X402PaymentQueue | null = null
   let events: EventEmitter | null = null
   let admission: Admission | null = null
@@ -189,17 +191,18 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     configureUpstreamPool({ maxConnections: slots, waitMs: config.upstream.poolWaitMs })
     checkFileBudget(slots, logger)
     startTokenPool(config.tokenizerThreads)
-    usageQueue = createUsageQueueSink(config.redis, logger, { prefix: config.queuePrefix })
     // Paid routes hand each x402 payment's record here (workers/x402-payments stores it); only with a config file.
     if (config.gatewayFile) x402Payments = createX402PaymentQueue(config.redis, logger, { prefix: config.queuePrefix })
-    const tap = options.tapUsage
-    const queueSink = usageQueue.record
-    const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
     closeGauges = registerScrapedGauges({ redis, queuePrefix: config.queuePrefix, sql })
     // Scripts are registered on the hot-path client once, here; they load into Redis on first use.
     // The request path's own client: one pipelined RESP connection (see src/lib/hot-redis.ts), to one Redis only; on a
     // cluster, ioredis's Cluster client behind the same interface. ioredis serves the rest.
     hot = config.redis.kind === 'cluster' ? createClusterHotRedis(config.redis) : createHotRedis(config.redis.url)
+    // Usage batches go out on the same connection (an RPUSH a batch); a worker makes each one a BullMQ job.
+    usageQueue = createUsageInboxSink(hot, logger, { prefix: config.queuePrefix })
+    const tap = options.tapUsage
+    const queueSink = usageQueue.record
+    const recordUsage: UsageSink = tap ? (record) => (tap(record), countUsage(record), queueSink(record)) : (record) => (countUsage(record), queueSink(record))
     const connected = await Promise.race([hot.ready.then(() => true), Bun.sleep(2_000).then(() => false)]).catch(() => false)
     if (!connected) logger.warn('redis (request path) not reachable yet; money checks answer 503 until it is')
     admission = new Admission(hot, sql, config.admission, logger)

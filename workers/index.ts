@@ -3,6 +3,7 @@ import type { Config } from '../src/config'
 import type { Sql } from '../src/lib/db'
 import type { Logger } from '../src/lib/logger'
 import { startUsageWorker } from './usage'
+import { startUsageInboxMover } from './usage/inbox-mover'
 import { lowBalanceCrossings, walletLowBalanceCrossings } from '../src/db/queries/low-balance'
 import { createEventEmitter } from '../src/modules/webhooks/emitter'
 import { formatNanoAsUsd } from '../src/pricing/money'
@@ -82,6 +83,9 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
     prefix,
   })
 
+  // The gateways push usage batches onto a Redis list (src/metering/usage-inbox.ts); each becomes one `usage` job.
+  const inbox = startUsageInboxMover({ redis: config.redis, prefix, logger })
+
   // Its lock must outlast the 15 s delivery timeout; WORKER_LOCK_MS (30 s by default) does.
   const webhooks = startWebhookWorker({
     redis: config.redis,
@@ -133,6 +137,7 @@ export async function startWorkers(deps: WorkerDeps, overrides: WorkerOverrides 
   return {
     async close() {
       await upto?.close()
+      await inbox.close()
       await uptoRecords?.drain(5_000)
       await Promise.all([usage.close(), webhooks.close(), payments.close(), stripeReport?.close(), holds.close(), partitions.close(), uptoRecords?.close()])
       await events.close()

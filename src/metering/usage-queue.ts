@@ -1,15 +1,11 @@
-// The gateway's usage sink: micro-batches usage records into the BullMQ `usage` queue and holds them through Redis outages.
+// The BullMQ `usage` queue's jobs: their options, their name, what they carry and how a batch's job is named.
 import type { JobsOptions } from 'bullmq'
-import { USAGE_QUEUE } from '../lib/queues'
-import { createQueueSink, type QueueSink, type QueueSinkOptions } from '../lib/queue-sink'
-import type { Logger } from '../lib/logger'
-import type { RedisTarget } from '../lib/redis'
-import type { UsageRecord, UsageSink } from './usage-record'
+import type { UsageRecord } from './usage-record'
 
 /**
  * One job carries one micro-batch of records (`data.records`). Exactly-once is the worker's: usage_events has one row
  * per request_id (ON CONFLICT DO NOTHING), so a batch sent twice, or regrouped after a failed send, is harmless.
- * The jobId is derived from the batch, so re-sending the same batch while its job exists is a no-op too.
+ * The jobId is derived from the batch, so re-adding the same batch while its job exists is a no-op too.
  * Failed jobs stay for inspection and retry; 16 attempts from 1 s doubling span about 18 hours of Postgres trouble.
  */
 export const USAGE_JOB_OPTIONS = {
@@ -26,18 +22,7 @@ export interface UsageJobData {
   records: UsageRecord[]
 }
 
-export type UsageQueueSinkOptions = QueueSinkOptions
-
-/** Micro-batching, retries and outage behaviour: src/lib/queue-sink.ts. */
-export interface UsageQueueSink extends QueueSink<UsageRecord> {
-  record: UsageSink
-}
-
-export function createUsageQueueSink(redis: RedisTarget | string, logger: Logger, options: UsageQueueSinkOptions = {}): UsageQueueSink {
-  return createQueueSink<UsageRecord>(
-    redis,
-    logger,
-    { queue: USAGE_QUEUE, jobName: USAGE_JOB_NAME, jobOptions: USAGE_JOB_OPTIONS, jobIdPrefix: 'batch', what: 'usage', describe: (r) => ({ accountId: r.accountId }) },
-    options,
-  )
+/** A batch's job id: its first request id and its size (request ids are BullMQ-safe: the sink refuses others). */
+export function usageJobId(records: readonly { requestId: string }[]): string {
+  return `batch_${records[0]!.requestId}_${records.length}`
 }

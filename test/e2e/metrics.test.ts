@@ -17,7 +17,7 @@ let client: OpenAI
 
 beforeAll(async () => {
   upstream = startFakeUpstream()
-  // ROLE=api: nothing consumes the usage queue, so its depth is this test's to read. A request limit it can reach.
+  // ROLE=api: nothing takes the usage inbox, so its depth is this test's to read. A request limit it can reach.
   gateway = await spawnMeterway({ ...upstreamEnv(upstream.url), GATEWAY_API_KEYS: KEY, ROLE: 'api', DEFAULT_RPM: String(RPM) })
   client = new OpenAI({ apiKey: KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 })
 })
@@ -41,7 +41,7 @@ async function scrape(): Promise<Map<string, number>> {
 const value = (samples: Map<string, number>, key: string) => samples.get(key) ?? 0
 const delta = (before: Map<string, number>, after: Map<string, number>, key: string) => value(after, key) - value(before, key)
 
-test('gauges read live state: a stream in flight, and the usage jobs waiting in the queue', async () => {
+test('gauges read live state: a stream in flight, and the usage batches waiting for a worker', async () => {
   const stream = await client.chat.completions.create({ model: 'openai/gpt-4o', stream: true, messages: [{ role: 'user', content: 'scenario:drip' }] })
   const reader = stream[Symbol.asyncIterator]()
   await reader.next()
@@ -49,11 +49,11 @@ test('gauges read live state: a stream in flight, and the usage jobs waiting in 
   expect(value(during, 'meterway_streams_in_flight')).toBe(1)
   while (!(await reader.next()).done) {}
   await waitFor(async () => value(await scrape(), 'meterway_streams_in_flight') === 0, 5_000, 'the stream counted out')
-  // ROLE=api queues usage and nothing takes it: jobs wait, the oldest for some time.
+  // ROLE=api pushes usage onto the inbox and no worker takes it: batches wait, the oldest for some time.
   const queued = await waitFor(async () => {
     const samples = await scrape()
-    return value(samples, 'meterway_queue_jobs{queue="usage",state="waiting"}') > 0 ? samples : null
-  }, 5_000, 'usage jobs waiting')
+    return value(samples, 'meterway_queue_jobs{queue="usage",state="inbox"}') > 0 ? samples : null
+  }, 5_000, 'usage batches waiting')
   expect(value(queued, 'meterway_queue_oldest_waiting_seconds{queue="usage"}')).toBeGreaterThan(0)
   expect(queued.has('meterway_stripe_report_lag_seconds')).toBe(true)
 })

@@ -1,4 +1,4 @@
-// The usage pipeline end to end on real Redis and Postgres: sink → queue → worker → usage_events, also across a SIGKILLed worker.
+// The usage pipeline end to end on real Redis and Postgres: sink → inbox → mover → queue → worker → usage_events, also across a SIGKILLed worker.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { Queue } from 'bullmq'
@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config'
 import type { Sql } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import { USAGE_QUEUE } from '../../src/lib/queues'
-import { createUsageQueueSink } from '../../src/metering/usage-queue'
+import { createHotRedis } from '../../src/lib/hot-redis'
+import { createUsageInboxSink } from '../../src/metering/usage-inbox'
 import type { UsageRecord } from '../../src/metering/usage-record'
 import { startWorkers } from '../../workers'
 import { TEST_DATABASE_URL, testDb, uniqueId } from '../helpers/db'
@@ -38,11 +39,14 @@ async function unfinished(queue: Queue): Promise<number> {
 }
 
 async function enqueue(prefix: string, records: UsageRecord[]): Promise<void> {
-  const sink = createUsageQueueSink(REDIS_URL, logger, { prefix })
+  const hot = createHotRedis(REDIS_URL)
+  await hot.ready
+  const sink = createUsageInboxSink(hot, logger, { prefix })
   for (const r of records) sink.record(r)
   await sink.drain(30_000)
   expect(sink.pendingCount()).toBe(0)
   await sink.close()
+  hot.close()
 }
 
 describe('usage pipeline', () => {
