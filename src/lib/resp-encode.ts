@@ -87,17 +87,25 @@ export class RespWriter {
     else this.out(Buffer.from(text))
   }
 
-  /** A whole number as a bulk string, its digits written straight into the buffer. */
+  /**
+   * A whole number as a bulk string, its digits written straight into the buffer. Split at 10^9 so that every division
+   * is on an int32: a double's `%` and Math.floor cost ~150 ns an argument (a request sends about ten: Date.now(), the
+   * limits, the costs), int32 arithmetic a tenth of it.
+   */
   private integer(n: number): void {
     this.room(ARGUMENT_OVERHEAD + 16)
-    let digits = 1
-    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++
+    // A safe integer over 10^9 splits exactly: high < 2^53 / 10^9 < 2^31, low < 10^9.
+    const high = n >= BILLION ? Math.floor(n / BILLION) : 0
+    const low = n - high * BILLION
+    const highDigits = high > 0 ? digitCount(high) : 0
+    const lowDigits = high > 0 ? 9 : digitCount(low)
     const b = this.buffer
     b[this.filled++] = DOLLAR
-    this.digits(digits)
+    this.digits(highDigits + lowDigits)
     b[this.filled++] = CR
     b[this.filled++] = LF
-    this.digits(n, digits)
+    if (high > 0) this.digits(high, highDigits)
+    this.digits(low, lowDigits)
     b[this.filled++] = CR
     b[this.filled++] = LF
   }
@@ -107,7 +115,9 @@ export class RespWriter {
     const fits = this.room(length + ARGUMENT_OVERHEAD)
     const b = this.buffer
     b[this.filled++] = DOLLAR
-    this.digits(length)
+    // A length past an int32 (a 2 GB argument) never fits a buffer; it is written as any number would be.
+    if (length < INT32_LIMIT) this.digits(length)
+    else this.filled += b.write(String(length), this.filled)
     b[this.filled++] = CR
     b[this.filled++] = LF
     if (fits) this.filled += b.write(text, this.filled)
@@ -120,17 +130,26 @@ export class RespWriter {
     b[this.filled++] = LF
   }
 
-  /** Writes the decimal digits of a whole number (`count` of them, when already known). */
-  private digits(n: number, count?: number): void {
-    let digits = count ?? 1
-    if (count === undefined) for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++
+  /** Writes the decimal digits of a whole number below 2^31 (`count` of them, zero-padded, when given). */
+  private digits(n: number, count: number = digitCount(n)): void {
     const b = this.buffer
-    let at = this.filled + digits
+    let at = this.filled + count
     this.filled = at
-    let rest = n
-    do {
-      b[--at] = 48 + (rest % 10)
-      rest = Math.floor(rest / 10)
-    } while (rest > 0)
+    let rest = n | 0
+    for (let i = 0; i < count; i++) {
+      const tenth = (rest / 10) | 0
+      b[--at] = 48 + (rest - tenth * 10)
+      rest = tenth
+    }
   }
+}
+
+const BILLION = 1_000_000_000
+const INT32_LIMIT = 2 ** 31
+
+/** Decimal digits of a whole number below 2^31. */
+function digitCount(n: number): number {
+  let digits = 1
+  for (let rest = n | 0; rest >= 10; rest = (rest / 10) | 0) digits++
+  return digits
 }

@@ -18,6 +18,8 @@ function written(commands: OutgoingCommand[], bytes?: number): { text: string; p
 const ARGS: (string | number)[][] = [
   [],
   ['key', 0, 7, 10, 99, 1_000, 1_764_590_000_123],
+  // Either side of where whole numbers are split (10^9) and of an int32.
+  ['splits', 999_999_999, 1_000_000_000, 1_000_000_001, 1_000_000_010, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 10 ** 15, 9_000_000_000_000_007],
   ['negative and fractions', -1, -250, 0.5, 1e21, Number.MAX_SAFE_INTEGER],
   ['ünïcode ✓ 𝄞', '', 'x'.repeat(300)],
   [JSON.stringify({ requestId: 'req_abc', note: 'é'.repeat(100) })],
@@ -37,6 +39,14 @@ test('a batch comes out in order, whatever the buffer size: pieces cut between a
   }
   // One batch that fits is one write.
   expect(written(commands).pieces).toBe(1)
+})
+
+test('every whole number up to 2^53 comes out as String() spells it (seeded)', () => {
+  let seed = 42
+  const next = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+  const numbers = Array.from({ length: 5_000 }, () => Math.floor(next() * 10 ** Math.floor(next() * 16)))
+  numbers.push(Number.MAX_SAFE_INTEGER, 2 ** 53 - 1_000_000_000, 1_000_000_000 * 9_007_199)
+  expect(written([command('N', numbers)]).text).toBe(expected('N', numbers))
 })
 
 test('a kept head with the rest of the arguments added is the same command', () => {
