@@ -78,7 +78,7 @@ export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => S
     outputLater(chunkJson, read, bytesAtMost) {
       if (cut) return
       if (bytesAtMost) {
-        const bound = bytesAtMost(chunkJson)
+        const bound = bytesAtMost.atMost(chunkJson)
         if (counted + uncountedBytes + bound <= held) {
           uncounted.push(chunkJson)
           readers.push(read)

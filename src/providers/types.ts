@@ -80,8 +80,10 @@ export type OutputKind = 'text' | 'refusal' | 'tool' | 'reasoning'
 /** Where a stream translator puts what it reads; the relay implements it (the meter and a budget may sit between). */
 /** Extracts the generated text of one stream chunk (JSON text). */
 export type ChunkReader = (chunkJson: string) => string
-/** At least the UTF-8 bytes its reader would return for this chunk, found without parsing it. */
-export type ChunkBound = (chunkJson: string) => number
+/** At least the UTF-8 bytes its reader would return for a chunk, found without parsing it (an object: one a stream, no closure). */
+export interface ChunkBound {
+  atMost(chunkJson: string): number
+}
 
 export interface StreamSink {
   /** One chat.completion.chunk JSON object (text, serialised). */

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'bun:test'
 import { budgeted } from '../../src/exchange/budget'
 import type { EventHandler, RelaySink } from '../../src/exchange/relay'
 import { countTextTokens } from '../../src/metering/tokenizer'
-import { generatedBytesAtMost } from '../../src/providers/openai/generated-bound'
+import { EnvelopeBound } from '../../src/providers/openai/generated-bound'
 import { readChunkOutput } from '../../src/providers/openai/response'
 import type { ChunkBound, StreamSink, StreamTranslator } from '../../src/providers/types'
 
@@ -63,7 +63,7 @@ async function run(contents: string[], heldTokens: number, bound: ChunkBound | u
 describe('a progressive hold over chunks it can bound without reading', () => {
   test('far from the hold no chunk is read: each goes on unread, the meter to read it only if it must', async () => {
     const contents = ['Sure', '!', ' Every', ' token', ' is', ' counted', '.']
-    const { seen, reads } = await run(contents, 256, generatedBytesAtMost)
+    const { seen, reads } = await run(contents, 256, new EnvelopeBound())
     expect(reads).toBe(0)
     expect(seen.laterChunks).toBe(contents.length)
     expect(seen.chunks).toHaveLength(contents.length)
@@ -77,7 +77,7 @@ describe('a progressive hold over chunks it can bound without reading', () => {
     const contents = Array.from({ length: 120 }, () => Array.from({ length: 1 + Math.floor(random() * 4) }, () => words[Math.floor(random() * words.length)]).join(''))
     for (const held of [16, 32, 50, 64, 100, 128]) {
       const eager = await run(contents, held, undefined)
-      const lazy = await run(contents, held, generatedBytesAtMost)
+      const lazy = await run(contents, held, new EnvelopeBound())
       expect(lazy.seen.chunks).toEqual(eager.seen.chunks)
       expect(lazy.seen.truncated).toBe(true)
       // Everything delivered fits the hold, as the eager budget counted it.
@@ -91,7 +91,7 @@ describe('a progressive hold over chunks it can bound without reading', () => {
   test('a slice granted on the way: the same chunks pass and the same cut comes, read or not', async () => {
     const contents = Array.from({ length: 60 }, (_, i) => ` word${i}`)
     const eager = await run(contents, 24, undefined, [24])
-    const lazy = await run(contents, 24, generatedBytesAtMost, [24])
+    const lazy = await run(contents, 24, new EnvelopeBound(), [24])
     expect(lazy.seen.chunks).toEqual(eager.seen.chunks)
     expect(lazy.seen.truncated).toBe(eager.seen.truncated)
     expect(lazy.seen.chunks.length).toBeGreaterThan(10)

@@ -1,7 +1,7 @@
 // The bound a progressive hold counts an unread OpenAI chunk by: never below the bytes the chunk's reader returns, for
 // real chunks, hostile spellings and random text; tight on an ordinary content chunk; Infinity for text it cannot follow.
 import { describe, expect, test } from 'bun:test'
-import { generatedBytesAtMost } from '../../src/providers/openai/generated-bound'
+import { EnvelopeBound, generatedBytesAtMost } from '../../src/providers/openai/generated-bound'
 import { readChunkOutput } from '../../src/providers/openai/response'
 import { readFixture } from '../helpers/fixtures'
 
@@ -106,5 +106,55 @@ describe('generatedBytesAtMost', () => {
     expect(generatedBytesAtMost('{"a":"b\\')).toBe(Number.POSITIVE_INFINITY)
     expect(generatedBytesAtMost('}{')).toBe(Number.POSITIVE_INFINITY)
     expect(generatedBytesAtMost(`{"a":${'['.repeat(40)}"x"${']'.repeat(40)}}`)).toBe(Number.POSITIVE_INFINITY)
+  })
+})
+
+describe('EnvelopeBound: one stream\'s chunks, its envelope scanned once', () => {
+  test('gives generatedBytesAtMost\'s bound for every chunk of every fixture stream, in order', () => {
+    for (const name of ['openai.chat.stream.sse', 'openai.chat.stream.include_usage.sse', 'openai.chat.tools.stream.include_usage.sse']) {
+      const bound = new EnvelopeBound()
+      const chunks = fixtureChunks(name)
+      expect(chunks.length).toBeGreaterThan(3)
+      for (const chunk of chunks) expect(bound.atMost(chunk)).toBe(generatedBytesAtMost(chunk))
+    }
+  })
+
+  test('gives the same bound whatever follows the envelope, and falls back for chunks that do not start with it', () => {
+    let seed = 0x51ed270b
+    const random = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32)
+    const pool = ['a', ' ', '"', '\\', '\n', 'é', '中', '😀', '{', '}', '[', ']', ':', ',', '"choices":']
+    const text = (n: number) => Array.from({ length: n }, () => pool[Math.floor(random() * pool.length)]).join('')
+    const { choices: _choices, usage: _usage, ...head } = chunkOf({})
+    const envelopes: Record<string, unknown>[] = [
+      head,
+      { ...head, id: 'chatcmpl-"choices":[x' },
+      // Strings below the top level before the choices: counted, once learnt too.
+      { ...head, meta: { note: 'counted ✓', list: ['a', 'bb'] } },
+      { ...head, created: 1741570284 },
+    ]
+    for (let stream = 0; stream < 200; stream++) {
+      const bound = new EnvelopeBound()
+      const envelope = envelopes[stream % envelopes.length]!
+      for (let i = 0; i < 20; i++) {
+        // Now and then a chunk with another envelope (a different created, another id): the full scan.
+        const own = random() < 0.1 ? envelopes[(stream + 1) % envelopes.length]! : envelope
+        const value = { ...own, choices: [{ index: 0, delta: { content: text(Math.floor(random() * 12)) }, logprobs: null, finish_reason: null }], usage: null }
+        const spelt = random() < 0.2 ? escapedEverywhere(value) : JSON.stringify(value)
+        // Cut short now and then: Infinity from both.
+        const chunk = random() < 0.05 ? spelt.slice(0, Math.floor(random() * spelt.length)) : spelt
+        expect(bound.atMost(chunk)).toBe(generatedBytesAtMost(chunk))
+      }
+    }
+  })
+
+  test('an envelope it cannot stop in (a "choices" inside a string, no choices at all) is not kept, and nothing changes', () => {
+    const inString = JSON.stringify({ id: 'x\\"choices":[{"a":"b"}]', choices: [{ delta: { content: 'hi' } }] })
+    const noChoices = JSON.stringify({ id: 'x', object: 'chat.completion.chunk' })
+    for (const first of [inString, noChoices]) {
+      const bound = new EnvelopeBound()
+      expect(bound.atMost(first)).toBe(generatedBytesAtMost(first))
+      const next = JSON.stringify(chunkOf({ content: 'ok' }))
+      expect(bound.atMost(next)).toBe(generatedBytesAtMost(next))
+    }
   })
 })

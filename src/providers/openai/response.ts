@@ -2,7 +2,7 @@
 import { UpstreamError } from '../../errors'
 import type { CompletionResult, OutputKind, ResponseIdentity, StreamSink, StreamTranslator } from '../types'
 import { upstreamError, type UpstreamErrorInfo } from '../upstream-errors'
-import { generatedBytesAtMost } from './generated-bound'
+import { EnvelopeBound } from './generated-bound'
 import { readOpenAiUsage } from './usage'
 
 /** A message or a delta: every field that carries generated (billed) tokens. */
@@ -89,6 +89,9 @@ export function createOpenAiStreamTranslator(sink: StreamSink, identity: Respons
 
 /** A class, not an object of closures: one lives as long as its stream, and 10,000 streams hold 10,000 of them. */
 class OpenAiStreamTranslator implements StreamTranslator {
+  /** Bounds this stream's chunks for a budget, its envelope scanned once (src/providers/openai/generated-bound.ts). */
+  private readonly bound = new EnvelopeBound()
+
   constructor(
     private readonly sink: StreamSink,
     private readonly includeUsage: boolean,
@@ -106,7 +109,7 @@ class OpenAiStreamTranslator implements StreamTranslator {
       // We always ask for usage; a client that did not gets its chunks without the "usage":null that adds.
       const relayed = this.includeUsage || !data.includes('"usage":null') ? data : data.endsWith(USAGE_NULL_SUFFIX) ? data.slice(0, -USAGE_NULL_SUFFIX.length) + '}' : null
       if (relayed !== null) {
-        sink.outputLater(data, readChunkOutput, generatedBytesAtMost)
+        sink.outputLater(data, readChunkOutput, this.bound)
         sink.chunk(relayed)
         return
       }
