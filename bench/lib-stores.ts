@@ -7,7 +7,7 @@ import { STATIC_KEY } from './lib-methods'
 import { clockTicksPerSecond } from './lib-proc'
 
 /**
- * The gateway migrates its database at boot and queues one usage job per request in Redis (and with ROLE=all writes
+ * The gateway migrates its database at boot and pushes every request's usage to Redis (and with ROLE=all writes
  * them to Postgres). A bench run makes hundreds of thousands of requests: pointed at the dev database and Redis db 0,
  * it would fill them with bench usage and could record a half-written migration there. So it gets its own.
  */
@@ -65,7 +65,7 @@ export function dropBenchKeys(stores: Stores): Promise<number> {
   return deleteKeys(stores, [QUEUE_KEYS, ...BENCH_SUBJECT_KEYS])
 }
 
-/** Drops the gateway's BullMQ keys from the bench Redis db, so unprocessed usage jobs do not pile up across runs. */
+/** Drops the gateway's BullMQ keys from the bench Redis db, the usage inbox among them, so unprocessed usage does not pile up across runs. */
 export function clearQueues(stores: Stores): Promise<number> {
   return deleteKeys(stores, [QUEUE_KEYS])
 }

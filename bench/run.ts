@@ -64,7 +64,7 @@ async function loadPhase(lanes: Lane[], mockPid: number): Promise<LoadPhaseResul
         log(`${KIND_LABELS[kind]} via ${RELAY_LABELS[lane.relay]}, round ${round}/${o.rounds}: ${warmupS} s warmup, then ${o.connections} connections for ${o.durationS} s`)
         const pids: Pids = { relay: lane.pid, mock: mockPid }
         const s = await measure(kind, lane.relay, target(lane.port, kind, lane.key), pids, { ...o, warmupS })
-        // ROLE=api never consumes the usage jobs; dropping them keeps Redis from growing all run.
+        // ROLE=api never takes the usage batches; dropping them keeps Redis from growing all run.
         if (isGateway(lane)) await clearQueues(stores)
         log(`  ${s.load.rps.toFixed(0)} req/s, p50 ${s.load.p50Ms.toFixed(2)} ms, ${s.cpuUsPerRequest.relay.toFixed(0)} µs CPU/req`)
         if (refused(s)) {
@@ -102,7 +102,7 @@ function notes(): string[] {
     `CPU per request = utime+stime from /proc/<pid>/stat (${clockTicksPerSecond()} ticks/s, all threads) over the scenario, including the wait until the relay and Redis are idle again, / completed requests. Latency percentiles are exact (per-response float times).`,
     `Every response under load is checked (a JSON answer or a stream that ends with finish_reason "stop" and [DONE]); "cut" counts those that were not.`,
     `"other/steal cores": machine-wide busy CPU (/proc/stat) not spent by the relay, the mock, this process, Redis or Postgres, and CPU stolen by the hypervisor; well above ~0.05 means something else ran meanwhile and that row is suspect.`,
-    `Gateway ROLE=${o.role}${o.role === 'api' ? ' (usage jobs are queued in Redis, not consumed)' : ' (its usage workers write to Postgres in the same process)'}, LOG_LEVEL=${o.logLevel}, stores ${stores.databaseUrl} and ${stores.redisUrl}. METER_CROSSCHECK_RATE=${process.env.METER_CROSSCHECK_RATE ?? '(default)'}.`,
+    `Gateway ROLE=${o.role}${o.role === 'api' ? ' (usage batches are pushed to Redis, not made jobs)' : ' (its workers make them jobs and write them to Postgres in the same process)'}, LOG_LEVEL=${o.logLevel}, stores ${stores.databaseUrl} and ${stores.redisUrl}. METER_CROSSCHECK_RATE=${process.env.METER_CROSSCHECK_RATE ?? '(default)'}.`,
     `Memory: slow streams (20 chunks 1 s apart) through a fresh floor and a fresh gateway (static key); RSS = VmRSS from /proc/<pid>/status at the most streams open upstream, minus VmRSS when idle after 200 warmup streams, / streams open.`,
   ]
 }
