@@ -36,7 +36,7 @@ export interface BatchSinkControl {
   pendingCount(): number
 }
 
-export const BATCH_SINK_DEFAULTS: Required<BatchSinkOptions> = {
+const BATCH_SINK_DEFAULTS: Required<BatchSinkOptions> = {
   flushMs: 10,
   maxBatch: 250,
   maxBuffered: 100_000,

@@ -25,10 +25,11 @@ export interface QueueTarget<T> {
   queue: string
   jobName: string
   jobOptions: JobsOptions
-  /** A batch's job id is `${jobIdPrefix}_${first request id}_${count}`: re-sending a batch while its job exists is a no-op. */
-  jobIdPrefix: string
-  /** Another job id for a batch (it must name the batch: two different batches with one id would lose the second). */
-  jobIdOf?: (batch: readonly T[]) => string
+  /**
+   * A batch's job id: re-sending a batch while its job exists is then a no-op. It must name the batch: two different
+   * batches with one id would lose the second.
+   */
+  jobIdOf: (batch: readonly T[]) => string
   /** Names the records in log lines ("usage"). */
   what: string
   /** Extra log fields for a refused record. */
@@ -108,7 +109,7 @@ export function createQueueSink<T extends { requestId: string }>(redis: RedisTar
         async send(batch, draining) {
           const q = await openQueue(draining)
           // Request ids are unique per request; one recorded twice in a batch would only cost a wasted row write.
-          const jobId = target.jobIdOf ? target.jobIdOf(batch) : `${target.jobIdPrefix}_${batch[0]!.requestId}_${batch.length}`
+          const jobId = target.jobIdOf(batch)
           await withTimeout(q.add(target.jobName, { records: batch }, { jobId }), sendTimeoutMs, `${target.what} job add`)
         },
         cancelWaits() {

@@ -61,7 +61,6 @@ export function createX402PaymentQueue(redis: RedisTarget | string, logger: Logg
       queue: X402_PAYMENTS_QUEUE,
       jobName: X402_PAYMENT_JOB_NAME,
       jobOptions: X402_PAYMENT_JOB_OPTIONS,
-      jobIdPrefix: 'pay',
       jobIdOf: paymentJobId,
       what: 'x402 payment',
       describe: (r) => ({ route: r.route }),
