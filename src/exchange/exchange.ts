@@ -166,6 +166,11 @@ export class Exchange {
     })
   }
 
+  /** A stream's whole answer went out in one body: its first byte, and nothing left to checkpoint. */
+  sentWhole(): void {
+    if (this.meter.firstByteAt === null) this.meter.markFirstByte()
+  }
+
   /** Bytes reached the client: the first time, the stream starts being checkpointed. */
   sent(): void {
     if (this.meter.firstByteAt !== null) return

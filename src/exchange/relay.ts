@@ -33,6 +33,13 @@ export interface StreamOwner {
   finish(outcome: Outcome): void
 }
 
+/** Who is told that bytes went to the client: each piece of a stream, or an answer that went out whole. */
+export interface RelayClient {
+  sent(): void
+  /** The whole answer went out in one body: the stream is over as it starts. */
+  sentWhole(): void
+}
+
 /** The part of a body reader the relay uses. */
 interface ByteReader {
   read(): Promise<ReadResult>
@@ -96,6 +103,8 @@ export class StreamRelay implements RelaySink {
   private primedEnded = false
   /** Who the stream's end is told to, once (the exchange); set by toResponse. */
   private owner: StreamOwner | null = null
+  /** A read prime() started and found still waiting: the relay's next read is this one. */
+  private pendingRead: Promise<ReadResult> | null = null
 
   constructor(
     upstream: Response,
@@ -103,7 +112,7 @@ export class StreamRelay implements RelaySink {
     private readonly deadline: UpstreamDeadline,
     private readonly includeUsage: boolean,
     /** Told each time bytes go to the client (the exchange: an object, not a closure kept a stream). */
-    private readonly client: { sent(): void },
+    private readonly client: RelayClient,
     /** prime() sends the first output ahead of the rest of its piece (see onEvent); decided when the stream opens. */
     private readonly firstOutputAhead: boolean = quietGateway(),
   ) {
@@ -153,6 +162,7 @@ export class StreamRelay implements RelaySink {
     } finally {
       this.priming = false
     }
+    if (state === 'data' && !this.firstOutputAhead && !this.failure && !this.truncated) state = await this.readArrived()
     if (state === 'client_gone') {
       this.endHandler()
       return false
@@ -172,6 +182,7 @@ export class StreamRelay implements RelaySink {
     this.owner = owner
     // The client leaving now cancels the stream (clientGone), which aborts the deadline: its signal need not be kept.
     this.deadline.unwatchClient()
+    if (this.truncated || this.failure || this.primedEnded) return this.wholeResponse(headers)
     // A direct stream: one loop writes each piece as it is ready, rather than one pull (and its promises) per chunk.
     const source: Bun.DirectUnderlyingSource<Uint8Array> = {
       type: 'direct',
@@ -203,7 +214,7 @@ export class StreamRelay implements RelaySink {
           let result: ReadResult | null = null
           let readError: unknown = null
           try {
-            result = await this.reader.read()
+            result = await this.read()
           } catch (error) {
             readError = error
           }
@@ -231,13 +242,66 @@ export class StreamRelay implements RelaySink {
     }
   }
 
+  /**
+   * The answer is already whole (ended, failed or cut) before its first byte went out: it goes as one body, what the
+   * stream would have sent, without a stream to pull it (its loop, its writes, its chunked end). The owner finishes now,
+   * as the JSON path does once its answer is handed over.
+   */
+  private wholeResponse(headers: Record<string, string>): Response {
+    this.closed = true
+    let text: string
+    let outcome: Outcome
+    if (this.truncated) [text, outcome] = [this.out + this.endEvent(), cut()]
+    else if (this.failure) [text, outcome] = [this.out + this.errorEvent(this.failure), failed(this.failure, this.deadline, 200)]
+    else [text, outcome] = [this.out + this.endEvent(), answered()]
+    this.out = ''
+    this.client.sentWhole()
+    if (this.truncated || this.failure) this.reader.cancel().catch(() => {})
+    this.end(outcome)
+    return new Response(text, { status: 200, headers: { ...headers, ...SSE_HEADERS } })
+  }
+
+  /**
+   * Reads on while the upstream's next piece has already arrived, so that an answer the upstream finished before our
+   * first byte goes out whole (wholeResponse). A read of what Bun already holds settles within one microtask (the body's
+   * end too); one still waiting after it is left for the relay's loop, which takes it as its next read.
+   */
+  private async readArrived(): Promise<FillState> {
+    for (;;) {
+      const next = this.reader.read()
+      await null
+      if (Bun.peek.status(next) === 'pending') {
+        this.pendingRead = next
+        return 'data'
+      }
+      let result: ReadResult | null = null
+      let readError: unknown = null
+      try {
+        result = await next
+      } catch (error) {
+        readError = error
+      }
+      let state = this.handleRead(result, readError)
+      if (state instanceof Promise) state = await state
+      if (state === 'ended' || state === 'client_gone' || this.failure || this.truncated) return state ?? 'data'
+    }
+  }
+
+  /** The next read of the upstream body: the one prime() left waiting, else a new one. */
+  private read(): Promise<ReadResult> {
+    const pending = this.pendingRead
+    if (!pending) return this.reader.read()
+    this.pendingRead = null
+    return pending
+  }
+
   /** Reads upstream pieces until the handler produced output or the stream failed or was cut ('data'), or the body ended. */
   private async fill(): Promise<FillState> {
     for (;;) {
       let result: ReadResult | null = null
       let readError: unknown = null
       try {
-        result = await this.reader.read()
+        result = await this.read()
       } catch (error) {
         readError = error
       }

@@ -1,6 +1,6 @@
 // The relay's first byte: on a quiet gateway an upstream piece holding the whole answer sends its first chunk before the
 // rest is handled, and every event still reaches the handler once, in order, whether the client reads to the end or
-// leaves at once; under load the piece is handled whole, for one write.
+// leaves at once; under load the piece is handled whole, for one write (relay-whole.test.ts: what follows from that).
 import { describe, expect, test } from 'bun:test'
 import { UpstreamDeadline } from '../../src/exchange/deadline'
 import type { Outcome } from '../../src/exchange/outcome'
@@ -36,7 +36,7 @@ function recordingHandler(seen: string[]): (sink: RelaySink) => EventHandler {
 /** A relay over onePieceUpstream; `quiet`: the gateway was quiet when it opened (its first output goes ahead). */
 function openRelay(seen: string[], quiet = true): { relay: StreamRelay; outcomes: Outcome[] } {
   const deadline = new UpstreamDeadline(5_000, 10_000, undefined)
-  const relay = new StreamRelay(onePieceUpstream(), recordingHandler(seen), deadline, false, { sent() {} }, quiet)
+  const relay = new StreamRelay(onePieceUpstream(), recordingHandler(seen), deadline, false, { sent() {}, sentWhole() {} }, quiet)
   return { relay, outcomes: [] }
 }
 
@@ -61,11 +61,11 @@ describe('StreamRelay first byte', () => {
     expect(outcomes[0]).toMatchObject({ status: 'ok', complete: true })
   })
 
-  test('on a busy gateway the whole piece is handled first, for one write', async () => {
+  test('on a busy gateway the whole piece is handled first (and the body read to its end), for one write', async () => {
     const seen: string[] = []
     const { relay, outcomes } = openRelay(seen, false)
     expect(await relay.prime()).toBe(true)
-    expect(seen).toEqual(EVENTS)
+    expect(seen).toEqual([...EVENTS, 'end'])
     const body = await relay.toResponse({}, { finish: (outcome) => void outcomes.push(outcome) }).text()
     expect(body.split('\n\n').filter((e) => e.startsWith('data: {')).length).toBe(EVENTS.length)
     expect(seen).toEqual([...EVENTS, 'end'])
