@@ -1,5 +1,5 @@
 // `bun run bench:ab`: gateway variants (other checkouts, other settings) measured in turns beside the floor, so a noisy machine moves them all alike.
-// Usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N]
+// Usage: bun bench/ab.ts [--kind json|stream|paced] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N]
 //                        <variant> <variant> …   where a variant is `name` plus any of `root=<checkout>` and `ENV=value`, comma-separated:
 //   bun bench/ab.ts before,root=../before after                       # two checkouts (git worktree add ../before HEAD~1)
 //   bun bench/ab.ts --kind stream on off,METER_CROSSCHECK_RATE=0       # one checkout, two settings
@@ -27,8 +27,8 @@ const { values: o, positionals } = parseArgs({
 })
 const kind = o.kind as Kind
 const method = o.method as Method
-if (!['json', 'stream'].includes(kind) || !(METHODS as readonly string[]).includes(method) || positionals.length === 0) {
-  console.error('usage: bun bench/ab.ts [--kind json|stream] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N] <name[,root=dir][,ENV=value…]> …')
+if (!['json', 'stream', 'paced'].includes(kind) || !(METHODS as readonly string[]).includes(method) || positionals.length === 0) {
+  console.error('usage: bun bench/ab.ts [--kind json|stream|paced] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N] <name[,root=dir][,ENV=value…]> …')
   process.exit(2)
 }
 const [rounds, duration, warmup, connections] = [o.rounds, o.duration, o.warmup, o.connections].map(Number) as [number, number, number, number]

@@ -29,13 +29,18 @@ const MESSAGES = [
   { role: 'user', content: 'In one sentence: what does a metering gateway do?' },
 ]
 
+/** The `user` the mock answers one chunk a write, 1 ms apart (bench/mock-upstream.ts). */
+export const PACED_USER = 'bench-paced'
+
 /**
  * One request shape for every relay: the floor strips `openai/`, the gateway resolves it. No max_tokens, so a prepaid
  * stream holds progressively (slices of PROGRESSIVE_HOLD_TOKENS): the mock's 20 chunks must still pass uncut.
  */
 export function requestBody(kind: Kind): string {
   const model = 'openai/gpt-4o'
-  return JSON.stringify(kind === 'stream' ? { model, messages: MESSAGES, stream: true, stream_options: { include_usage: true } } : { model, messages: MESSAGES })
+  if (kind === 'json') return JSON.stringify({ model, messages: MESSAGES })
+  // `user` passes through every relay to the mock, which then sends one chunk a write (bench/mock-upstream.ts).
+  return JSON.stringify({ model, messages: MESSAGES, stream: true, stream_options: { include_usage: true }, ...(kind === 'paced' ? { user: PACED_USER } : {}) })
 }
 
 /**

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util'
 import { METHODS, type Method } from './lib-methods'
 
-export type Kind = 'json' | 'stream'
+/** paced: the same stream with each chunk its own write upstream, 1 ms apart (as a model streams); only when asked for. */
+export type Kind = 'json' | 'stream' | 'paced'
 
 export interface BenchOptions {
   connections: number
@@ -23,7 +24,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: bun bench/run.ts [--duration 10] [--rounds 3] [--connections 50] [--warmup 10] [--ttfb-requests 300] [--streams 10000]
-                    [--only json|stream|memory] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
+                    [--only json|stream|paced|memory] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`)
@@ -57,7 +58,7 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     console.log(USAGE)
     process.exit(0)
   }
-  if (a.only !== undefined && !['json', 'stream', 'memory'].includes(a.only)) fail(`--only takes json, stream or memory, got ${JSON.stringify(a.only)}`)
+  if (a.only !== undefined && !['json', 'stream', 'paced', 'memory'].includes(a.only)) fail(`--only takes json, stream, paced or memory, got ${JSON.stringify(a.only)}`)
   if (a.only === 'memory' && a.streams === '0') fail('--only memory needs --streams above 0')
   const methods = a.methods.split(',').map((m) => m.trim()).filter(Boolean)
   const unknown = methods.filter((m) => !(METHODS as readonly string[]).includes(m))

@@ -80,7 +80,28 @@ function streamResponse(events: Uint8Array[]): Response {
   return new Response(body, { headers: SSE_HEADERS })
 }
 
+/**
+ * A stream as a model sends it: one event a write, 1 ms apart, so a relay reads (and writes) each piece on its own.
+ * Asked for with `"user": "bench-paced"` (bench/lib-methods.ts, `--kind paced`).
+ */
+function pacedStreamResponse(events: Uint8Array[]): Response {
+  const source: Bun.DirectUnderlyingSource<Uint8Array> = {
+    type: 'direct',
+    async pull(controller) {
+      for (let i = 0; i < events.length; i++) {
+        if (i > 0) await Bun.sleep(1)
+        controller.write(events[i]!)
+        controller.flush()
+      }
+      controller.close()
+    },
+  }
+  const body = new ReadableStream(source)
+  return new Response(body, { headers: SSE_HEADERS })
+}
+
 interface RequestShape {
+  user?: unknown
   stream?: unknown
   stream_options?: { include_usage?: unknown } | null
 }
@@ -98,7 +119,8 @@ async function handle(request: Request): Promise<Response> {
     return Response.json({ error: { message: 'mock: body is not JSON', type: 'invalid_request_error' } }, { status: 400 })
   }
   if (parsed.stream !== true) return new Response(completion, { headers: JSON_HEADERS })
-  return streamResponse(parsed.stream_options?.include_usage === true ? withUsage : withoutUsage)
+  const events = parsed.stream_options?.include_usage === true ? withUsage : withoutUsage
+  return parsed.user === 'bench-paced' ? pacedStreamResponse(events) : streamResponse(events)
 }
 
 const port = Number(process.argv[2] ?? process.env.MOCK_PORT ?? 0)
