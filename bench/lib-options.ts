@@ -72,7 +72,7 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     rounds: integer('rounds', a.rounds, 1),
     ttfbRequests: integer('ttfb-requests', a['ttfb-requests'], 1),
     streams: integer('streams', a.streams, 0),
-    kinds: a.only === 'memory' ? [] : a.only ? [a.only as Kind] : ['json', 'stream'],
+    kinds: a.only === 'memory' ? [] : a.only ? [a.only as Kind] : ['json', 'stream', 'paced'],
     memoryOnly: a.only === 'memory',
     // In the canonical order, whatever order they were given in: the table's columns never move.
     methods: METHODS.filter((m) => methods.includes(m)),

@@ -30,6 +30,7 @@ async function verify(lanes: Lane[]): Promise<void> {
     const label = RELAY_LABELS[lane.relay]
     if (o.kinds.includes('json')) await verifyCompletion(target(lane.port, 'json', lane.key), `${label} JSON`)
     if (o.kinds.includes('stream')) await verifyStream(target(lane.port, 'stream', lane.key), `${label} stream`)
+    if (o.kinds.includes('paced')) await verifyStream(target(lane.port, 'paced', lane.key), `${label} paced stream`)
   }
   log(`responses verified for ${lanes.map((l) => RELAY_LABELS[l.relay]).join(', ')} (streams: 20 content chunks, finish "stop", usage chunk, [DONE])`)
 }
