@@ -2,7 +2,7 @@
 // one runs out, and the answer is cut cleanly (finish_reason "length") where the money stops.
 import { countTextTokens } from '../metering/tokenizer'
 import type { ChunkReader, StreamSink, StreamTranslator } from '../providers/types'
-import type { EventHandler, RelaySink } from './relay'
+import type { EventHandler, RelaySink } from './relay-contract'
 
 export interface BudgetOptions {
   /** Output tokens the hold covers now. */

@@ -15,7 +15,7 @@ import type { Estimate } from './estimate'
 import type { Outcome } from './outcome'
 import type { PaymentMethod, Reservation } from './payment'
 import { usageRecord, type RecordHeader } from './record'
-import type { EventHandler, RelaySink } from './relay'
+import type { EventHandler, RelaySink } from './relay-contract'
 
 export interface ExchangeDeps {
   catalogVersion: string

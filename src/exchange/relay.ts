@@ -1,77 +1,28 @@
 // The streaming relay, transport only: upstream bytes → SSE parser → event handler (the provider's translator) → client chunks.
-import { GatewayError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { GatewayError, UpstreamError } from '../errors'
 import { SseParser } from '../lib/sse'
-import { upstreamPool } from '../providers/http'
-import type { StreamSink } from '../providers/types'
 import type { UpstreamDeadline } from './deadline'
 import { answered, clientGone, cut, failed, type Outcome } from './outcome'
+import {
+  DONE_EVENT,
+  openAiErrorEvent,
+  quietGateway,
+  SSE_HEADERS,
+  timeoutError,
+  type ByteReader,
+  type EventHandler,
+  type ReadResult,
+  type RelayClient,
+  type RelaySink,
+  type StreamOwner,
+} from './relay-contract'
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-} as const
-
-/** What the relay takes from the translator chain: a StreamSink, and the gateway ending the answer itself. */
-export interface RelaySink extends StreamSink {
-  /** The answer ends here (a budget ran out): the client gets [DONE], the upstream is let go. */
-  truncate(): void
-}
-
-/** One SSE event in; a promise when the handler must wait (for a hold to grow) before the next one. */
-export interface EventHandler {
-  onEvent(event: string, data: string): void | Promise<void>
-  /** The upstream body ended, or the relay gave up on it. */
-  onEnd(): void
-}
-
-type ReadResult = { done: boolean; value?: Uint8Array }
-
-/** Whoever a handed-off stream's end belongs to (the exchange). */
-export interface StreamOwner {
-  finish(outcome: Outcome): void
-}
-
-/** Who is told that bytes went to the client: each piece of a stream, or an answer that went out whole. */
-export interface RelayClient {
-  sent(): void
-  /** The whole answer went out in one body: the stream is over as it starts. */
-  sentWhole(): void
-}
-
-/** The part of a body reader the relay uses. */
-interface ByteReader {
-  read(): Promise<ReadResult>
-  cancel(reason?: unknown): Promise<void>
-}
-
-const DONE_EVENT = 'data: [DONE]\n\n'
-/**
- * Upstream calls in flight at or below which the gateway is quiet, and a stream's first output goes out ahead of the
- * rest of its piece (see onEvent). Under load the piece goes in one write: sent alone, the first output cost a stream
- * a write more, 12–13 µs of CPU when a whole answer came in one piece (bench:ab --kind stream, in turns, twice).
- */
-export const QUIET_UPSTREAM_CALLS = 4
-
-/** Whether the gateway is quiet now (few upstream calls in flight): a new stream's first output may go out alone. */
-export function quietGateway(): boolean {
-  return upstreamPool.stats().active <= QUIET_UPSTREAM_CALLS
-}
 /** What the held events wait for: nothing but their turn. */
 const HANDED_OVER: Promise<void> = Promise.resolve()
 const STREAM = { stream: true } as const
 
 /** Where reading stopped: output to send (or a failure, or the gateway's own end), the body's end, the client gone. */
 type FillState = 'data' | 'ended' | 'client_gone'
-
-export function timeoutError(deadline: UpstreamDeadline): UpstreamTimeoutError {
-  return new UpstreamTimeoutError(
-    deadline.reason === 'first_byte_timeout' ? 'The upstream did not start answering in time.' : 'The upstream did not finish answering in time.',
-  )
-}
-
-const openAiErrorEvent = (error: GatewayError) => `data: ${JSON.stringify(error.toBody())}\n\n`
 
 /**
  * One streamed answer. prime() reads until the first client-visible chunk, so an upstream that fails, stalls or sends

@@ -2,7 +2,7 @@
 import { ClientGoneError, GatewayError, UpstreamError } from '../errors'
 import type { UpstreamDeadline } from './deadline'
 import { clientGone, failed, type Outcome } from './outcome'
-import { timeoutError } from './relay'
+import { timeoutError } from './relay-contract'
 import type { Logger } from '../lib/logger'
 import type { RequestTrace } from '../lib/tracing'
 import type { UpstreamRequest } from '../providers/types'

@@ -2,7 +2,7 @@
 // the answer is cut after exactly the chunks it would be cut after if every chunk were read as it passed.
 import { describe, expect, test } from 'bun:test'
 import { budgeted } from '../../src/exchange/budget'
-import type { EventHandler, RelaySink } from '../../src/exchange/relay'
+import type { EventHandler, RelaySink } from '../../src/exchange/relay-contract'
 import { countTextTokens } from '../../src/metering/tokenizer'
 import { EnvelopeBound } from '../../src/providers/openai/generated-bound'
 import { readChunkOutput } from '../../src/providers/openai/response'

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { UpstreamError } from '../../src/errors'
 import { UpstreamDeadline } from '../../src/exchange/deadline'
 import type { Outcome } from '../../src/exchange/outcome'
-import { StreamRelay, type EventHandler, type RelaySink } from '../../src/exchange/relay'
+import { StreamRelay } from '../../src/exchange/relay'
+import type { EventHandler, RelaySink } from '../../src/exchange/relay-contract'
 import { waitFor } from '../helpers/poll'
 
 const WORDS = ['one', 'two', 'three', 'four', 'five', 'six']

@@ -4,7 +4,8 @@
 import { describe, expect, test } from 'bun:test'
 import { UpstreamDeadline } from '../../src/exchange/deadline'
 import type { Outcome } from '../../src/exchange/outcome'
-import { QUIET_UPSTREAM_CALLS, quietGateway, StreamRelay, type EventHandler, type RelaySink } from '../../src/exchange/relay'
+import { StreamRelay } from '../../src/exchange/relay'
+import { QUIET_UPSTREAM_CALLS, quietGateway, type EventHandler, type RelaySink } from '../../src/exchange/relay-contract'
 import { upstreamPool } from '../../src/providers/http'
 import { waitFor } from '../helpers/poll'
 
