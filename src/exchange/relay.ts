@@ -222,6 +222,8 @@ export class StreamRelay implements RelaySink {
       const next = this.reader.read()
       await null
       if (Bun.peek.status(next) === 'pending') {
+        // Marked handled: it may fail before the relay's loop awaits it (which still sees the failure).
+        next.catch(() => {})
         this.pendingRead = next
         return 'data'
       }

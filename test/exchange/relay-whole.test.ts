@@ -165,6 +165,42 @@ describe('StreamRelay on a busy gateway', () => {
     body.end()
   })
 
+  test('an upstream that breaks while its next read waits: the relay, not an unhandled rejection, reports it', async () => {
+    // A raw socket: the chunked body's first piece, then (once prime() has returned) the connection closes mid-body.
+    let upstreamSocket: { end(): void } | null = null
+    let closed = false
+    const first = event('one') + event('two')
+    const broken = Bun.listen({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        data(socket) {
+          upstreamSocket = socket
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${first.length.toString(16)}\r\n${first}\r\n`)
+        },
+        close() {
+          closed = true
+        },
+      },
+    })
+    try {
+      const seen: string[] = []
+      const outcomes: Outcome[] = []
+      const response = await fetch(`http://127.0.0.1:${broken.port}/`)
+      const relay = new StreamRelay(response, handler(seen), new UpstreamDeadline(5_000, 10_000, undefined), false, { sent() {}, sentWhole() {} }, false)
+      expect(await relay.prime()).toBe(true)
+      upstreamSocket!.end()
+      await waitFor(() => closed, 5_000, 'the upstream connection to close')
+      const text = await relay.toResponse({}, { finish: (o) => void outcomes.push(o) }).text()
+      expect(wordsOf(text)).toEqual(['one', 'two'])
+      expect(text).toContain('upstream_disconnected')
+      await waitFor(() => outcomes.length === 1, 5_000, 'the stream finished')
+      expect(outcomes[0]).toMatchObject({ status: 'upstream_error', httpStatus: 200, errorCode: 'upstream_disconnected' })
+    } finally {
+      broken.stop(true)
+    }
+  })
+
   test('an upstream that ended without finishing its answer: upstream_incomplete, not a clean [DONE]', async () => {
     const body = upstreamBody()
     const opening = openBusyRelay()
