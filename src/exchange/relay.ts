@@ -24,6 +24,13 @@ const STREAM = { stream: true } as const
 /** Where reading stopped: output to send (or a failure, or the gateway's own end), the body's end, the client gone. */
 type FillState = 'data' | 'ended' | 'client_gone'
 
+/** How an answer that is over goes out: its last text, its outcome, whether its upstream is let go. */
+interface Ending {
+  text: string
+  outcome: Outcome
+  releaseUpstream: boolean
+}
+
 /**
  * One streamed answer. prime() reads until the first client-visible chunk, so an upstream that fails, stalls or sends
  * garbage before saying anything still gets a proper HTTP status (502/504): it throws, and the caller finishes the
@@ -177,9 +184,7 @@ export class StreamRelay implements RelaySink {
         ended = state === 'ended'
       }
       if (this.closed) return
-      if (this.truncated) return this.finishWith(controller, this.out + this.endEvent(), cut(), true)
-      if (this.failure) return this.finishWith(controller, this.out + this.errorEvent(this.failure), failed(this.failure, this.deadline, 200), true)
-      if (ended) return this.finishWith(controller, this.out + this.endEvent(), answered(), false)
+      if (this.truncated || this.failure || ended) return this.finishWith(controller, this.ending())
       // Written and flushed, so each piece reaches the client as it is ready (strings are encoded natively); awaited
       // only when the client is slow to read (backpressure).
       const text = this.out
@@ -200,16 +205,20 @@ export class StreamRelay implements RelaySink {
    */
   private wholeResponse(headers: Record<string, string>): Response {
     this.closed = true
-    let text: string
-    let outcome: Outcome
-    if (this.truncated) [text, outcome] = [this.out + this.endEvent(), cut()]
-    else if (this.failure) [text, outcome] = [this.out + this.errorEvent(this.failure), failed(this.failure, this.deadline, 200)]
-    else [text, outcome] = [this.out + this.endEvent(), answered()]
-    this.out = ''
+    const { text, outcome, releaseUpstream } = this.ending()
     this.client.sentWhole()
-    if (this.truncated || this.failure) this.reader.cancel().catch(() => {})
+    if (releaseUpstream) this.reader.cancel().catch(() => {})
     this.end(outcome)
     return new Response(text, { status: 200, headers: { ...headers, ...SSE_HEADERS } })
+  }
+
+  /** An answer that is over (cut, failed or ended): what `out` holds and its end; a cut or failed upstream may still be sending. */
+  private ending(): Ending {
+    const pending = this.out
+    this.out = ''
+    if (this.truncated) return { text: pending + this.endEvent(), outcome: cut(), releaseUpstream: true }
+    if (this.failure) return { text: pending + this.errorEvent(this.failure), outcome: failed(this.failure, this.deadline, 200), releaseUpstream: true }
+    return { text: pending + this.endEvent(), outcome: answered(), releaseUpstream: false }
   }
 
   /**
@@ -227,15 +236,7 @@ export class StreamRelay implements RelaySink {
         this.pendingRead = next
         return 'data'
       }
-      let result: ReadResult | null = null
-      let readError: unknown = null
-      try {
-        result = await next
-      } catch (error) {
-        readError = error
-      }
-      let state = this.handleRead(result, readError)
-      if (state instanceof Promise) state = await state
+      const state = await this.handleReadOf(next)
       if (state === 'ended' || state === 'client_gone' || this.failure || this.truncated) return state ?? 'data'
     }
   }
@@ -251,17 +252,21 @@ export class StreamRelay implements RelaySink {
   /** Reads upstream pieces until the handler produced output or the stream failed or was cut ('data'), or the body ended. */
   private async fill(): Promise<FillState> {
     for (;;) {
-      let result: ReadResult | null = null
-      let readError: unknown = null
-      try {
-        result = await this.read()
-      } catch (error) {
-        readError = error
-      }
-      let state = this.handleRead(result, readError)
-      if (state instanceof Promise) state = await state
+      const state = await this.handleReadOf(this.read())
       if (state !== null) return state
     }
+  }
+
+  /** A read awaited and handled (prime's reads; the relay's loop does the same inline, one await a piece). */
+  private async handleReadOf(read: Promise<ReadResult>): Promise<FillState | null> {
+    let result: ReadResult | null = null
+    let readError: unknown = null
+    try {
+      result = await read
+    } catch (error) {
+      readError = error
+    }
+    return this.handleRead(result, readError)
   }
 
   /**
@@ -347,10 +352,9 @@ export class StreamRelay implements RelaySink {
     }
   }
 
-  private async finishWith(controller: ReadableStreamDirectController, text: string, outcome: Outcome, releaseUpstream: boolean): Promise<void> {
+  private async finishWith(controller: ReadableStreamDirectController, { text, outcome, releaseUpstream }: Ending): Promise<void> {
     this.closed = true
     // Not flushed on its own: close() sends it with the end of the body, in one write rather than two.
-    this.out = ''
     const written = controller.write(text)
     this.client.sent()
     if (written instanceof Promise) await written
