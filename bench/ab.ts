@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { measureTtfbInTurns, runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
 import type { Kind } from './lib-options'
-import { cpuSeconds, installCleanup, minorFaults, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
+import { cpuSeconds, cpuSplitSeconds, installCleanup, syscallCounts, threadCpuSeconds, minorFaults, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
 import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
 
 const { values: o, positionals } = parseArgs({
@@ -79,15 +79,24 @@ for (const variant of variants) {
 
 /** Each relay's minor page faults per request in its last measured round. */
 const faultsOf = new Map<string, number>()
+/** Each relay's user / system µs and read / write syscalls per request in its last measured round. */
+const splitOf = new Map<string, string>()
 
 async function measure(relay: (typeof relays)[number], seconds: number): Promise<number> {
   const faultsBefore = minorFaults(relay.pid)
+  const splitBefore = cpuSplitSeconds(relay.pid)
+  const callsBefore = syscallCounts(relay.pid)
+  const threadsBefore = threadCpuSeconds(relay.pid)
   const before = cpuSeconds(relay.pid)
   const result = await runLoad(target(relay.port, kind, relay.key), connections, seconds)
   if (result.non2xx + result.errors + result.timeouts + result.mismatches > 0) throw new Error(`${relay.name}: refused or broken answers under load: ${JSON.stringify(result.statusCodes)} ${result.sampleErrors.join('; ')}`)
   // Work the relay defers (usage batches) belongs to the requests that caused it.
   await Bun.sleep(300)
   faultsOf.set(relay.name, (minorFaults(relay.pid) - faultsBefore) / result.requests)
+  const [split, calls, n] = [cpuSplitSeconds(relay.pid), syscallCounts(relay.pid), result.requests]
+  const threads = [...threadCpuSeconds(relay.pid)].map(([name, s]) => [name, ((s - (threadsBefore.get(name) ?? 0)) * 1e6) / n] as const).filter(([, us]) => us >= 1)
+  const busiest = threads.sort((a, b) => b[1] - a[1]).map(([name, us]) => `${name} ${us.toFixed(0)}`).join(' ')
+  splitOf.set(relay.name, `threads µs: ${busiest}; user/sys ${(((split.user - splitBefore.user) * 1e6) / n).toFixed(0)}/${(((split.system - splitBefore.system) * 1e6) / n).toFixed(0)} µs, syscalls r/w ${((calls.reads - callsBefore.reads) / n).toFixed(2)}/${((calls.writes - callsBefore.writes) / n).toFixed(2)}`)
   return ((cpuSeconds(relay.pid) - before) * 1e6) / result.requests
 }
 
@@ -116,7 +125,7 @@ async function cpuInTurns(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     for (const relay of relays) perRelay.get(relay.name)!.push(await measure(relay, duration))
     await clearQueues(stores)
-    console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs (${faultsOf.get(r.name)!.toFixed(2)} faults)`).join(' · ')}`)
+    console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs (${faultsOf.get(r.name)!.toFixed(2)} faults; ${splitOf.get(r.name)})`).join(' · ')}`)
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
   const floorMedian = median(perRelay.get('floor')!)

@@ -171,6 +171,37 @@ export function cpuSeconds(pid: number): number {
   return (utime + stime) / clockTicksPerSecond()
 }
 
+/** User and system CPU seconds of a process so far, apart: system time is syscalls (loopback sockets, wake-ups). */
+export function cpuSplitSeconds(pid: number): { user: number; system: number } {
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = rest.slice(rest.lastIndexOf(')') + 2).split(' ')
+  return { user: Number(fields[14 - 3]) / clockTicksPerSecond(), system: Number(fields[15 - 3]) / clockTicksPerSecond() }
+}
+
+/** CPU seconds of each thread of a process so far, by thread name (threads of one name summed: JSC's HeapHelper, …). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d_]+$/, '')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[14 - 3]) + Number(fields[15 - 3])) / clockTicksPerSecond())
+  }
+  return byName
+}
+
+/** Read and write system calls of a process so far, all threads (/proc/<pid>/io: syscr, syscw). */
+export function syscallCounts(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0)
+  return { reads: field('syscr'), writes: field('syscw') }
+}
+
 /** Minor page faults of a process so far (field 10 of /proc/<pid>/stat): on this VM each costs tens of µs. */
 export function minorFaults(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
