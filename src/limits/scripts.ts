@@ -6,6 +6,7 @@ import type { RedisConnection } from '../lib/redis'
 const SCRIPTS = [
   'admit-8',
   'admit-rate-1',
+  'lease-rate-1',
   'settle-9',
   'extend-hold-4',
   'checkpoint-4',
