@@ -9,7 +9,7 @@ ENV BUN_CONFIG_MAX_HTTP_REQUESTS=65535
 # Bun's allocator keeps freed memory for reuse (free blocks of pages in use; whole free pages for 10 s) instead of
 # returning it at every idle, which requests then fault back in (src/lib/allocator.ts).
 ENV MIMALLOC_PURGE_HOLES=0
-ENV MIMALLOC_PURGE_DELAY=10000
+ENV MIMALLOC_PURGE_DELAY=60000
 
 COPY package.json bun.lock ./
 # The workspace packages (packages/*: the SDKs; examples/*: their example's manifest) must be on disk for a frozen

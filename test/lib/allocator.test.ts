@@ -23,19 +23,19 @@ describe('MIMALLOC_PURGE_HOLES', () => {
 })
 
 describe('MIMALLOC_PURGE_DELAY', () => {
-  test('unset, unreadable or under 10 s returns free pages sooner than the gateway runs with; 10 s or more, or never (-1), does not', () => {
-    for (const soon of ['', 'x', '0', '10', '9999']) expect(purgesSoon(soon)).toBe(true)
-    for (const late of ['10000', ' 60000 ', '-1']) expect(purgesSoon(late)).toBe(false)
+  test('unset, unreadable or under 60 s returns free pages sooner than the gateway runs with; 60 s or more, or never (-1), does not', () => {
+    for (const soon of ['', 'x', '0', '10', '10000', '59999']) expect(purgesSoon(soon)).toBe(true)
+    for (const late of ['60000', ' 120000 ', '-1']) expect(purgesSoon(late)).toBe(false)
     expect(purgesSoon(ALLOCATOR_ENV.MIMALLOC_PURGE_DELAY)).toBe(false)
-    expect(START_ENV.MIMALLOC_PURGE_DELAY).toBe('10000')
+    expect(START_ENV.MIMALLOC_PURGE_DELAY).toBe('60000')
     expect(loadConfig({}).allocatorPurgeDelay).toBe('')
     expect(loadConfig({ MIMALLOC_PURGE_DELAY: '10000' }).allocatorPurgeDelay).toBe('10000')
   })
 
   test('the boot names each setting a process started without, and none when it has them all', () => {
-    expect(missingAllocatorSettings({ purgeHoles: '', purgeDelay: '' })).toEqual(['MIMALLOC_PURGE_HOLES=0', 'MIMALLOC_PURGE_DELAY=10000'])
-    expect(missingAllocatorSettings({ purgeHoles: '0', purgeDelay: '100' })).toEqual(['MIMALLOC_PURGE_DELAY=10000'])
-    expect(missingAllocatorSettings({ purgeHoles: '0', purgeDelay: '10000' })).toEqual([])
+    expect(missingAllocatorSettings({ purgeHoles: '', purgeDelay: '' })).toEqual(['MIMALLOC_PURGE_HOLES=0', 'MIMALLOC_PURGE_DELAY=60000'])
+    expect(missingAllocatorSettings({ purgeHoles: '0', purgeDelay: '10000' })).toEqual(['MIMALLOC_PURGE_DELAY=60000'])
+    expect(missingAllocatorSettings({ purgeHoles: '0', purgeDelay: '60000' })).toEqual([])
   })
 })
 
