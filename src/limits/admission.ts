@@ -1,4 +1,4 @@
-// Admission and settlement on Redis: rate limits and the money check in one script call per request, one more at the end.
+// Admission and settlement on Redis: rate limits and the money check in one script call per request (a busy rate-only subject: from a lease), one more at the end.
 import { walletSnapshot } from '../db/queries/ledger'
 import { GatewayError, PaymentRequiredError, RateLimitError, ServiceUnavailableError, InvalidRequestError } from '../errors'
 import type { Sql } from '../lib/db'
@@ -84,7 +84,7 @@ export class Admission {
     this.leases = new RateLeases(redis)
   }
 
-  /** Admits the request or throws the 429/402/503 it gets. One script call; a wallet not in Redis is first rebuilt. */
+  /** Admits the request or throws the 429/402/503 it gets. One script call at most (none from a rate lease); a wallet not in Redis is first rebuilt. */
   async admit(request: AdmissionRequest): Promise<Ticket> {
     const keys = subjectKeys(request.subject)
     const rpm = request.limits.rpm ?? this.settings.defaultRpm
