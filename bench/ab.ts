@@ -4,9 +4,10 @@
 //   bun bench/ab.ts before,root=../before after                       # two checkouts (git worktree add ../before HEAD~1)
 //   bun bench/ab.ts --kind stream on off,METER_CROSSCHECK_RATE=0       # one checkout, two settings
 //   bun bench/ab.ts base tuned,MIMALLOC_PURGE_DELAY=-1 floor-tuned,floor=1,MIMALLOC_PURGE_DELAY=-1   # `floor=1`: another floor
-//   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops
+//   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops (floor=1 too)
 //   bun bench/ab.ts --ttfb 2000 --method prepaid base,root=../before after   # time to first byte at concurrency 1, in turns, no load
 import { parseArgs } from 'node:util'
+import type { Subprocess } from 'bun'
 import { measureTtfbInTurns, runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
 import type { Kind } from './lib-options'
@@ -62,11 +63,14 @@ await prepareStores(stores)
 const mock = await startMock()
 const relays: { name: string; pid: number; port: number; key: string | null }[] = []
 const gateways: Gateway[] = []
+/** Floors of `floor=1` variants, stopped in order too (a profiling floor writes its profile as it exits). */
+const floors: Subprocess[] = []
 const floor = await startFloor(mock.port)
 relays.push({ name: 'floor', pid: floor.child.pid, port: floor.port, key: null })
 for (const variant of variants) {
   if (variant.floor) {
-    const other = await startFloor(mock.port, variant.env)
+    const other = await startFloor(mock.port, variant.env, variant.bunFlags)
+    floors.push(other.child)
     relays.push({ name: variant.name, pid: other.child.pid, port: other.port, key: null })
     continue
   }
@@ -136,6 +140,6 @@ async function cpuInTurns(): Promise<void> {
 const ttfbSamples = Number(o.ttfb)
 await (ttfbSamples > 0 ? firstBytes(ttfbSamples) : cpuInTurns())
 // Stopped in order, not killed: a profiling variant writes its profile as it exits.
-for (const gateway of gateways) await stopChild(gateway.child)
+for (const child of [...gateways.map((g) => g.child), ...floors]) await stopChild(child)
 await dropBenchKeys(stores)
 process.exit(0)

@@ -67,8 +67,8 @@ export function spawnChild(cmd: string[], env: Record<string, string> = {}): Sub
 }
 
 /** Starts a mock upstream (bench/mock-upstream.ts unless told otherwise) and reads its `READY <port>` line. */
-export async function startMock(script = 'bench/mock-upstream.ts', env: Record<string, string> = {}): Promise<Mock> {
-  const child = spawnChild(['bun', script, '0'], env)
+export async function startMock(script = 'bench/mock-upstream.ts', env: Record<string, string> = {}, bunFlags: string[] = []): Promise<Mock> {
+  const child = spawnChild(['bun', ...bunFlags, script, '0'], env)
   const reader = child.stdout.getReader()
   const decoder = new TextDecoder()
   let text = ''
@@ -95,8 +95,8 @@ export async function startMock(script = 'bench/mock-upstream.ts', env: Record<s
 export const RUNTIME_ENV: Readonly<Record<string, string>> = START_ENV
 
 /** Starts the floor (bench/floor.ts) in front of an upstream, with the gateway's runtime settings. */
-export function startFloor(upstreamPort: number, env: Record<string, string> = {}): Promise<Mock> {
-  return startMock('bench/floor.ts', { FLOOR_UPSTREAM: `http://127.0.0.1:${upstreamPort}/v1`, ...RUNTIME_ENV, ...env })
+export function startFloor(upstreamPort: number, env: Record<string, string> = {}, bunFlags: string[] = []): Promise<Mock> {
+  return startMock('bench/floor.ts', { FLOOR_UPSTREAM: `http://127.0.0.1:${upstreamPort}/v1`, ...RUNTIME_ENV, ...env }, bunFlags)
 }
 
 export interface Gateway {
