@@ -161,36 +161,41 @@ export function clockTicksPerSecond(): number {
   return ticksPerSecond
 }
 
-/** utime+stime of a process in seconds (fields 14 and 15 of /proc/<pid>/stat). */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Field 2 (comm) may contain spaces; everything after its closing parenthesis starts at field 3.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const utime = Number(rest[14 - 3])
-  const stime = Number(rest[15 - 3])
-  return (utime + stime) / clockTicksPerSecond()
+/**
+ * A /proc stat file as its name (field 2) and the fields after it, numbered as proc(5) numbers them: `field(14)` is
+ * utime. The name may hold spaces and parentheses, so the fields start after its last closing parenthesis.
+ */
+function readStat(path: string): { name: string; field: (n: number) => number } {
+  const stat = readFileSync(path, 'utf8')
+  const close = stat.lastIndexOf(')')
+  const rest = stat.slice(close + 2).split(' ')
+  return { name: stat.slice(stat.indexOf('(') + 1, close), field: (n) => Number(rest[n - 3]) }
 }
 
-/** User and system CPU seconds of a process so far, apart: system time is syscalls (loopback sockets, wake-ups). */
+/** User and system CPU seconds of a process so far, apart (fields 14 and 15): system time is syscalls (loopback sockets, wake-ups). */
 export function cpuSplitSeconds(pid: number): { user: number; system: number } {
-  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = rest.slice(rest.lastIndexOf(')') + 2).split(' ')
-  return { user: Number(fields[14 - 3]) / clockTicksPerSecond(), system: Number(fields[15 - 3]) / clockTicksPerSecond() }
+  const { field } = readStat(`/proc/${pid}/stat`)
+  return { user: field(14) / clockTicksPerSecond(), system: field(15) / clockTicksPerSecond() }
+}
+
+/** utime+stime of a process in seconds. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplitSeconds(pid)
+  return user + system
 }
 
 /** CPU seconds of each thread of a process so far, by thread name (threads of one name summed: JSC's HeapHelper, …). */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const byName = new Map<string, number>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string
+    let stat: ReturnType<typeof readStat>
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      stat = readStat(`/proc/${pid}/task/${tid}/stat`)
     } catch {
       continue // the thread ended meanwhile
     }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d_]+$/, '')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[14 - 3]) + Number(fields[15 - 3])) / clockTicksPerSecond())
+    const name = stat.name.replace(/[\d_]+$/, '')
+    byName.set(name, (byName.get(name) ?? 0) + (stat.field(14) + stat.field(15)) / clockTicksPerSecond())
   }
   return byName
 }
@@ -204,8 +209,7 @@ export function syscallCounts(pid: number): { reads: number; writes: number } {
 
 /** Minor page faults of a process so far (field 10 of /proc/<pid>/stat): on this VM each costs tens of µs. */
 export function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[10 - 3])
+  return readStat(`/proc/${pid}/stat`).field(10)
 }
 
 /**
