@@ -11,7 +11,7 @@ import type { Subprocess } from 'bun'
 import { measureTtfbInTurns, runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
 import type { Kind } from './lib-options'
-import { cpuSeconds, cpuSplitSeconds, installCleanup, syscallCounts, threadCpuSeconds, minorFaults, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
+import { cpuSeconds, cpuSplitSeconds, installCleanup, syscallCounts, threadCpuSeconds, threadMinorFaults, minorFaults, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
 import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
 
 const { values: o, positionals } = parseArgs({
@@ -110,14 +110,22 @@ async function firstBytes(samples: number): Promise<void> {
   const unmeasured = Math.min(200, samples)
   await measureTtfbInTurns(targets, unmeasured)
   const faultsBefore = relays.map((r) => minorFaults(r.pid))
+  const threadFaultsBefore = relays.map((r) => threadMinorFaults(r.pid))
   const { results, requestsEach } = await measureTtfbInTurns(targets, samples)
   const faultsPerRequest = relays.map((r, i) => (minorFaults(r.pid) - faultsBefore[i]!) / requestsEach)
+  const faultsByThread = relays.map((r, i) =>
+    [...threadMinorFaults(r.pid)]
+      .map(([name, n]) => [name, (n - (threadFaultsBefore[i]!.get(name) ?? 0)) / requestsEach] as const)
+      .filter(([, perRequest]) => perRequest >= 0.01)
+      .map(([name, perRequest]) => `${name} ${perRequest.toFixed(2)}`)
+      .join(', '),
+  )
   const floorP50 = results[0]!.p50Ms
   console.log(`time to first byte via ${method}, ${samples} sequential streams each, in turns (after ${unmeasured} unmeasured):`)
   relays.forEach((r, i) => {
     const { p50Ms, p99Ms } = results[i]!
     const added = i === 0 ? 'floor' : `${p50Ms >= floorP50 ? '+' : ''}${(p50Ms - floorP50).toFixed(3)}`
-    console.log(`  ${r.name.padEnd(16)} p50 ${p50Ms.toFixed(3)} ms (${added})  p99 ${p99Ms.toFixed(3)} ms  minor faults ${faultsPerRequest[i]!.toFixed(2)} a request`)
+    console.log(`  ${r.name.padEnd(16)} p50 ${p50Ms.toFixed(3)} ms (${added})  p99 ${p99Ms.toFixed(3)} ms  minor faults ${faultsPerRequest[i]!.toFixed(2)} a request (${faultsByThread[i]})`)
   })
 }
 

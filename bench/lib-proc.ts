@@ -184,8 +184,8 @@ export function cpuSeconds(pid: number): number {
   return user + system
 }
 
-/** CPU seconds of each thread of a process so far, by thread name (threads of one name summed: JSC's HeapHelper, …). */
-export function threadCpuSeconds(pid: number): Map<string, number> {
+/** One figure of each thread's stat file summed by thread name (threads of one name together: JSC's HeapHelper, …). */
+function byThreadName(pid: number, figure: (stat: ReturnType<typeof readStat>) => number): Map<string, number> {
   const byName = new Map<string, number>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: ReturnType<typeof readStat>
@@ -195,9 +195,19 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
       continue // the thread ended meanwhile
     }
     const name = stat.name.replace(/[\d_]+$/, '')
-    byName.set(name, (byName.get(name) ?? 0) + (stat.field(14) + stat.field(15)) / clockTicksPerSecond())
+    byName.set(name, (byName.get(name) ?? 0) + figure(stat))
   }
   return byName
+}
+
+/** CPU seconds of each thread of a process so far, by thread name. */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  return byThreadName(pid, (stat) => (stat.field(14) + stat.field(15)) / clockTicksPerSecond())
+}
+
+/** Minor page faults of each thread of a process so far, by thread name. */
+export function threadMinorFaults(pid: number): Map<string, number> {
+  return byThreadName(pid, (stat) => stat.field(10))
 }
 
 /** Read and write system calls of a process so far, all threads (/proc/<pid>/io: syscr, syscw). */

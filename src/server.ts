@@ -375,6 +375,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       const unsent = x402Payments.pendingCount()
       if (unsent > 0) logger.error('shutdown: x402 payment records not sent to the queue (Redis unreachable)', { records: unsent })
     }
+    // Money floats held and not used go back now, not when their holds expire.
+    if (admission) await within('give back money floats', left(), admission.returnFloats())
     const unsettled = admission?.abandonRetries() ?? []
     if (unsettled.length > 0) {
       // Their holds expire and are given back; their records (if sent) bring the cost to Postgres, and the next

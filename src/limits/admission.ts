@@ -1,14 +1,15 @@
 // Admission and settlement on Redis: rate limits and the money check in one script call per request (a busy rate-only subject: from a lease), one more at the end.
 import { walletSnapshot } from '../db/queries/ledger'
-import { GatewayError, PaymentRequiredError, RateLimitError, ServiceUnavailableError, InvalidRequestError } from '../errors'
+import { GatewayError, ServiceUnavailableError } from '../errors'
 import type { Sql } from '../lib/db'
 import type { Logger } from '../lib/logger'
 import { countRefusal } from '../lib/metrics'
-import { formatNanoAsUsd } from '../pricing/money'
 import { currentMonthId, lineageKey, monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
 import type { ScriptReply } from './scripts'
 import type { HotRedis } from '../lib/hot-redis'
 import { leaseCap, RateLeases } from './rate-lease'
+import { FLOAT_USE_MS, MoneyFloats, NO_PLAN, type Float, type FloatPlan } from './money-float'
+import { rateHeaders, rateLimited, refusal } from './refusals'
 
 /** none: postpaid without a cap; prepaid: a wallet hold; cap: postpaid under a monthly spending cap. */
 export type MoneyMode = 'none' | 'prepaid' | 'cap'
@@ -60,11 +61,15 @@ export interface Ticket {
   heldNano: bigint
   /** Has been checkpointed: its record waits in Redis beside a hold entry, and in the sweeper's index. */
   tracked: boolean
+  /** Admitted from this gateway's float (its hold is part of the float's until it settles or is tracked). */
+  float: Float | null
   /** Rate-limit headers for the response (empty when Redis could not be asked and limits were let through). */
   headers: Record<string, string>
 }
 
 const LOAD_ATTEMPTS = 3
+/** How many floats on their way a request waits for before it is admitted by its own round trip. */
+const FLOAT_WAIT_TURNS = 3
 /** Settlement retries after a Redis error: idempotent (a settled request is marked), so retrying is always safe. */
 const SETTLE_RETRY_DELAYS_MS = [100, 500, 2_000, 10_000, 30_000]
 
@@ -73,6 +78,7 @@ export class Admission {
   /** Settlements waiting to be retried after a Redis error, by request id: what a stop could not settle. */
   private readonly retrying = new Map<string, { costNano: number; timer: ReturnType<typeof setTimeout> }>()
   private readonly leases: RateLeases
+  private readonly floats: MoneyFloats
 
   constructor(
     private readonly redis: HotRedis,
@@ -82,6 +88,7 @@ export class Admission {
   ) {
     this.openIndex = openIndexKeys(settings.queuePrefix)
     this.leases = new RateLeases(redis)
+    this.floats = new MoneyFloats(redis, logger)
   }
 
   /** Admits the request or throws the 429/402/503 it gets. One script call at most (none from a rate lease); a wallet not in Redis is first rebuilt. */
@@ -100,6 +107,7 @@ export class Admission {
       chargeTokens: request.chargeTokens,
       heldNano: request.mode === 'none' ? 0n : request.holdNano,
       tracked: false,
+      float: null,
       headers: {},
     }
     // No limit and no money to check (DEFAULT_RPM=0, no TPM, postpaid without a cap): nothing to ask Redis.
@@ -108,24 +116,43 @@ export class Admission {
     const ratesOnly = request.mode === 'none' && !request.lineage
     // Only the request rate to check, and a limit high enough to lease from: most requests of a busy subject skip Redis.
     if (ratesOnly && tpm === 0 && leaseCap(rpm) >= 2) return this.admitByLease(request, ticket, rpm)
+    // A wallet or cap with at most a leased request rate to check: a busy subject's requests are held from a float.
+    const floatable = (request.mode === 'prepaid' || request.mode === 'cap') && !request.lineage && tpm === 0 && (rpm === 0 || leaseCap(rpm) >= 2) && request.holdNano > 0n
+    if (floatable) {
+      // Only a float in hand or on its way is awaited: otherwise this request asks Redis at once (and may bring the next float).
+      const float = this.floats.take(request.subject, request.mode, request.capNano, month, request.holdNano, true)
+      if (float || this.floats.hasPending(request.subject)) return this.admitFromFloat(request, ticket, rpm, tpm, month, float)
+    }
+    return this.admitDirect(request, ticket, rpm, tpm, month, floatable)
+  }
+
+  /** One admit-8 (or admit-rate-1) round trip; a floatable request's also gives back this gateway's float and may bring the next. */
+  private async admitDirect(request: AdmissionRequest, ticket: Ticket, rpm: number, tpm: number, month: string, floatable: boolean): Promise<Ticket> {
+    const { keys } = ticket
+    const ratesOnly = request.mode === 'none' && !request.lineage
     for (let attempt = 1; ; attempt++) {
       let reply: ScriptReply
+      const plan = floatable ? this.floats.plan(request.subject, request.holdNano) : NO_PLAN
       try {
-        reply = ratesOnly
-          ? await this.redis.script('admit-rate-1', keys.rateList, [Date.now(), rpm, tpm, request.chargeTokens])
-          : await this.redis.script('admit-8', ticket.lineageKey === keys.noLineage ? keys.admitList : [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
+        const call = ratesOnly
+          ? this.redis.script('admit-rate-1', keys.rateList, [Date.now(), rpm, tpm, request.chargeTokens])
+          : this.redis.script('admit-8', ticket.lineageKey === keys.noLineage ? keys.admitList : [keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, ticket.lineageKey], [
               Date.now(), rpm, tpm, request.chargeTokens, request.mode, request.holdNano.toString(),
               (request.capNano ?? 0n).toString(), month, request.requestId, this.settings.holdTtlMs,
               request.lineage ? request.lineage.maxSpendNano.toString() : '', LINEAGE_TTL_MS,
+              ...(floatable ? floatArgs(plan, FLOAT_USE_MS + this.settings.holdTtlMs) : []),
             ])
+        if (plan.newId !== '') this.floats.setPending(request.subject, call)
+        reply = await call
       } catch (error) {
         return this.redisFailed(error, request.mode, ticket)
       }
-      const [verdict, rpmLeft, rpmFullMs, tpmLeft, , retryMs, money] = reply as [string, number, number, number, number, number, number]
+      const [verdict, rpmLeft, rpmFullMs, tpmLeft, , retryMs, money, floatNano] = reply as [string, number, number, number, number, number, number, number?]
       ticket.headers = rateHeaders(rpm, rpmLeft, rpmFullMs, tpm, tpmLeft)
       if (verdict !== 'ok' && verdict !== 'load') countRefusal(verdict)
       switch (verdict) {
         case 'ok':
+          if (floatNano) this.floats.granted(request.subject, plan, BigInt(floatNano), request.mode, request.capNano, month)
           return ticket
         case 'load':
           if (attempt >= LOAD_ATTEMPTS) throw new ServiceUnavailableError('The wallet could not be loaded; try again.', 'wallet_unavailable')
@@ -135,33 +162,45 @@ export class Admission {
         case 'tpm':
           throw rateLimited(verdict === 'rpm' ? `${rpm} requests` : `${tpm} tokens`, retryMs, ticket.headers)
         case 'tpm_too_large':
-          throw new InvalidRequestError(
-            `This request needs ${request.chargeTokens} tokens (prompt and max_tokens), more than the ${tpm} tokens per minute allowed. Lower max_tokens or the prompt.`,
-            'max_tokens',
-            'request_too_large_for_tpm',
-          )
         case 'insufficient_balance':
-          throw new PaymentRequiredError(
-            `Insufficient balance: $${formatNanoAsUsd(BigInt(money))} available, and this request holds up to $${formatNanoAsUsd(request.holdNano)}. Top up the wallet or lower max_tokens.`,
-            'insufficient_balance',
-            ticket.headers,
-          )
         case 'spending_cap_reached':
-          throw new PaymentRequiredError(
-            `Spending cap reached: $${formatNanoAsUsd(BigInt(money))} spent or held this month against a cap of $${formatNanoAsUsd(request.capNano ?? 0n)}, and this request holds up to $${formatNanoAsUsd(request.holdNano)}.`,
-            'spending_cap_reached',
-            ticket.headers,
-          )
         case 'session_spend_limit':
-          throw new PaymentRequiredError(
-            `Session spend limit reached: $${formatNanoAsUsd(BigInt(money))} spent or held by this session against its max_spend of $${formatNanoAsUsd(request.lineage?.maxSpendNano ?? 0n)}, and this request holds up to $${formatNanoAsUsd(request.holdNano)}. Mint a new session to spend more.`,
-            'session_spend_limit',
-            ticket.headers,
-          )
+          throw refusal(verdict, request, tpm, BigInt(money), ticket.headers)
         default:
           throw new ServiceUnavailableError(`Unexpected admission verdict ${verdict}.`)
       }
     }
+  }
+
+  /**
+   * A request held from its subject's float (src/limits/money-float.ts), if the float covers it: no round trip unless
+   * its rate lease needs one. Requests arriving while the float is on its way wait for it once. False: admit directly.
+   */
+  private async admitFromFloat(request: AdmissionRequest, ticket: Ticket, rpm: number, tpm: number, month: string, taken: Float | null): Promise<Ticket> {
+    const { subject, mode, capNano, holdNano } = request
+    let float = taken
+    // Waiting for the next float rather than asking Redis alone; a few turns at most, then this request asks itself.
+    for (let turn = 0; !float && turn < FLOAT_WAIT_TURNS; turn++) {
+      // Nothing on its way: this request asks, at once (before any other waiter wakes, so one of them brings the next float).
+      if (!(await this.floats.waitForPending(subject))) return this.admitDirect(request, ticket, rpm, tpm, month, true)
+      float = this.floats.take(subject, mode, capNano, month, holdNano, false)
+    }
+    if (!float) return this.admitDirect(request, ticket, rpm, tpm, month, true)
+    if (rpm > 0) {
+      try {
+        await this.admitByLease(request, ticket, rpm)
+      } catch (error) {
+        this.floats.untake(subject, float, holdNano)
+        throw error
+      }
+    }
+    ticket.float = float
+    return ticket
+  }
+
+  /** A stopping gateway gives back its floats' unused money. */
+  returnFloats(): Promise<void> {
+    return this.floats.returnAll()
   }
 
   /** A request with only its rate to check, admitted from its subject's lease (src/limits/rate-lease.ts). */
@@ -196,6 +235,7 @@ export class Admission {
       // anyway, and it joins the next one as before: no CPU difference measured (bench:ab --kind stream --method prepaid).
       await this.redis.script('settle-9', keyList, [
         ticket.requestId, costNano, ticket.mode, ticket.tpm, ticket.chargeTokens, tokensUsed, Date.now(), ticket.tracked ? (finalRecord ?? '') : '',
+        ticket.float ? ticket.float.id : '', ticket.float ? ticket.heldNano.toString() : 0,
       ], 'now')
       this.retrying.delete(ticket.requestId)
     } catch (error) {
@@ -251,6 +291,10 @@ export class Admission {
   private startTracking(ticket: Ticket): void {
     if (ticket.tracked) return
     ticket.tracked = true
+    if (ticket.float) {
+      this.floats.split(ticket.subject, ticket.float, ticket.requestId, ticket.heldNano, this.settings.holdTtlMs)
+      ticket.float = null
+    }
     this.index(ticket)
   }
 
@@ -323,24 +367,7 @@ export class Admission {
   }
 }
 
-function rateLimited(what: string, retryMs: number, headers: Record<string, string>): RateLimitError {
-  const seconds = Math.max(1, Math.ceil(retryMs / 1000))
-  return new RateLimitError(`Rate limit reached: ${what} per minute. Try again in ${seconds} s.`, seconds, headers)
-}
-
-function rateHeaders(rpm: number, rpmLeft: number, rpmFullMs: number, tpm: number, tpmLeft: number): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (rpm > 0) {
-    const reset = String(Math.ceil((Date.now() + rpmFullMs) / 1000))
-    headers['x-ratelimit-limit'] = String(rpm)
-    headers['x-ratelimit-remaining'] = String(Math.max(0, rpmLeft))
-    headers['x-ratelimit-reset'] = reset
-    headers['x-ratelimit-limit-requests'] = String(rpm)
-    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, rpmLeft))
-  }
-  if (tpm > 0) {
-    headers['x-ratelimit-limit-tokens'] = String(tpm)
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, tpmLeft))
-  }
-  return headers
+/** admit-8's float arguments (ARGV[13..18]). */
+function floatArgs(plan: FloatPlan, ttlMs: number): (string | number)[] {
+  return [plan.backId, plan.backNano.toString(), plan.newId, plan.wantNano.toString(), plan.minNano.toString(), ttlMs]
 }

@@ -8,6 +8,8 @@ const SCRIPTS = [
   'admit-rate-1',
   'lease-rate-1',
   'settle-9',
+  'float-back-3',
+  'float-split-2',
   'extend-hold-4',
   'checkpoint-4',
   'load-wallet-4',

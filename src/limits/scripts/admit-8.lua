@@ -1,7 +1,7 @@
 --[[ admit-8: one request's admission, all or nothing, in one round trip.
   Request bucket (rpm) and token bucket (tpm) refill continuously (limit per 60 s); then the money check: a prepaid
   wallet hold, or a postpaid cap on (month's spend + open holds + this hold). Expired holds are released first, so a
-  crashed gateway leaks nothing. Nothing changes unless everything passes.
+  crashed gateway leaks nothing. Nothing changes unless everything passes (but a float given back, below).
   A stream's gateway later records what it has delivered beside the hold (checkpoint-4); such a hold is the hold
   sweeper's once it expires (see inspect-open-4), so the lazy release here skips it.
   KEYS[1] limits   HASH  rt, rts (request bucket tokens, last refill ms); tt, tts (token bucket)
@@ -18,19 +18,35 @@
   ARGV[8] month id (cap mode: the spend must be this month's)                  ARGV[9] request id
   ARGV[10] hold ttl (ms)     ARGV[11] the lineage's max_spend (nano-USD; empty: no lineage)
   ARGV[12] lineage key ttl (ms)
-  Returns { verdict, rpm remaining, rpm ms until full, tpm remaining, tpm ms until full, retry after ms, money }
+  A busy subject's gateway may also give back and take a float (src/limits/money-float.ts, lib/float.lua): the unused
+  part of its old float goes back first, whatever the verdict (so its own refusals are exact); after an ok, a new float
+  is held beside the request, at most a hundredth of what is left to hold, or none if that is less than its least.
+  ARGV[13] the float to give back ('' none)        ARGV[14] its unused nano-USD
+  ARGV[15] the new float's id ('' none)            ARGV[16] nano-USD wanted for it       ARGV[17] the least worth it
+  ARGV[18] the new float's ttl (ms)
+  Returns { verdict, rpm remaining, rpm ms until full, tpm remaining, tpm ms until full, retry after ms, money,
+  nano-USD of the new float (0: none) }
   verdict: ok | rpm | tpm | tpm_too_large | load | insufficient_balance | spending_cap_reached | session_spend_limit
   money: prepaid: available nano-USD (after an ok, before a refusal); cap: spent + held; session_spend_limit: the
   lineage's spent + held; else 0
 ]]
 --#include lib/release-hold.lua
 --#include lib/buckets.lua
+--#include lib/float.lua
 local now = tonumber(ARGV[1])
 local rpm, tpm, charge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mode, hold = ARGV[5], tonumber(ARGV[6])
 local id = ARGV[9]
 -- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
 local function int(x) return string.format('%d', x) end
+
+if ARGV[13] and ARGV[13] ~= '' then
+  local back, floatMode = shrink_float(KEYS[3], KEYS[4], ARGV[13], tonumber(ARGV[14]))
+  if back > 0 then
+    redis.call('HINCRBY', KEYS[2], 'held', int(-back))
+    if floatMode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(back)) end
+  end
+end
 
 local rt, tt = read_buckets(KEYS[1], now, rpm, tpm)
 local function refused(verdict, retryMs, money)
@@ -103,4 +119,17 @@ if lineageMax then
   redis.call('HSET', KEYS[8], 'h:' .. id, int(hold))
   redis.call('PEXPIRE', KEYS[8], tonumber(ARGV[12]))
 end
-return bucket_reply('ok', rt, tt, rpm, tpm, 0, money)
+local reply = bucket_reply('ok', rt, tt, rpm, tpm, 0, money)
+reply[8] = 0
+if ARGV[15] and ARGV[15] ~= '' and (mode == 'prepaid' or mode == 'cap') and not lineageMax then
+  local room = mode == 'prepaid' and money or tonumber(ARGV[7]) - money
+  local float = math.min(tonumber(ARGV[16]), math.floor(room / 100))
+  if float >= tonumber(ARGV[17]) and float > 0 then
+    redis.call('HSET', KEYS[3], ARGV[15], mode .. ':' .. int(float))
+    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[18]), ARGV[15])
+    redis.call('HINCRBY', KEYS[2], 'held', int(float))
+    if mode == 'prepaid' then redis.call('HINCRBY', KEYS[2], 'avail', int(-float)) end
+    reply[8] = float
+  end
+end
+return reply
