@@ -38,18 +38,22 @@ export function createClusterHotRedis(target: Extract<RedisTarget, { kind: 'clus
     }
   }
 
+  const script: HotRedis['script'] = async (name, keys, args) => {
+    const source = scriptSources.get(name)!
+    const rest = [source.numberOfKeys, ...(keys instanceof KeyList ? keys.keys : keys), ...args]
+    try {
+      return (await send('EVALSHA', [source.sha, ...rest])) as Awaited<ReturnType<HotRedis['script']>>
+    } catch (error) {
+      // Each node loads a script the first time it runs there, and forgets it when it restarts.
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error
+      return (await send('EVAL', [source.lua, ...rest])) as Awaited<ReturnType<HotRedis['script']>>
+    }
+  }
+
   return {
-    async script(name, keys, args) {
-      const source = scriptSources.get(name)!
-      const rest = [source.numberOfKeys, ...(keys instanceof KeyList ? keys.keys : keys), ...args]
-      try {
-        return (await send('EVALSHA', [source.sha, ...rest])) as Awaited<ReturnType<HotRedis['script']>>
-      } catch (error) {
-        // Each node loads a script the first time it runs there, and forgets it when it restarts.
-        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error
-        return (await send('EVAL', [source.lua, ...rest])) as Awaited<ReturnType<HotRedis['script']>>
-      }
-    },
+    script,
+    // Nothing is gathered here (commands go at once, see above): each item is its own call.
+    gathered: (name, keys, head, item) => script(name, keys, [...head, ...item]),
     send: (command, args) => send(command, args),
     ping: () => send('PING', []),
     ready,

@@ -34,6 +34,12 @@ export type Lane = 'now' | 'later'
 export interface HotRedis {
   /** Runs one of the admission scripts (src/limits/scripts): keys first, then arguments. */
   script(name: ScriptName, keys: readonly string[] | KeyList, args: (string | number)[], lane?: Lane): Promise<ScriptReply>
+  /**
+   * Runs a script that takes items (settle-floats-6): an item given while a call of it with the same key list is still
+   * queued, with fewer than `maxItems`, joins that call (so it goes no later than alone); else it starts one, in the
+   * 'later' lane with `head` before its item. Every item of a call gets the call's one reply.
+   */
+  gathered(name: ScriptName, keys: KeyList, head: readonly (string | number)[], item: readonly (string | number)[], maxItems: number): Promise<ScriptReply>
   /** Any other command, as Redis names it. */
   send(command: string, args: (string | number)[], lane?: Lane): Promise<unknown>
   ping(): Promise<unknown>
@@ -49,12 +55,26 @@ export class RedisTimeoutError extends Error {
 }
 
 interface Queued extends ReplyTarget, OutgoingCommand {
+  /** Encoded when its batch is written if it gathers items (its argument count is known then). */
+  head: string
+  /** A call still taking items (see HotRedis.gathered), until its batch is written. */
+  gathering: Gathering | null
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
   queuedAt: number
   done: boolean
   /** The batch it went out in, once written. */
   batch: Batch | null
+}
+
+interface Gathering {
+  source: { sha: string; numberOfKeys: number; lua: string }
+  keys: KeyList
+  args: (string | number)[]
+  items: number
+  maxItems: number
+  /** The call's reply, which every item gets. */
+  answer: Promise<ScriptReply>
 }
 
 interface Batch {
@@ -77,6 +97,8 @@ export function createHotRedis(url: string): HotRedis {
   const connection = openRespConnection(url, { connectTimeoutMs: 2_000 })
 
   let queue: Queued[] = []
+  /** Calls still taking items, by their key list (one per subject and script). */
+  const gathering = new Map<KeyList, Queued>()
   let inFlight: Batch[] = []
   let laterTimer: ReturnType<typeof setTimeout> | null = null
   let watchTimer: ReturnType<typeof setInterval> | null = null
@@ -112,7 +134,10 @@ export function createHotRedis(url: string): HotRedis {
     queue = []
     inFlight.push(batch)
     startWatching()
-    for (const q of batch.commands) q.batch = batch
+    for (const q of batch.commands) {
+      q.batch = batch
+      if (q.gathering) closeGathering(q)
+    }
     connection.write(batch.commands)
   }
 
@@ -152,6 +177,7 @@ export function createHotRedis(url: string): HotRedis {
       if (queue.length > 0 && queue[0]!.queuedAt <= expired) {
         const late = queue.filter((q) => q.queuedAt <= expired)
         queue = queue.filter((q) => q.queuedAt > expired)
+        for (const q of late) if (q.gathering) closeGathering(q)
         for (const q of late) settle(q, undefined, new RedisTimeoutError(), true)
       }
     }
@@ -169,7 +195,7 @@ export function createHotRedis(url: string): HotRedis {
   /** Queues a command; its arguments are encoded only when its batch is written. */
   function sendCommand(head: string, args: readonly (string | number)[], lane: Lane): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      queue.push({ head, args, resolve, reject, queuedAt: performance.now(), done: false, batch: null, reply })
+      queue.push({ head, args, gathering: null, resolve, reject, queuedAt: performance.now(), done: false, batch: null, reply })
       if (lane === 'now') pump()
       else laterTimer ??= setTimeout(pump, LATER_MS)
       startWatching()
@@ -187,7 +213,41 @@ export function createHotRedis(url: string): HotRedis {
     return sendCommand(head.text, args, lane)
   }
 
+  /** A gathering call takes no more items: its head is encoded for the arguments it has. */
+  function closeGathering(q: Queued): void {
+    const { source, keys, args } = q.gathering!
+    q.head = encodeCommandHead('EVALSHA', [source.sha, source.numberOfKeys, ...keys.keys], 2 + keys.keys.length + args.length)
+    if (gathering.get(keys) === q) gathering.delete(keys)
+    q.gathering = null
+  }
+
+  function gathered(name: ScriptName, keys: KeyList, head: readonly (string | number)[], item: readonly (string | number)[], maxItems: number): Promise<ScriptReply> {
+    const source = scriptSources.get(name)!
+    const open = gathering.get(keys)?.gathering
+    if (open && open.source === source && open.items < maxItems) {
+      open.args.push(...item)
+      open.items++
+      return open.answer
+    }
+    const args = [...head, ...item]
+    const call: Gathering = { source, keys, args, items: 1, maxItems, answer: null as never }
+    const written = new Promise<unknown>((resolve, reject) => {
+      const queued: Queued = { head: '', args, gathering: call, resolve, reject, queuedAt: performance.now(), done: false, batch: null, reply }
+      queue.push(queued)
+      gathering.set(keys, queued)
+      laterTimer ??= setTimeout(pump, LATER_MS)
+      startWatching()
+    })
+    call.answer = written.catch((error: Error) => {
+      // A Redis that restarted (or was flushed) has forgotten the script: EVAL sends it and loads it again.
+      if (!String(error.message).startsWith('NOSCRIPT')) throw error
+      return send('EVAL', [source.lua, source.numberOfKeys, ...keys.keys, ...args])
+    }) as Promise<ScriptReply>
+    return call.answer
+  }
+
   return {
+    gathered,
     async script(name, keys, args, lane = 'now') {
       const source = scriptSources.get(name)!
       try {

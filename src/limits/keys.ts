@@ -27,6 +27,8 @@ export interface SubjectKeys {
   admitList: KeyList
   settleList: KeyList
   checkpointList: KeyList
+  /** settle-floats-6's keys: settlements of requests held from a float go together under this list. */
+  floatSettleList: KeyList
 }
 
 /**
@@ -57,6 +59,7 @@ export function subjectKeys(subject: string): SubjectKeys {
     admitList: new KeyList([keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.posted, keys.settled, keys.open, keys.noLineage]),
     settleList: new KeyList([keys.limits, keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled, keys.open, keys.noLineage]),
     checkpointList: new KeyList([keys.holds, keys.holdExpiry, keys.open, keys.settled]),
+    floatSettleList: new KeyList([keys.wallet, keys.holds, keys.holdExpiry, keys.unposted, keys.posted, keys.settled]),
   }
   // A bound, not a cache policy: past it the next subjects start a fresh map (each is rebuilt on its next request).
   if (known.size >= MAX_KNOWN) known.clear()

@@ -10,6 +10,7 @@ const SCRIPTS = [
   'settle-9',
   'float-back-3',
   'float-split-2',
+  'settle-floats-6',
   'extend-hold-4',
   'checkpoint-4',
   'load-wallet-4',

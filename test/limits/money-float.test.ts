@@ -194,6 +194,30 @@ describe('money floats', () => {
     expect(await wallet(subject)).toMatchObject({ avail: 10_000n * HOLD - settledCosts, held: 0n })
   })
 
+  test('settled twice, paid once; the usage worker first, then the settlement: its cost once, no mark left', async () => {
+    const subject = await prepaidAccountIn(sql, 'flp', 10_000n * HOLD)
+    let tickets: Ticket[] = []
+    for (let wave = 0; wave < 20 && !tickets.some((t) => t.float); wave++) {
+      tickets = await Promise.all(Array.from({ length: 20 }, () => gateways[0]!.admit(request(subject, 'prepaid'))))
+      if (!tickets.some((t) => t.float)) for (const ticket of tickets) await gateways[0]!.settle(ticket, 0, 10, null)
+    }
+    const fromFloat = tickets.filter((t) => t.float)
+    expect(fromFloat.length).toBeGreaterThan(2)
+    const [twice, workerFirst, ...rest] = fromFloat
+    // What the usage worker does after committing a row whose settlement has not come (workers/usage/unposted.ts).
+    const keys = subjectKeys(subject)
+    await redis.eval(`return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])`, 1, keys.posted, workerFirst!.requestId, '250')
+    await Promise.all([gateways[0]!.settle(twice!, 400, 10, null), gateways[0]!.settle(twice!, 400, 10, null), gateways[0]!.settle(workerFirst!, 999, 10, null)])
+    await gateways[0]!.settle(twice!, 400, 10, null)
+    for (const ticket of [...rest, ...tickets.filter((t) => !t.float)]) await gateways[0]!.settle(ticket, 100, 10, null)
+    expect(await redis.hget(keys.unposted, twice!.requestId)).toBe('400')
+    expect(await redis.hexists(keys.unposted, workerFirst!.requestId)).toBe(0)
+    expect(await redis.hexists(keys.posted, workerFirst!.requestId)).toBe(0)
+    await waitFor(async () => (await wallet(subject)).held === 0n, 5_000, 'the float to go back')
+    const others = BigInt(tickets.length - 2) * 100n
+    expect(await wallet(subject)).toMatchObject({ avail: 10_000n * HOLD - 400n - 250n - others, held: 0n })
+  })
+
   test('a stopping gateway gives its floats back at once, not when they expire', async () => {
     const subject = await prepaidAccountIn(sql, 'fls', 10_000n * HOLD)
     const stopping = gateway(1, 60_000)
