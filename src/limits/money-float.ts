@@ -80,8 +80,9 @@ export const NO_PLAN: FloatPlan = { backId: '', backNano: 0n, newId: '', wantNan
 /**
  * A cap is never passed and a wallet never goes below zero: a float is a hold like any request's, granted by admit-8
  * only within the wallet's balance or the cap's room (and at most a hundredth of it), and the requests admitted from
- * it hold no more than it has left. Its settlements shrink its entry in Redis (settle-9); a request that lives long
- * enough to be tracked first moves its part into a hold of its own (float-split-2). What this costs: money a float
+ * it hold no more than it has left. Their settlements shrink its entry in Redis (settle-floats-6, a subject's gathered
+ * into one call); a request that lives long enough to be tracked first moves its part into a hold of its own
+ * (float-split-2), and settles by settle-9 as any other. What this costs: money a float
  * holds and no request has taken is unavailable to other gateways until it goes back (with this gateway's next
  * direct admission for the subject, FLOAT_USE_MS after it was granted at most, or when its hold expires if this
  * gateway died). A direct admission gives this gateway's float back before it checks, so one gateway's refusals are
