@@ -61,8 +61,12 @@ export interface Ticket {
   heldNano: bigint
   /** Has been checkpointed: its record waits in Redis beside a hold entry, and in the sweeper's index. */
   tracked: boolean
-  /** Admitted from this gateway's float (its hold is part of the float's until it settles or is tracked). */
-  float: Float | null
+  /**
+   * Admitted from this gateway's float (its hold is part of the float's until it settles or is tracked). Absent, not
+   * null, on every other ticket: one more field on every ticket measured ~3 KB more RSS per open stream at 9,950
+   * streams (bun run bench --only memory: 38.0 KB without it, 40.7–41.8 with it).
+   */
+  float?: Float
   /** Rate-limit headers for the response (empty when Redis could not be asked and limits were let through). */
   headers: Record<string, string>
 }
@@ -109,7 +113,6 @@ export class Admission {
       chargeTokens: request.chargeTokens,
       heldNano: request.mode === 'none' ? 0n : request.holdNano,
       tracked: false,
-      float: null,
       headers: {},
     }
     // No limit and no money to check (DEFAULT_RPM=0, no TPM, postpaid without a cap): nothing to ask Redis.
@@ -303,7 +306,7 @@ export class Admission {
     ticket.tracked = true
     if (ticket.float) {
       this.floats.split(ticket.subject, ticket.float, ticket.requestId, ticket.heldNano, this.settings.holdTtlMs)
-      ticket.float = null
+      ticket.float = undefined
     }
     this.index(ticket)
   }

@@ -77,10 +77,10 @@ test('items given while a gathering call is queued go in that one call (up to it
   // settle-floats-6 answers how many requests it settled: the count says how many items each call carried.
   const item = (n: number) => [`req_${n}`, 0, 'prepaid', 'float:none', 0]
   const replies = await Promise.all(Array.from({ length: 5 }, (_, n) => hot.gathered('settle-floats-6', keys, [Date.now()], item(n), 2)))
-  expect(replies).toEqual([2, 2, 2, 2, 1])
+  expect(replies.map(Number)).toEqual([2, 2, 2, 2, 1])
   // The same request twice in one call is settled once; given again later, not at all.
   const twice = await Promise.all([hot.gathered('settle-floats-6', keys, [Date.now()], item(9), 10), hot.gathered('settle-floats-6', keys, [Date.now()], item(9), 10)])
-  expect(twice).toEqual([1, 1])
-  expect(await hot.gathered('settle-floats-6', keys, [Date.now()], item(9), 10)).toBe(0)
+  expect(twice.map(Number)).toEqual([1, 1])
+  expect(Number(await hot.gathered('settle-floats-6', keys, [Date.now()], item(9), 10))).toBe(0)
   await admin.send('DEL', [...keys.keys])
 })
