@@ -68,7 +68,7 @@ describe('hold sweeper', () => {
     const id = await prepaid(10_000n)
     const { ticket, record } = await openStream(id, 4_000n)
     admission.checkpoint(ticket, JSON.stringify({ ...record, outputTokens: 37, costNano: 1_234 }))
-    for (let i = 0; i < 100 && !(await redis.hget(subjectKeys(id).open, record.requestId))?.includes('1234'); i++) await Bun.sleep(5)
+    for (let i = 0; i < 100 && !(await redis.hget(subjectKeys(id).open, record.requestId))?.includes('"costNano":1234'); i++) await Bun.sleep(5)
     await expired()
     expect(await sweeper.sweep()).toMatchObject({ lost: 1 })
     expect(await row(record.requestId)).toEqual({ status: 'gateway_lost', output_tokens: 37, cost_nano: '1234' })
@@ -129,7 +129,7 @@ describe('hold sweeper', () => {
     await sql`INSERT INTO ledger (account_id, kind, amount_nano, reference) VALUES (${id}, 'usage', -300, ${record.requestId})`
     // Between the sweeper's look and its settlement the gateway checkpointed again: its hold is alive.
     admission.checkpoint(ticket, JSON.stringify({ ...record, outputTokens: 9, costNano: 900 }))
-    for (let i = 0; i < 100 && !(await redis.hget(subjectKeys(id).open, record.requestId))?.includes('900'); i++) await Bun.sleep(5)
+    for (let i = 0; i < 100 && !(await redis.hget(subjectKeys(id).open, record.requestId))?.includes('"costNano":900'); i++) await Bun.sleep(5)
     expect(await open.settleLost(entry, 300, Date.now())).toBe('posted')
     // Its settlement pays what Postgres holds, not what it counted.
     await admission.settle(ticket, 900, 10, JSON.stringify({ ...record, costNano: 900 }))
