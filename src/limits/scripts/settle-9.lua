@@ -12,10 +12,8 @@
   ARGV[1] request id     ARGV[2] cost (nano-USD)     ARGV[3] money mode: none | prepaid | cap
   ARGV[4] tpm (0: none)  ARGV[5] tokens charged at admission                ARGV[6] tokens used
   ARGV[7] now (ms)       ARGV[8] the final usage record (JSON; empty when the request is not tracked)
-  ARGV[9] the float it was admitted from ('' none: its own hold)          ARGV[10] its part of that float (nano-USD)
   Returns { 1 if settled now (0 if it already was), prepaid available or cap spend after (0 otherwise) }
 ]]
---#include lib/float.lua
 local id, cost, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 -- Integers as text for HINCRBY: a Lua number can print as -0 or 1e+15, which Redis refuses.
 local function int(x) return string.format('%d', x) end
@@ -45,11 +43,7 @@ end
 
 local held = 0
 local entry = redis.call('HGET', KEYS[3], id)
-if ARGV[9] and ARGV[9] ~= '' then
-  -- Its part of its gateway's float (an expired float went back whole: then nothing, and the cost is debited in full).
-  held = shrink_float(KEYS[3], KEYS[4], ARGV[9], tonumber(ARGV[10]))
-  if held > 0 and (mode == 'prepaid' or mode == 'cap') then redis.call('HINCRBY', KEYS[2], 'held', int(-held)) end
-elseif entry then
+if entry then
   held = tonumber(string.match(entry, ':(%d+)$'))
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
