@@ -136,4 +136,25 @@ describe('hold sweeper', () => {
     expect(await avail(id)).toBe(10_000n - 300n)
     expect(await avail(id)).toBe(await ledgerBalance(sql, id))
   })
+
+  test('a record Postgres refuses is set aside: the rest of the sweep is written and paid, and the next sweep does not stop on it', async () => {
+    const id = await prepaid(100_000n)
+    const streams = await Promise.all(Array.from({ length: 6 }, () => openStream(id, 4_000n)))
+    // One open record Postgres cannot take (a negative cost breaks its check constraint); the others are whole.
+    for (const [i, { ticket, record }] of streams.entries()) admission.checkpoint(ticket, JSON.stringify({ ...record, outputTokens: 2, costNano: i === 3 ? -1 : 200 }))
+    for (const [i, { record }] of streams.entries()) {
+      const cost = `"costNano":${i === 3 ? -1 : 200}`
+      for (let n = 0; n < 100 && !(await redis.hget(subjectKeys(id).open, record.requestId))?.includes(cost); n++) await Bun.sleep(5)
+    }
+    await expired()
+    const bad = streams[3]!.record
+    expect((await sweeper.sweep()).lost).toBeGreaterThanOrEqual(5)
+    for (const [i, { record }] of streams.entries()) expect(await row(record.requestId)).toEqual(i === 3 ? undefined : { status: 'gateway_lost', output_tokens: 2, cost_nano: '200' })
+    expect(await ledgerBalance(sql, id)).toBe(100_000n - 5n * 200n)
+    // Set aside, not lost: its open record stays in Redis, and the index looks at it again only much later.
+    expect(await redis.hget(subjectKeys(id).open, bad.requestId)).toContain('"costNano":-1')
+    const score = Number(await redis.zscore(openIndexKeys(PREFIX)[openIndexShard(bad.requestId)]!, openIndexMember(bad.requestId, id)))
+    expect(score).toBeGreaterThan(Date.now() + 60_000)
+    expect(await sweeper.sweep()).toEqual({ lost: 0, unwritten: 0, live: 0, gone: 0 })
+  })
 })

@@ -7,6 +7,7 @@ import type { RedisTarget } from '../../src/lib/redis'
 import { OpenRequests } from '../../src/limits/open-requests'
 import { sweepOnce, type SweepDeps } from './processor'
 import { startPeriodic } from '../lib/periodic'
+import { isRecordError } from '../lib/record-error'
 
 export interface HoldSweeperOptions {
   redis: RedisTarget | string
@@ -38,6 +39,7 @@ export function startHoldSweeper(o: HoldSweeperOptions): HoldSweeper {
     settleLost: (entry, cost, now) => open.settleLost(entry, cost, now),
     lookAgainAt: (entry, at) => open.lookAgainAt(entry, at),
     forget: (entry) => open.forget(entry),
+    isRecordError,
     now: () => Date.now(),
     logger: o.logger,
   }

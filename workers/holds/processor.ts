@@ -12,6 +12,8 @@ export interface SweepDeps {
   settleLost(entry: IndexEntry, costNano: number, now: number): Promise<string>
   lookAgainAt(entry: IndexEntry, at: number): Promise<void>
   forget(entry: IndexEntry): Promise<void>
+  /** True for a write error caused by a record's content (workers/lib/record-error.ts), not by Postgres being away. */
+  isRecordError(error: unknown): boolean
   now(): number
   logger: Logger
 }
@@ -27,6 +29,18 @@ export interface SweepResult {
   gone: number
 }
 
+interface ToWrite {
+  entry: IndexEntry
+  record: UsageRecord
+}
+
+/**
+ * How long a record Postgres refuses is set aside before a sweep tries it again. Its open record stays in Redis (nothing
+ * is lost: an operator can read and mend it), and it no longer stops its shard: the records swept after it were never
+ * written while one failed batch was retried on every sweep.
+ */
+export const SET_ASIDE_MS = 3_600_000
+
 /** Entries looked at per shard per sweep; the rest wait for the next one. */
 const BATCH = 500
 
@@ -40,7 +54,7 @@ export async function sweepOnce(deps: SweepDeps): Promise<SweepResult> {
   const now = deps.now()
   for (let shard = 0; shard < deps.shards; shard++) {
     const entries = await deps.due(shard, now, BATCH)
-    const toWrite: { entry: IndexEntry; record: UsageRecord }[] = []
+    const toWrite: ToWrite[] = []
     for (const entry of entries) {
       const found = await deps.inspect(entry, now)
       if (found.state === 'gone') {
@@ -55,8 +69,8 @@ export async function sweepOnce(deps: SweepDeps): Promise<SweepResult> {
       }
     }
     if (toWrite.length === 0) continue
-    const costs = await deps.write(toWrite.map((w) => w.record))
-    for (const { entry, record } of toWrite) {
+    const { written, costs } = await writeOrSetAside(deps, toWrite, now)
+    for (const { entry, record } of written) {
       const cost = record.moneyMode === 'none' ? 0 : (costs.get(entry.requestId) ?? record.costNano)
       await deps.settleLost(entry, cost, now)
       await deps.forget(entry)
@@ -70,4 +84,32 @@ export async function sweepOnce(deps: SweepDeps): Promise<SweepResult> {
     }
   }
   return result
+}
+
+/**
+ * Writes the batch; when Postgres refuses it for a record's content, the halves are written apart, down to the one
+ * record at fault, which is set aside (SET_ASIDE_MS). Any other error (Postgres away) fails the sweep, as before: the
+ * next one tries the whole batch again.
+ */
+async function writeOrSetAside(deps: SweepDeps, toWrite: ToWrite[], now: number): Promise<{ written: ToWrite[]; costs: Map<string, number> }> {
+  try {
+    return { written: toWrite, costs: await deps.write(toWrite.map((w) => w.record)) }
+  } catch (error) {
+    if (!deps.isRecordError(error)) throw error
+    if (toWrite.length === 1) {
+      const { entry } = toWrite[0]!
+      await deps.lookAgainAt(entry, now + SET_ASIDE_MS)
+      deps.logger.error('hold sweeper: Postgres refused a lost request\'s record; set aside, its open record kept in Redis', {
+        requestId: entry.requestId,
+        subject: entry.subject,
+        error: (error as Error).message,
+        retryInMs: SET_ASIDE_MS,
+      })
+      return { written: [], costs: new Map() }
+    }
+    const half = Math.ceil(toWrite.length / 2)
+    const first = await writeOrSetAside(deps, toWrite.slice(0, half), now)
+    const second = await writeOrSetAside(deps, toWrite.slice(half), now)
+    return { written: [...first.written, ...second.written], costs: new Map([...first.costs, ...second.costs]) }
+  }
 }

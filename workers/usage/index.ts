@@ -11,6 +11,7 @@ import type { UsageRecord } from '../../src/metering/usage-record'
 import { UsageBatcher } from './processor'
 import { markPosted } from './unposted'
 import { registerScripts } from '../../src/limits/scripts'
+import { isRecordError } from '../lib/record-error'
 
 export interface UsageWorkerOptions {
   redis: RedisTarget | string
@@ -40,9 +41,6 @@ export interface UsageWorker {
   worker: Worker<UsageJobPayload>
   close(): Promise<void>
 }
-
-/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the record is at fault, not the database. */
-const isRecordError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ''))
 
 export function startUsageWorker(o: UsageWorkerOptions): UsageWorker {
   const { logger } = o

@@ -8,6 +8,7 @@ import type { RedisTarget } from '../../src/lib/redis'
 import type { X402PaymentJobData } from '../../src/x402/payment-queue'
 import { logWorkerErrors } from '../lib/worker-errors'
 import { writePayments } from './processor'
+import { isRecordError } from '../lib/record-error'
 
 export interface X402PaymentWorkerOptions {
   redis: RedisTarget | string
@@ -23,8 +24,6 @@ export interface X402PaymentWorker {
   worker: Worker<X402PaymentJobData>
   close(): Promise<void>
 }
-
-const isRecordError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ''))
 
 export function startX402PaymentWorker(o: X402PaymentWorkerOptions): X402PaymentWorker {
   const { logger } = o
