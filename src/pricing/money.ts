@@ -28,6 +28,27 @@ export function formatNanoAsUsd(nano: bigint): string {
  */
 export function tokenClassCost(tokens: number, nanoPerMillionTokens: bigint): bigint {
   if (tokens <= 0 || nanoPerMillionTokens === 0n) return 0n
+  // Every request prices several classes: in doubles while they are exact (one BigInt made, not four).
+  if (nanoPerMillionTokens <= EXACT_PRICE && Number.isInteger(tokens)) {
+    const product = tokens * Number(nanoPerMillionTokens)
+    if (product <= EXACT_PRODUCT) return BigInt(ceilPerMillion(product))
+  }
   const product = BigInt(tokens) * nanoPerMillionTokens
   return (product + TOKENS_PER_PRICE_UNIT - 1n) / TOKENS_PER_PRICE_UNIT
+}
+
+/**
+ * Products up to 2^52: a product of two integers at most this big is exact in a double (a larger true product rounds
+ * to at least 2^53, past this bound), and so is the quotient times a million in ceilPerMillion (at most 2^52 + 10^6).
+ */
+const EXACT_PRODUCT = 2 ** 52
+const EXACT_PRICE = BigInt(EXACT_PRODUCT)
+
+/** ceil(product / 1,000,000) for an integer product ≤ 2^52: the double division may be off by one, which the exact remainder corrects. */
+function ceilPerMillion(product: number): number {
+  let quotient = Math.ceil(product / 1_000_000)
+  const over = quotient * 1_000_000 - product
+  if (over < 0) quotient++
+  else if (over >= 1_000_000) quotient--
+  return quotient
 }

@@ -60,4 +60,35 @@ describe('tokenClassCost = ceil(tokens × nanoPer1M / 1,000,000)', () => {
       }
     }
   })
+
+  /** The rule in BigInt alone: what the Number fast path must equal, to the nano-USD. */
+  const exact = (tokens: number, price: bigint) => (tokens <= 0 || price === 0n ? 0n : (BigInt(tokens) * price + 999_999n) / 1_000_000n)
+
+  test('equals the BigInt rule everywhere: random sizes, exact multiples, and products around 2^52 and 2^53', () => {
+    let seed = 42
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648)
+    const cases: [number, bigint][] = []
+    for (let i = 0; i < 20_000; i++) {
+      const tokens = Math.floor(random() ** 3 * 10 ** (1 + Math.floor(random() * 9)))
+      const price = BigInt(Math.floor(random() ** 2 * 10 ** (1 + Math.floor(random() * 12))))
+      cases.push([tokens, price], [tokens, price * 1_000_000n], [tokens + 1, price])
+    }
+    for (const product of [2 ** 52, 2 ** 53]) {
+      for (const price of [1n, 3n, 999_999n, 1_000_000n, 1_000_001n, 7_000_000_003n]) {
+        const tokens = Math.floor(product / Number(price))
+        for (let d = -3; d <= 3; d++) cases.push([tokens + d, price])
+      }
+    }
+    // Prices past what a double holds exactly, and token counts whose product with any price is past 2^53.
+    cases.push([1, 2n ** 60n + 1n], [3, 2n ** 53n + 1n], [Number.MAX_SAFE_INTEGER, 2n], [2 ** 40, 2n ** 20n])
+    for (const [tokens, price] of cases) {
+      const got = tokenClassCost(tokens, price)
+      if (got !== exact(tokens, price)) throw new Error(`tokenClassCost(${tokens}, ${price}n) = ${got}n, want ${exact(tokens, price)}n`)
+    }
+    expect(cases.length).toBeGreaterThan(60_000)
+  })
+
+  test('a fractional token count is refused, as BigInt refuses it', () => {
+    expect(() => tokenClassCost(1.5, 2_500n)).toThrow(RangeError)
+  })
 })
