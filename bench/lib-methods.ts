@@ -2,7 +2,7 @@
 import type { Kind } from './lib-options'
 import type { Target } from './lib-load'
 
-export const METHODS = ['static', 'postpaid', 'prepaid'] as const
+export const METHODS = ['static', 'postpaid', 'prepaid', 'session'] as const
 export type Method = (typeof METHODS)[number]
 /** What sits in front of the mock in a scenario: the floor, or the gateway paid one way. */
 export type Relay = 'floor' | Method
@@ -12,6 +12,7 @@ export const RELAY_LABELS: Record<Relay, string> = {
   static: 'static key (rpm limit)',
   postpaid: 'postpaid + cap',
   prepaid: 'prepaid wallet',
+  session: 'session wallet',
 }
 
 /**
@@ -83,7 +84,7 @@ async function registerAgent(port: number, method: Method): Promise<{ agentId: s
  * prepaid with a ledger credit (which the admin API also raises in the Redis wallet).
  */
 export async function methodKeys(port: number, methods: readonly Method[]): Promise<Record<Method, string>> {
-  const keys: Record<Method, string> = { static: STATIC_KEY, postpaid: '', prepaid: '' }
+  const keys: Record<Method, string> = { static: STATIC_KEY, postpaid: '', prepaid: '', session: '' }
   if (methods.includes('postpaid')) {
     const agent = await registerAgent(port, 'postpaid')
     await call(port, 'PUT', `/admin/agents/${agent.agentId}/spend-cap`, { usd: PLENTY_USD })
@@ -95,5 +96,25 @@ export async function methodKeys(port: number, methods: readonly Method[]): Prom
     await call(port, 'POST', `/admin/agents/${agent.agentId}/credit`, { usd: PLENTY_USD, reason: 'bench load' }, { 'idempotency-key': agent.agentId })
     keys.prepaid = agent.apiKey
   }
+  if (methods.includes('session')) keys.session = await sessionToken(port)
   return keys
+}
+
+/**
+ * An end user's session token, as a platform's backend gets one: the agent's project (end-user sessions on), its live
+ * secret key, a session for one end user (no max_spend, so its wallet is the only limit) and a credit to that user's
+ * wallet. The token lives an hour, longer than a run.
+ */
+async function sessionToken(port: number): Promise<string> {
+  const owner = await registerAgent(port, 'session')
+  const asOwner = { authorization: `Bearer ${owner.apiKey}` }
+  const project = (await call(port, 'POST', '/v1/projects', { name: 'bench', end_user_sessions: true }, asOwner)) as { id: string }
+  const { secret_key: secret } = (await call(port, 'POST', `/v1/projects/${project.id}/keys`, { mode: 'live' }, asOwner)) as { secret_key: string }
+  const asBackend = { authorization: `Bearer ${secret}` }
+  const session = (await call(port, 'POST', '/v1/sessions', { customer: `bench-user-${owner.agentId}`, ttl_seconds: 3600 }, asBackend)) as {
+    session_token: string
+    wallet_id: string
+  }
+  await call(port, 'POST', `/v1/wallets/${session.wallet_id}/credit`, { amount_usd: PLENTY_USD, reason: 'bench load' }, { ...asBackend, 'idempotency-key': owner.agentId })
+  return session.session_token
 }
