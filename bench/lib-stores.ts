@@ -55,8 +55,9 @@ export async function prepareStores(stores: Stores): Promise<void> {
 
 /**
  * What earlier runs left in Redis besides the queue: the bench's own subjects (agents named bench-run-*, the static
- * key's buckets, end users' session wallets: only the bench makes those in this db) with their wallets, holds and the open records ROLE=api never posts, and the sweeper index of the
- * `{mw}` prefix. Only these: db 15 is shared with other benches and profiling runs (with other queue prefixes).
+ * key's buckets, end users' session wallets, which only the bench makes in this db) with their wallets, holds and the
+ * open records ROLE=api never posts, and the sweeper index of the `{mw}` prefix. Only these: db 15 is shared with other
+ * benches and profiling runs (with other queue prefixes).
  */
 const BENCH_SUBJECT_KEYS = ['{a:bench-run-*', `{a:${staticPrincipals([STATIC_KEY]).values().next().value!.keyId}}:*`, '{a:wallet:*', '{mw:open:*']
 

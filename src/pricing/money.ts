@@ -29,7 +29,7 @@ export function formatNanoAsUsd(nano: bigint): string {
 export function tokenClassCost(tokens: number, nanoPerMillionTokens: bigint): bigint {
   if (tokens <= 0 || nanoPerMillionTokens === 0n) return 0n
   // Every request prices several classes: in doubles while they are exact (one BigInt made, not four).
-  if (nanoPerMillionTokens <= EXACT_PRICE && Number.isInteger(tokens)) {
+  if (nanoPerMillionTokens > 0n && nanoPerMillionTokens <= EXACT_PRICE && Number.isInteger(tokens)) {
     const product = tokens * Number(nanoPerMillionTokens)
     if (product <= EXACT_PRODUCT) return BigInt(ceilPerMillion(product))
   }

@@ -81,6 +81,8 @@ describe('tokenClassCost = ceil(tokens × nanoPer1M / 1,000,000)', () => {
     }
     // Prices past what a double holds exactly, and token counts whose product with any price is past 2^53.
     cases.push([1, 2n ** 60n + 1n], [3, 2n ** 53n + 1n], [Number.MAX_SAFE_INTEGER, 2n], [2 ** 40, 2n ** 20n])
+    // A negative price never comes from the catalog (parseUsdToNano refuses one), but the rule still holds for it.
+    cases.push([2, -1_000_001n], [3, -7n], [1_000, -2_500_000n])
     for (const [tokens, price] of cases) {
       const got = tokenClassCost(tokens, price)
       if (got !== exact(tokens, price)) throw new Error(`tokenClassCost(${tokens}, ${price}n) = ${got}n, want ${exact(tokens, price)}n`)
