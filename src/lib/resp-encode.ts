@@ -112,22 +112,33 @@ export class RespWriter {
 
   private bulk(text: string): void {
     const length = Buffer.byteLength(text)
-    const fits = this.room(length + ARGUMENT_OVERHEAD)
+    if (length + ARGUMENT_OVERHEAD > this.buffer.length) return this.oversized(text, length)
+    this.room(length + ARGUMENT_OVERHEAD)
     const b = this.buffer
     b[this.filled++] = DOLLAR
-    // A length past an int32 (a 2 GB argument) never fits a buffer; it is written as any number would be.
-    if (length < INT32_LIMIT) this.digits(length)
-    else this.filled += b.write(String(length), this.filled)
+    this.digits(length)
     b[this.filled++] = CR
     b[this.filled++] = LF
-    if (fits) this.filled += b.write(text, this.filled)
-    else {
-      // Longer than the buffer: what is in it goes first, then this argument on its own.
-      this.flush()
-      this.out(Buffer.from(text))
-    }
+    this.filled += b.write(text, this.filled)
     b[this.filled++] = CR
     b[this.filled++] = LF
+  }
+
+  /**
+   * An argument longer than the buffer (a big usage batch): it goes out in one write with what the buffer holds before
+   * it, in the one copy it needs anyway. Written apart, the command's start, its length and the argument were three
+   * writes (four with the rest of the batch), each waking Redis to read an unfinished command.
+   */
+  private oversized(text: string, length: number): void {
+    const prefix = `$${length}${CRLF}`
+    const whole = Buffer.allocUnsafe(this.filled + prefix.length + length + 2)
+    let at = this.buffer.copy(whole, 0, 0, this.filled)
+    at += whole.write(prefix, at, 'latin1')
+    at += whole.write(text, at)
+    whole[at++] = CR
+    whole[at] = LF
+    this.filled = 0
+    this.out(whole)
   }
 
   /** Writes the decimal digits of a whole number below 2^31 (`count` of them, zero-padded, when given). */
@@ -145,7 +156,6 @@ export class RespWriter {
 }
 
 const BILLION = 1_000_000_000
-const INT32_LIMIT = 2 ** 31
 
 /** Decimal digits of a whole number below 2^31. */
 function digitCount(n: number): number {

@@ -41,6 +41,16 @@ test('a batch comes out in order, whatever the buffer size: pieces cut between a
   expect(written(commands).pieces).toBe(1)
 })
 
+test('an argument longer than the buffer goes out in one write with what the buffer held before it', () => {
+  // A usage batch past the buffer (66 KB seen under load) went out in four writes, each a wake-up of Redis.
+  const batch = JSON.stringify({ records: Array.from({ length: 200 }, (_, i) => ({ requestId: `req_${i}`, note: 'é✓'.repeat(100) })) })
+  const commands = [command('RPUSH', ['{mw}:usage-inbox', batch]), command('EVALSHA', ['a'.repeat(40), 1, '{a:acct}:list', 1_764_590_000_123])]
+  const { text, pieces } = written(commands, 64 * 1024)
+  expect(Buffer.byteLength(batch)).toBeGreaterThan(64 * 1024)
+  expect(text).toBe(expected('RPUSH', ['{mw}:usage-inbox', batch]) + expected('EVALSHA', ['a'.repeat(40), 1, '{a:acct}:list', 1_764_590_000_123]))
+  expect(pieces).toBe(2)
+})
+
 test('every whole number up to 2^53 comes out as String() spells it (seeded)', () => {
   let seed = 42
   const next = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
