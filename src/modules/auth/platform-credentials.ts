@@ -37,6 +37,8 @@ export interface SessionPrincipal {
 
 export type SessionLookup = SessionPrincipal | 'expired' | null
 
+const unlessExpired = (found: SessionPrincipal | null): SessionLookup => (!found ? null : found.expiresAt.getTime() <= Date.now() ? 'expired' : found)
+
 const NEGATIVE_TTL_MS = 2_000
 const MAX_ENTRIES = 100_000
 
@@ -142,12 +144,14 @@ export class PlatformCredentials {
     return this.keys.get(hashApiKey(key))
   }
 
-  /** The session of a token; 'expired' once its time is up (a cached session is checked on every use). */
-  readonly session = async (token: string): Promise<SessionLookup> => {
+  /**
+   * The session of a token; 'expired' once its time is up (a cached session is checked on every use). Synchronous on
+   * a cache hit, as secretKey is: a session's every chat request asks.
+   */
+  readonly session = (token: string): SessionLookup | Promise<SessionLookup> => {
     if (!isSessionTokenFormat(token)) return null
-    const found = await this.sessions.get(hashApiKey(token))
-    if (!found) return null
-    return found.expiresAt.getTime() <= Date.now() ? 'expired' : found
+    const found = this.sessions.get(hashApiKey(token))
+    return found instanceof Promise ? found.then(unlessExpired) : unlessExpired(found)
   }
 
   /** Applies an eviction from any process: `key:<hash>` (a secret key or session token) or `project:<id>`. */

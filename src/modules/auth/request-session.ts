@@ -2,6 +2,7 @@
 import { AuthenticationError, PermissionError, SessionExpiredError } from '../../errors'
 import { resolveClientAddress } from '../../lib/client-address'
 import type { PlatformAuth } from './platform'
+import type { SessionLookup } from './platform-credentials'
 import type { RequestServer } from './request-principal'
 import type { Principal } from './service'
 
@@ -17,12 +18,18 @@ export function assertOriginAllowed(origin: string | null, allowedOrigins: reado
   )
 }
 
-export async function requestSession(request: Request, server: RequestServer, token: string, auth: PlatformAuth, trustForwardedFor: boolean): Promise<Principal> {
-  const address = () => resolveClientAddress(request, server, trustForwardedFor)
-  if (auth.failedAttempts && auth.failedAttempts.size > 0) auth.failedAttempts.assertAllowed(address())
-  const found = await auth.credentials.session(token)
+/** The session's principal, or the refusal (thrown): synchronous when the session is cached. */
+export function requestSession(request: Request, server: RequestServer, token: string, auth: PlatformAuth, trustForwardedFor: boolean): Principal | Promise<Principal> {
+  if (auth.failedAttempts && auth.failedAttempts.size > 0) auth.failedAttempts.assertAllowed(resolveClientAddress(request, server, trustForwardedFor))
+  const found = auth.credentials.session(token)
+  return found instanceof Promise
+    ? found.then((lookup) => sessionPrincipal(request, server, lookup, auth, trustForwardedFor))
+    : sessionPrincipal(request, server, found, auth, trustForwardedFor)
+}
+
+function sessionPrincipal(request: Request, server: RequestServer, found: SessionLookup, auth: PlatformAuth, trustForwardedFor: boolean): Principal {
   if (found === null) {
-    auth.failedAttempts?.recordFailure(address())
+    auth.failedAttempts?.recordFailure(resolveClientAddress(request, server, trustForwardedFor))
     throw new AuthenticationError()
   }
   if (found === 'expired') throw new SessionExpiredError()
