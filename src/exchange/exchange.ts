@@ -1,7 +1,7 @@
 // One billable request's lifecycle: estimate and hold at open, the meter and deadline while it runs, and one finish (meter → settle → enqueue).
 import type { PlatformUsage, UsageRecord, UsageSink } from '../metering/usage-record'
 import { streamEnded, streamStarted } from '../lib/metrics'
-import type { RequestTrace } from '../lib/tracing'
+import type { EndSpan, RequestTrace } from '../lib/tracing'
 import { RequestMeter } from '../metering/meter'
 import { pricesAt, type CatalogModel } from '../pricing/catalog'
 import { tokenClassCost } from '../pricing/money'
@@ -93,9 +93,9 @@ export class Exchange {
   /**
    * Holds the worst case and charges the rate limits (one Redis round trip). Throws the refusal; nothing is open then.
    * A stream is checkpointed as it runs (its record waits in Redis beside its hold), so a gateway that dies still bills
-   * what it delivered.
+   * what it delivered. Synchronous when the payment admits here without a round trip (its lease and float).
    */
-  static async open(deps: ExchangeDeps, start: ExchangeStart): Promise<Exchange> {
+  static open(deps: ExchangeDeps, start: ExchangeStart): Exchange | Promise<Exchange> {
     const header: RecordHeader = {
       requestId: start.requestId,
       keyId: start.keyId,
@@ -111,13 +111,29 @@ export class Exchange {
       platform: start.platform,
     }
     const endAdmission = start.trace?.child('admission', { 'meterway.money_mode': start.payment.mode })
-    let reservation: Reservation
+    let reserved: Reservation | Promise<Reservation>
     try {
-      reservation = await start.payment.reserve({ requestId: start.requestId, holdNano: start.estimate.holdNano, chargeTokens: start.estimate.chargeTokens })
+      reserved = start.payment.reserve({ requestId: start.requestId, holdNano: start.estimate.holdNano, chargeTokens: start.estimate.chargeTokens })
     } catch (error) {
       endAdmission?.(error)
       throw error
     }
+    if (reserved instanceof Promise) return Exchange.openWhenReserved(deps, start, header, reserved, endAdmission)
+    return Exchange.opened(deps, start, header, reserved, endAdmission)
+  }
+
+  private static async openWhenReserved(deps: ExchangeDeps, start: ExchangeStart, header: RecordHeader, reserving: Promise<Reservation>, endAdmission: EndSpan | undefined): Promise<Exchange> {
+    let reservation: Reservation
+    try {
+      reservation = await reserving
+    } catch (error) {
+      endAdmission?.(error)
+      throw error
+    }
+    return Exchange.opened(deps, start, header, reservation, endAdmission)
+  }
+
+  private static opened(deps: ExchangeDeps, start: ExchangeStart, header: RecordHeader, reservation: Reservation, endAdmission: EndSpan | undefined): Exchange {
     endAdmission?.()
     if (start.trace) start.trace.ownedByExchange = true
     return new Exchange(deps, start, reservation, header)

@@ -32,6 +32,9 @@ export interface PaymentMethod {
   readonly subject: string
   /** A stream without its own output cap may hold slice by slice (the money can run out mid-answer). */
   readonly progressive: boolean
-  /** Charges the rate limits and holds the money in one round trip; throws the refusal (429, 402, 503). */
-  reserve(hold: HoldRequest): Promise<Reservation>
+  /**
+   * Charges the rate limits and holds the money in one round trip (none when this gateway's lease and float cover it:
+   * then synchronously); throws the refusal (429, 402, 503).
+   */
+  reserve(hold: HoldRequest): Reservation | Promise<Reservation>
 }

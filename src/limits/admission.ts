@@ -7,69 +7,15 @@ import { countRefusal } from '../lib/metrics'
 import { currentMonthId, lineageKey, monthId, monthStart, openIndexKeys, openIndexMember, openIndexShard, subjectKeys, type SubjectKeys } from './keys'
 import type { ScriptReply } from './scripts'
 import type { HotRedis } from '../lib/hot-redis'
-import { leaseCap, RateLeases } from './rate-lease'
+import { leaseCap, RateLeases, type RateVerdict } from './rate-lease'
+import type { AdmissionRequest, AdmissionSettings, MoneyMode, Ticket } from './admission-types'
 import { FLOAT_USE_MS, MoneyFloats, NO_PLAN, type Float, type FloatPlan } from './money-float'
 import { rateHeaders, rateLimited, refusal } from './refusals'
 
-/** none: postpaid without a cap; prepaid: a wallet hold; cap: postpaid under a monthly spending cap. */
-export type MoneyMode = 'none' | 'prepaid' | 'cap'
-
-export interface AdmissionSettings {
-  defaultRpm: number
-  /** 0: no token limit by default. */
-  defaultTpm: number
-  holdTtlMs: number
-  /** What rate limiting does when Redis cannot answer; money checks always fail closed. */
-  onRedisError: 'allow' | 'deny'
-  /** Names the sweeper's index (see openIndexKeys). */
-  queuePrefix: string
-}
-
-export interface AdmissionRequest {
-  requestId: string
-  /** Whose buckets and wallet: the account, or the key for static keys. */
-  subject: string
-  accountId: string
-  limits: { rpm: number | null; tpm: number | null }
-  mode: MoneyMode
-  capNano: bigint | null
-  holdNano: bigint
-  /** Tokens charged to the token bucket now: the prompt estimate plus the output tokens held for. */
-  chargeTokens: number
-  /** An end-user session lineage whose max_spend this hold must fit (spent + held + hold), checked in the same script. */
-  lineage?: SpendLineage | undefined
-}
-
-export interface SpendLineage {
-  id: string
-  maxSpendNano: bigint
-}
+export type { AdmissionRequest, AdmissionSettings, MoneyMode, SpendLineage, Ticket } from './admission-types'
 
 /** How long a lineage's spend is kept in Redis after its last admission: longer than any chain of refreshes is used. */
 const LINEAGE_TTL_MS = 7 * 24 * 3_600_000
-
-export interface Ticket {
-  requestId: string
-  subject: string
-  keys: SubjectKeys
-  /** The session lineage's spend key (the unused `:lin:-` key without one). */
-  lineageKey: string
-  mode: MoneyMode
-  tpm: number
-  chargeTokens: number
-  /** Nano-USD held for this request so far (progressive holds grow it); 0 without money. */
-  heldNano: bigint
-  /** Has been checkpointed: its record waits in Redis beside a hold entry, and in the sweeper's index. */
-  tracked: boolean
-  /**
-   * Admitted from this gateway's float (its hold is part of the float's until it settles or is tracked). Absent, not
-   * null, on every other ticket: one more field on every ticket measured ~3 KB more RSS per open stream at 9,950
-   * streams (bun run bench --only memory: 38.0 KB without it, 40.7–41.8 with it).
-   */
-  float?: Float
-  /** Rate-limit headers for the response (empty when Redis could not be asked and limits were let through). */
-  headers: Record<string, string>
-}
 
 const LOAD_ATTEMPTS = 3
 /** How many floats on their way a request waits for before it is admitted by its own round trip. */
@@ -97,8 +43,12 @@ export class Admission {
     this.floats = new MoneyFloats(redis, logger)
   }
 
-  /** Admits the request or throws the 429/402/503 it gets. One script call at most (none from a rate lease); a wallet not in Redis is first rebuilt. */
-  async admit(request: AdmissionRequest): Promise<Ticket> {
+  /**
+   * Admits the request or throws the 429/402/503 it gets. One script call at most (none from a rate lease); a wallet not
+   * in Redis is first rebuilt. Synchronous when a lease and a float admit it here, as most of a busy subject's requests
+   * are: no promise, no await between the request and its upstream call.
+   */
+  admit(request: AdmissionRequest): Ticket | Promise<Ticket> {
     const keys = subjectKeys(request.subject)
     const rpm = request.limits.rpm ?? this.settings.defaultRpm
     const tpm = request.limits.tpm ?? this.settings.defaultTpm
@@ -182,24 +132,46 @@ export class Admission {
    * its rate lease needs one. Requests arriving while a float is on its way wait for it (a few turns); one it does not
    * cover is admitted directly.
    */
-  private async admitFromFloat(request: AdmissionRequest, ticket: Ticket, rpm: number, tpm: number, month: string, taken: Float | null): Promise<Ticket> {
+  private admitFromFloat(request: AdmissionRequest, ticket: Ticket, rpm: number, tpm: number, month: string, taken: Float | null): Ticket | Promise<Ticket> {
+    return taken ? this.heldFromFloat(request, ticket, rpm, taken) : this.awaitFloat(request, ticket, rpm, tpm, month)
+  }
+
+  /** Waits for the next float rather than asking Redis alone; a few turns at most, then this request asks itself. */
+  private async awaitFloat(request: AdmissionRequest, ticket: Ticket, rpm: number, tpm: number, month: string): Promise<Ticket> {
     const { subject, mode, capNano, holdNano } = request
-    let float = taken
-    // Waiting for the next float rather than asking Redis alone; a few turns at most, then this request asks itself.
-    for (let turn = 0; !float && turn < FLOAT_WAIT_TURNS; turn++) {
+    for (let turn = 0; turn < FLOAT_WAIT_TURNS; turn++) {
       // Nothing on its way: this request asks, at once (before any other waiter wakes, so one of them brings the next float).
       if (!(await this.floats.waitForPending(subject))) return this.admitDirect(request, ticket, rpm, tpm, month, true)
-      float = this.floats.take(subject, mode, capNano, month, holdNano, false)
+      const float = this.floats.take(subject, mode, capNano, month, holdNano, false)
+      if (float) return this.heldFromFloat(request, ticket, rpm, float)
     }
-    if (!float) return this.admitDirect(request, ticket, rpm, tpm, month, true)
+    return this.admitDirect(request, ticket, rpm, tpm, month, true)
+  }
+
+  /** The request's money is taken from the float; its rate is charged to the lease (if it has a limit), or the float gets it back. */
+  private heldFromFloat(request: AdmissionRequest, ticket: Ticket, rpm: number, float: Float): Ticket | Promise<Ticket> {
     if (rpm > 0) {
+      let leased: Ticket | Promise<Ticket>
       try {
-        await this.admitByLease(request, ticket, rpm)
+        leased = this.admitByLease(request, ticket, rpm)
       } catch (error) {
-        this.floats.untake(subject, float, holdNano)
+        this.floats.untake(request.subject, float, request.holdNano)
         throw error
       }
+      if (leased instanceof Promise) {
+        return leased.then(
+          () => this.fromFloat(ticket, float),
+          (error: unknown) => {
+            this.floats.untake(request.subject, float, request.holdNano)
+            throw error
+          },
+        )
+      }
     }
+    return this.fromFloat(ticket, float)
+  }
+
+  private fromFloat(ticket: Ticket, float: Float): Ticket {
     ticket.float = float
     return ticket
   }
@@ -210,13 +182,24 @@ export class Admission {
   }
 
   /** A request with only its rate to check, admitted from its subject's lease (src/limits/rate-lease.ts). */
-  private async admitByLease(request: AdmissionRequest, ticket: Ticket, rpm: number): Promise<Ticket> {
-    let rate
+  private admitByLease(request: AdmissionRequest, ticket: Ticket, rpm: number): Ticket | Promise<Ticket> {
+    let rate: RateVerdict | Promise<RateVerdict>
     try {
-      rate = await this.leases.take(request.subject, ticket.keys.rateList, rpm)
+      rate = this.leases.take(request.subject, ticket.keys.rateList, rpm)
     } catch (error) {
       return this.redisFailed(error, request.mode, ticket)
     }
+    if (rate instanceof Promise) {
+      return rate.then(
+        (leased) => this.leaseVerdict(ticket, rpm, leased),
+        (error: unknown) => this.redisFailed(error, request.mode, ticket),
+      )
+    }
+    return this.leaseVerdict(ticket, rpm, rate)
+  }
+
+  /** The lease's answer on the ticket: its rate headers, and the request admitted or refused (429). */
+  private leaseVerdict(ticket: Ticket, rpm: number, rate: RateVerdict): Ticket {
     ticket.headers = rateHeaders(rpm, rate.rpmLeft, rate.rpmFullMs, 0, 0)
     if (rate.verdict === 'ok') return ticket
     countRefusal('rpm')

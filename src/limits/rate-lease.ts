@@ -56,13 +56,19 @@ export class RateLeases {
 
   constructor(private readonly redis: HotRedis) {}
 
-  async take(subject: string, keys: KeyList, rpm: number): Promise<RateVerdict> {
+  /** A request from this subject's lease: synchronous while the lease has requests left; else after the next lease call. */
+  take(subject: string, keys: KeyList, rpm: number): RateVerdict | Promise<RateVerdict> {
     let lease = this.leases.get(subject)
     if (!lease) {
       if (this.leases.size >= MAX_SUBJECTS) this.leases.clear()
       lease = new Lease()
       this.leases.set(subject, lease)
     }
+    if (lease.tokens > 0 && performance.now() < lease.expiresAt) return admitFrom(lease, rpm)
+    return this.takeRenewed(lease, keys, rpm)
+  }
+
+  private async takeRenewed(lease: Lease, keys: KeyList, rpm: number): Promise<RateVerdict> {
     for (;;) {
       if (lease.tokens > 0 && performance.now() < lease.expiresAt) return admitFrom(lease, rpm)
       if (lease.pending) {

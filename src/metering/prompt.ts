@@ -58,8 +58,11 @@ function walkContent(content: ChatMessage['content'], texts: string[], measure: 
   }
 }
 
-/** Measures a chat request; its texts are counted with `count` (countPromptText: cached, large ones off the main thread). */
-export async function measurePrompt(request: ChatRequest, count: CountText = countPromptText): Promise<PromptMeasure> {
+/**
+ * Measures a chat request; its texts are counted with `count` (countPromptText: cached, large ones off the main thread).
+ * Synchronous when every count is at hand, as a client's repeated prompt's are.
+ */
+export function measurePrompt(request: ChatRequest, count: CountText = countPromptText): PromptMeasure | Promise<PromptMeasure> {
   const measure: PromptMeasure = { textTokens: REPLY_PRIMING_TOKENS, imageDetails: [], uncountableParts: 0, hasTools: false }
   const texts: string[] = []
   for (const message of request.messages) {
@@ -79,9 +82,17 @@ export async function measurePrompt(request: ChatRequest, count: CountText = cou
   // A JSON schema constrains the answer and is read as part of the prompt.
   if (request.response_format && request.response_format.type !== 'text') texts.push(JSON.stringify(request.response_format))
   // Large texts are counted in parallel on the pool's threads; small ones are numbers already.
-  const counts = texts.map(count)
-  for (const tokens of counts) measure.textTokens += typeof tokens === 'number' ? tokens : await tokens
-  return measure
+  let counting: Promise<number>[] | null = null
+  for (const text of texts) {
+    const tokens = count(text)
+    if (typeof tokens === 'number') measure.textTokens += tokens
+    else (counting ??= []).push(tokens)
+  }
+  if (!counting) return measure
+  return Promise.all(counting).then((counts) => {
+    for (const tokens of counts) measure.textTokens += tokens
+    return measure
+  })
 }
 
 /** Our own count of a measured prompt, as usage records show it beside the provider's. */

@@ -5,8 +5,10 @@ import type { HoldRequest, Reservation } from '../payment'
 /** What a payment method fixes about its admission; the hold request adds the rest. */
 export type AdmissionTerms = Omit<AdmissionRequest, keyof HoldRequest>
 
-export async function admitted(admission: Admission, terms: AdmissionTerms, hold: HoldRequest): Promise<Reservation> {
-  return new Admitted(admission, await admission.admit({ ...terms, ...hold }))
+/** The reservation of an admitted request: synchronous when the admission was (a lease and a float admitted it here). */
+export function admitted(admission: Admission, terms: AdmissionTerms, hold: HoldRequest): Reservation | Promise<Reservation> {
+  const ticket = admission.admit({ ...terms, ...hold })
+  return ticket instanceof Promise ? ticket.then((admittedTicket) => new Admitted(admission, admittedTicket)) : new Admitted(admission, ticket)
 }
 
 /**

@@ -20,14 +20,18 @@ export function postpaidPayment(admission: Admission | null, account: PostpaidAc
     mode,
     subject: account.accountId,
     progressive: false,
-    async reserve(hold) {
+    reserve(hold) {
       if (!admission) return unadmitted
       const terms = { subject: account.accountId, accountId: account.accountId, limits: account.limits, mode, capNano: account.capNano } as const
-      try {
-        return await admitted(admission, terms, hold)
-      } catch (error) {
+      const capReached = (error: unknown): never => {
         if (error instanceof PaymentRequiredError && error.code === 'spending_cap_reached') onCapReached?.(account.accountId, error.message)
         throw error
+      }
+      try {
+        const reservation = admitted(admission, terms, hold)
+        return reservation instanceof Promise ? reservation.catch(capReached) : reservation
+      } catch (error) {
+        return capReached(error)
       }
     },
   }

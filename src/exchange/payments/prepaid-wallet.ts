@@ -13,7 +13,7 @@ export function prepaidWalletPayment(admission: Admission | null, account: Prepa
     mode: 'prepaid',
     subject: account.accountId,
     progressive: true,
-    reserve: async (hold) =>
+    reserve: (hold) =>
       admission
         ? admitted(admission, { subject: account.accountId, accountId: account.accountId, limits: account.limits, mode: 'prepaid', capNano: null }, hold)
         : unadmitted,

@@ -24,6 +24,6 @@ export function sessionWalletPayment(admission: Admission | null, wallet: Sessio
     subject: wallet.holderId,
     // Whole holds: a slice-by-slice stream would grow its hold outside the lineage's max_spend check.
     progressive: false,
-    reserve: async (hold) => (admission ? admitted(admission, terms, hold) : unadmitted),
+    reserve: (hold) => (admission ? admitted(admission, terms, hold) : unadmitted),
   }
 }

@@ -8,7 +8,7 @@ export function staticKeyPayment(admission: Admission | null, keyId: string): Pa
     mode: 'none',
     subject: keyId,
     progressive: false,
-    reserve: async (hold) =>
+    reserve: (hold) =>
       admission
         ? admitted(admission, { subject: keyId, accountId: keyId, limits: { rpm: null, tpm: null }, mode: 'none', capNano: null }, hold)
         : unadmitted,

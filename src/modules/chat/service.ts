@@ -80,10 +80,11 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
   const adapter = deps.providers[model.provider]
   const stream = request.stream === true
   const payment = call.payment ?? paymentFor(call.principal, deps.admission, deps.emit)
+  const measuring = measurePrompt(request)
   const estimate = estimateChat({
     request,
     model,
-    measure: await measurePrompt(request),
+    measure: measuring instanceof Promise ? await measuring : measuring,
     profile: adapter.prompt,
     progressiveSliceTokens: payment.progressive ? deps.progressiveHoldTokens : null,
   })
@@ -96,7 +97,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     includeUsage: request.stream_options?.include_usage === true,
   }
 
-  const exchange = await Exchange.open(deps.exchange, {
+  const opening = Exchange.open(deps.exchange, {
     requestId: call.requestId,
     keyId: call.principal.keyId,
     accountId: call.principal.accountId,
@@ -110,6 +111,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     trace: call.trace,
     ...(session ? { platform: platformUsage(session) } : {}),
   })
+  const exchange = opening instanceof Promise ? await opening : opening
   Object.assign(responseHeaders, exchange.headers)
   const { deadline } = exchange
 
