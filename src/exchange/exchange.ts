@@ -10,7 +10,7 @@ import type { ChunkBound, ChunkReader, OutputKind, ProviderUsage, ResponseIdenti
 import { chunkHead, deltaChunk, usageChunk } from '../providers/openai-format'
 import { budgeted } from './budget'
 import type { Checkpoints } from './checkpoints'
-import { UpstreamDeadline } from './deadline'
+import { UpstreamDeadline, type ClientConnection } from './deadline'
 import type { Estimate } from './estimate'
 import type { Outcome } from './outcome'
 import type { PaymentMethod, Reservation } from './payment'
@@ -37,7 +37,7 @@ export interface ExchangeStart {
   stream: boolean
   /** performance.now() at arrival. */
   startedAt: number
-  clientSignal: AbortSignal | undefined
+  client: ClientConnection | undefined
   estimate: Estimate
   payment: PaymentMethod
   /** The client asked for the usage chunk (stream_options.include_usage). */
@@ -87,7 +87,7 @@ export class Exchange {
     this.estimate = start.estimate
     this.model = start.model
     this.meter = new RequestMeter(start.estimate.promptTokens, deps.meterCrosscheckRate > 0 && Math.random() < deps.meterCrosscheckRate)
-    this.deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, start.clientSignal)
+    this.deadline = new UpstreamDeadline(deps.upstream.firstByteTimeoutMs, deps.upstream.totalTimeoutMs, start.client)
   }
 
   /**

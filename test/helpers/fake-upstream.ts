@@ -62,6 +62,8 @@ export interface RecordedRequest {
   path: string
   headers: Record<string, string>
   body: Record<string, unknown>
+  /** scenario:stall: performance.now() when the gateway gave up on the request and closed it. */
+  abortedAt?: number
 }
 
 export interface StreamLifecycle {
@@ -183,8 +185,10 @@ export function startFakeUpstream(): FakeUpstream {
       const headers: Record<string, string> = {}
       request.headers.forEach((value, key) => (headers[key] = value))
       const path = url.pathname + url.search
-      requests.push({ path, headers, body })
+      const recorded: RecordedRequest = { path, headers, body }
+      requests.push(recorded)
       const scenario = scenarioOf(body)
+      if (scenario === 'stall') request.signal.addEventListener('abort', () => (recorded.abortedAt = performance.now()), { once: true })
       if (url.pathname === '/v1/chat/completions') return answer('openai', path, body.stream === true, scenario)
       if (url.pathname === '/v1/embeddings') return media('openai', 'openai.embeddings.json', scenario)
       if (url.pathname === '/v1/images/generations') {

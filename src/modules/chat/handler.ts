@@ -76,14 +76,14 @@ export function createChatHandler(o: ChatHandlerOptions): ChatHandler {
         if (length !== null && Number(length) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes)
         const body = parseJsonBody(await readBodyText(request, maxBodyBytes))
         if (!schema.Check(body)) throw describeValueError(schema.Errors(body).First())
-        const call = { requestId, request: body as ChatRequest, clientSignal: request.signal, startedAt, trace: observed.trace }
+        const call = { requestId, request: body as ChatRequest, client: request, startedAt, trace: observed.trace }
         const x402 = o.x402
         const model = deps.catalog.find(call.request.model)?.id ?? 'none'
         const address = x402.unpaidRpm ? resolveClientAddress(request, server, trustForwardedFor) : null
         return answered(await observed.run(model, 'x402', () => x402Chat(deps, x402, call, request, headers, address)))
       }
       const { principal, body } = await acceptRequest<ChatRequest>(request, server, schema, headers, accept)
-      const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt, trace: observed.trace }
+      const call = { requestId, principal, request: body, client: request, startedAt, trace: observed.trace }
       const model = deps.catalog.find(call.request.model)?.id ?? 'none'
       return answered(await observed.run(model, principal.accountId, () => completeChat(deps, call, headers)))
     } catch (error) {

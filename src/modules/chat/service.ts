@@ -1,4 +1,5 @@
 // One chat completion: resolve the model, estimate the worst case, build the upstream request, then one exchange: hold, call, relay or read, finish.
+import type { ClientConnection } from '../../exchange/deadline'
 import { Exchange, type ExchangeDeps } from '../../exchange/exchange'
 import { estimateChat } from '../../exchange/estimate'
 import { answered, failed, type Outcome } from '../../exchange/outcome'
@@ -40,7 +41,7 @@ export interface ChatCall {
   principal: Principal
   request: ChatRequest
   /** Aborts when the client goes away. */
-  clientSignal: AbortSignal | undefined
+  client: ClientConnection | undefined
   /** performance.now() at arrival. */
   startedAt: number
   /** The request's span when tracing is on. */
@@ -104,7 +105,7 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, responseHeade
     model,
     stream,
     startedAt: call.startedAt,
-    clientSignal: call.clientSignal,
+    client: call.client,
     estimate,
     payment,
     includeUsage: identity.includeUsage,

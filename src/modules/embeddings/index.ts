@@ -26,7 +26,7 @@ export function embeddingsPlugin({ deps, authenticate, maxBodyBytes, sessions }:
       '/embeddings',
       ({ body, principal, request, set }) => {
         const requestId = set.headers['x-request-id'] as string
-        const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt: performance.now() }
+        const call = { requestId, principal, request: body, client: request, startedAt: performance.now() }
         return createEmbeddings(deps, call, { 'x-request-id': requestId })
       },
       {

@@ -1,4 +1,5 @@
 // One embeddings request: resolve the model, read the input, count it, hold its worst case, then one exchange: call, read, finish.
+import type { ClientConnection } from '../../exchange/deadline'
 import { estimateEmbeddings } from '../../exchange/estimate-media'
 import { exchangeJson } from '../../exchange/json-call'
 import { InvalidRequestError, ModelNotFoundError } from '../../errors'
@@ -19,7 +20,7 @@ export interface EmbeddingsCallIn {
   requestId: string
   principal: Principal
   request: EmbeddingsRequest
-  clientSignal: AbortSignal | undefined
+  client: ClientConnection | undefined
   startedAt: number
 }
 
@@ -86,7 +87,7 @@ export async function createEmbeddings(deps: EmbeddingsDeps, call: EmbeddingsCal
     accountId: call.principal.accountId,
     model,
     startedAt: call.startedAt,
-    clientSignal: call.clientSignal,
+    client: call.client,
     estimate,
     payment: paymentFor(call.principal, deps.admission, deps.emit),
     ...(session ? { platform: platformUsage(session) } : {}),

@@ -26,7 +26,7 @@ export function imagesPlugin({ deps, authenticate, maxBodyBytes, sessions }: Ima
       '/images/generations',
       ({ body, principal, request, set }) => {
         const requestId = set.headers['x-request-id'] as string
-        const call = { requestId, principal, request: body, clientSignal: request.signal, startedAt: performance.now() }
+        const call = { requestId, principal, request: body, client: request, startedAt: performance.now() }
         return generateImages(deps, call, { 'x-request-id': requestId })
       },
       {

@@ -1,5 +1,6 @@
 // One image generation: resolve the model, check n, size and quality against its table, hold n × the most one image can
 // cost, then one exchange: call, read, finish (billed the actual: tokens reported, or images delivered × their price).
+import type { ClientConnection } from '../../exchange/deadline'
 import { estimateImages } from '../../exchange/estimate-media'
 import { exchangeJson } from '../../exchange/json-call'
 import { InvalidRequestError, ModelNotFoundError } from '../../errors'
@@ -22,7 +23,7 @@ export interface ImagesCallIn {
   requestId: string
   principal: Principal
   request: ImagesRequest
-  clientSignal: AbortSignal | undefined
+  client: ClientConnection | undefined
   startedAt: number
 }
 
@@ -80,7 +81,7 @@ export async function generateImages(deps: ImagesDeps, call: ImagesCallIn, respo
     accountId: call.principal.accountId,
     model,
     startedAt: call.startedAt,
-    clientSignal: call.clientSignal,
+    client: call.client,
     estimate,
     payment: paymentFor(call.principal, deps.admission, deps.emit),
     ...(session ? { platform: platformUsage(session) } : {}),

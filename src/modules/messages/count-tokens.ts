@@ -2,7 +2,7 @@
 import type { CountTokensRequest } from '../../anthropic/messages-request'
 import { promptToChat } from '../../anthropic/to-chat'
 import { UpstreamError } from '../../errors'
-import { UpstreamDeadline } from '../../exchange/deadline'
+import { UpstreamDeadline, type ClientConnection } from '../../exchange/deadline'
 import { countedPromptTokens, measurePrompt } from '../../metering/prompt'
 import type { ChatDeps } from '../chat/service'
 import { readUpstreamBody, sendUpstream } from '../../exchange/upstream-call'
@@ -13,7 +13,7 @@ export type CountTokensDeps = Pick<ChatDeps, 'catalog' | 'providers' | 'logger'>
 export interface CountTokensCall {
   requestId: string
   body: CountTokensRequest
-  clientSignal: AbortSignal | undefined
+  client: ClientConnection | undefined
 }
 
 export async function countTokens(deps: CountTokensDeps, call: CountTokensCall): Promise<{ input_tokens: number }> {
@@ -25,7 +25,7 @@ export async function countTokens(deps: CountTokensDeps, call: CountTokensCall):
     return { input_tokens: countedPromptTokens(await measurePrompt(request)) }
   }
   const { firstByteTimeoutMs, totalTimeoutMs } = deps.exchange.upstream
-  const deadline = new UpstreamDeadline(firstByteTimeoutMs, totalTimeoutMs, call.clientSignal)
+  const deadline = new UpstreamDeadline(firstByteTimeoutMs, totalTimeoutMs, call.client)
   let readToEnd = false
   try {
     const upstream = await sendUpstream(adapter, native.prepareCountTokens(call.body as Record<string, unknown>, model.upstreamModel), deadline, {

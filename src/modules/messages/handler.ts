@@ -100,12 +100,12 @@ export function createMessagesHandlers(o: MessagesHandlerOptions): MessagesHandl
     messages: route<MessagesRequest>(
       'messages',
       MessagesModel.request,
-      (a) => createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.headers),
-      x402 ? (a, address) => x402Messages(deps, x402, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal, startedAt: a.startedAt, trace: a.trace }, a.request, a.headers, address) : undefined,
+      (a) => createMessage(deps, { requestId: a.requestId, principal: a.principal, body: a.body, client: a.request, startedAt: a.startedAt, trace: a.trace }, a.headers),
+      x402 ? (a, address) => x402Messages(deps, x402, { requestId: a.requestId, body: a.body, client: a.request, startedAt: a.startedAt, trace: a.trace }, a.request, a.headers, address) : undefined,
     ),
     // Free: authenticated, but no admission and nothing held or billed.
     countTokens: route<CountTokensRequest>('messages.count_tokens', MessagesModel.countTokens, async (a) => {
-      const answer = await countTokens(deps, { requestId: a.requestId, body: a.body, clientSignal: a.request.signal })
+      const answer = await countTokens(deps, { requestId: a.requestId, body: a.body, client: a.request })
       return new Response(JSON.stringify(answer), { status: 200, headers: { ...a.headers, 'content-type': 'application/json' } })
     }),
   }

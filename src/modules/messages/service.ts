@@ -1,4 +1,5 @@
 // One Messages API request: resolve the model, plan it (native or translated), then the one exchange: hold, call, relay or read, finish.
+import type { ClientConnection } from '../../exchange/deadline'
 import type { MessagesRequest } from '../../anthropic/messages-request'
 import { AnthropicStreamRelay } from '../../anthropic/relay'
 import { UpstreamError } from '../../errors'
@@ -19,7 +20,7 @@ export interface MessagesCall {
   principal: Principal
   body: MessagesRequest
   /** Aborts when the client goes away. */
-  clientSignal: AbortSignal | undefined
+  client: ClientConnection | undefined
   /** performance.now() at arrival. */
   startedAt: number
   /** The request's span when tracing is on. */
@@ -57,7 +58,7 @@ export async function createMessage(deps: ChatDeps, call: MessagesCall, response
     model,
     stream,
     startedAt: call.startedAt,
-    clientSignal: call.clientSignal,
+    client: call.client,
     estimate: plan.estimate,
     payment,
     includeUsage: false,
