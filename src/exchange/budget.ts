@@ -1,7 +1,8 @@
 // A progressive hold as a stream decorator: output is counted as it passes, the next slice is asked for before the held
 // one runs out, and the answer is cut cleanly (finish_reason "length") where the money stops.
 import { countTextTokens } from '../metering/tokenizer'
-import type { ChunkReader, StreamSink, StreamTranslator } from '../providers/types'
+import type { GatewayError } from '../errors'
+import type { ChunkBound, ChunkReader, OutputKind, ProviderUsage, StreamSink, StreamTranslator } from '../providers/types'
 import type { EventHandler, RelaySink } from './relay-contract'
 
 export interface BudgetOptions {
@@ -20,102 +21,131 @@ export interface BudgetOptions {
  * budget cannot cover is never sent, and never billed. Events wait for a slice only when the output nears the hold.
  */
 export function budgeted(down: RelaySink, translatorFor: (sink: StreamSink) => StreamTranslator, options: BudgetOptions): EventHandler {
-  let held = options.heldTokens
+  return new BudgetedStream(down, translatorFor, options)
+}
+
+/**
+ * The budget is both the translator's sink and the relay's event handler. A class, not a dozen closures over one
+ * frame: it lives as long as its stream.
+ */
+class BudgetedStream implements EventHandler, StreamSink {
+  private held: number
   // Output tokens are counted exactly only near the hold: far from it, a delta's UTF-8 bytes bound its tokens (a
   // token is at least one byte), and a tiktoken call per delta cost ~8 µs each on a 20-chunk stream (bench/run.ts).
   // A chunk whose format bounds its bytes without parsing is not even read until then.
-  let counted = 0
+  private counted = 0
   /** Delivered and not counted yet, in order: texts, and chunks still to be read (each with its reader; null: a text). */
-  let uncounted: string[] = []
-  let readers: (ChunkReader | null)[] = []
+  private uncounted: string[] = []
+  private readers: (ChunkReader | null)[] = []
   /** At least the UTF-8 bytes of what `uncounted` holds (exact for texts, a bound for unread chunks). */
-  let uncountedBytes = 0
-  let exhausted = false
-  let cut = false
+  private uncountedBytes = 0
+  private exhausted = false
+  private cut = false
+  private readonly translator: StreamTranslator
+
+  constructor(
+    private readonly down: RelaySink,
+    translatorFor: (sink: StreamSink) => StreamTranslator,
+    private readonly options: BudgetOptions,
+  ) {
+    this.held = options.heldTokens
+    this.translator = translatorFor(this)
+  }
 
   /** Counts what was delivered since the last count; the delivered total is then exact. */
-  function countDelivered(): number {
+  private countDelivered(): number {
+    const { uncounted, readers } = this
     if (uncounted.length > 0) {
       let text = ''
       for (let i = 0; i < uncounted.length; i++) {
         const read = readers[i]
         text += read ? read(uncounted[i]!) : uncounted[i]!
       }
-      counted += countTextTokens(text)
-      uncounted = []
-      readers = []
-      uncountedBytes = 0
+      this.counted += countTextTokens(text)
+      this.uncounted = []
+      this.readers = []
+      this.uncountedBytes = 0
     }
-    return counted
+    return this.counted
   }
 
-  const sink: StreamSink = {
-    chunk: (json) => {
-      if (!cut) down.chunk(json)
-    },
-    output(delta, kind) {
-      if (cut) return
-      const bytes = Buffer.byteLength(delta)
-      if (counted + uncountedBytes + bytes > held) {
-        // Near the hold: exactly.
-        const tokens = countTextTokens(delta)
-        if (countDelivered() + tokens > held) {
-          cut = true
-          for (const chunk of options.endOfCut()) down.chunk(chunk)
-          down.truncate()
-          return
-        }
-        counted += tokens
-      } else {
-        uncounted.push(delta)
-        readers.push(null)
-        uncountedBytes += bytes
+  // StreamSink: what the provider's translator emits.
+  chunk(json: string): void {
+    if (!this.cut) this.down.chunk(json)
+  }
+
+  output(delta: string, kind: OutputKind): void {
+    if (this.cut) return
+    const bytes = Buffer.byteLength(delta)
+    if (this.counted + this.uncountedBytes + bytes > this.held) {
+      // Near the hold: exactly.
+      const tokens = countTextTokens(delta)
+      if (this.countDelivered() + tokens > this.held) {
+        this.cut = true
+        for (const chunk of this.options.endOfCut()) this.down.chunk(chunk)
+        this.down.truncate()
+        return
       }
-      down.output(delta, kind)
-    },
-    // Far from the hold, a chunk its format can bound is passed on unread (the meter too reads it only if it must);
-    // near it, or without a bound, it is read now and counted as output.
-    outputLater(chunkJson, read, bytesAtMost) {
-      if (cut) return
-      if (bytesAtMost) {
-        const bound = bytesAtMost.atMost(chunkJson)
-        if (counted + uncountedBytes + bound <= held) {
-          uncounted.push(chunkJson)
-          readers.push(read)
-          uncountedBytes += bound
-          down.outputLater(chunkJson, read)
-          return
-        }
+      this.counted += tokens
+    } else {
+      this.uncounted.push(delta)
+      this.readers.push(null)
+      this.uncountedBytes += bytes
+    }
+    this.down.output(delta, kind)
+  }
+
+  // Far from the hold, a chunk its format can bound is passed on unread (the meter too reads it only if it must);
+  // near it, or without a bound, it is read now and counted as output.
+  outputLater(chunkJson: string, read: ChunkReader, bytesAtMost?: ChunkBound): void {
+    if (this.cut) return
+    if (bytesAtMost) {
+      const bound = bytesAtMost.atMost(chunkJson)
+      if (this.counted + this.uncountedBytes + bound <= this.held) {
+        this.uncounted.push(chunkJson)
+        this.readers.push(read)
+        this.uncountedBytes += bound
+        this.down.outputLater(chunkJson, read)
+        return
       }
-      const text = read(chunkJson)
-      if (text !== '') sink.output(text, 'text')
-    },
-    // After a cut the provider's numbers still reach the meter (its input count), but the client saw our usage chunk.
-    usage: (usage, chunkJson) => down.usage(usage, cut ? '' : chunkJson),
-    fail: (error) => {
-      if (!cut) down.fail(error)
-    },
-    complete: () => {
-      if (!cut) down.complete()
-    },
-  }
-  const translator = translatorFor(sink)
-
-  const threshold = () => held - options.sliceTokens / 2
-  const nearTheEnd = () => !exhausted && !cut && counted + uncountedBytes >= threshold() && countDelivered() >= threshold()
-  async function topUpThen(event: string, data: string): Promise<void> {
-    const granted = await options.extend()
-    if (granted > 0) held += granted
-    else exhausted = true
-    if (!cut) translator.onEvent(event, data)
+    }
+    const text = read(chunkJson)
+    if (text !== '') this.output(text, 'text')
   }
 
-  return {
-    onEvent(event, data) {
-      if (cut) return
-      if (nearTheEnd()) return topUpThen(event, data)
-      translator.onEvent(event, data)
-    },
-    onEnd: () => translator.onEnd(),
+  // After a cut the provider's numbers still reach the meter (its input count), but the client saw our usage chunk.
+  usage(usage: ProviderUsage, chunkJson: string): void {
+    this.down.usage(usage, this.cut ? '' : chunkJson)
+  }
+
+  fail(error: GatewayError): void {
+    if (!this.cut) this.down.fail(error)
+  }
+
+  complete(): void {
+    if (!this.cut) this.down.complete()
+  }
+
+  // EventHandler: the relay's events, through the translator.
+  onEvent(event: string, data: string): void | Promise<void> {
+    if (this.cut) return
+    if (this.nearTheEnd()) return this.topUpThen(event, data)
+    this.translator.onEvent(event, data)
+  }
+
+  onEnd(): void {
+    this.translator.onEnd()
+  }
+
+  private nearTheEnd(): boolean {
+    const threshold = this.held - this.options.sliceTokens / 2
+    return !this.exhausted && !this.cut && this.counted + this.uncountedBytes >= threshold && this.countDelivered() >= threshold
+  }
+
+  private async topUpThen(event: string, data: string): Promise<void> {
+    const granted = await this.options.extend()
+    if (granted > 0) this.held += granted
+    else this.exhausted = true
+    if (!this.cut) this.translator.onEvent(event, data)
   }
 }
