@@ -40,7 +40,7 @@ export interface ChatCall {
   requestId: string
   principal: Principal
   request: ChatRequest
-  /** Aborts when the client goes away. */
+  /** The client's connection (the Request): the deadline reads its abort signal once the request has lasted a check. */
   client: ClientConnection | undefined
   /** performance.now() at arrival. */
   startedAt: number

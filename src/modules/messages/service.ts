@@ -19,7 +19,7 @@ export interface MessagesCall {
   requestId: string
   principal: Principal
   body: MessagesRequest
-  /** Aborts when the client goes away. */
+  /** The client's connection (the Request): the deadline reads its abort signal once the request has lasted a check. */
   client: ClientConnection | undefined
   /** performance.now() at arrival. */
   startedAt: number
