@@ -17,15 +17,21 @@ export interface ScenarioResult {
   otherLoad: { otherCores: number; stealCores: number }
   /** Set on a summary of rounds (medianRound): the relay's CPU µs per request in each round, in order. */
   roundsCpuUs?: number[]
+  /** Set on a summary of rounds: the rounds measured again because the hypervisor stole too much meanwhile. */
+  retakenRounds?: { cpuUs: number; stealCores: number }[]
+  /** This round was measured again (too much stolen); its figures stand for nothing, but its failures still count. */
+  retaken?: boolean
 }
 
 /**
  * The round whose relay CPU per request is the median (the upper one of an even count), standing for them all: its
  * other figures (req/s, latency, Redis) are of that same round, so they stay consistent with it.
  */
-export function medianRound(rounds: ScenarioResult[]): ScenarioResult {
+export function medianRound(measured: ScenarioResult[]): ScenarioResult {
+  const rounds = measured.filter((r) => !r.retaken)
   const sorted = [...rounds].sort((a, b) => a.cpuUsPerRequest.relay - b.cpuUsPerRequest.relay)
-  return { ...sorted[Math.floor(sorted.length / 2)]!, roundsCpuUs: rounds.map((r) => r.cpuUsPerRequest.relay) }
+  const retakenRounds = measured.filter((r) => r.retaken).map((r) => ({ cpuUs: r.cpuUsPerRequest.relay, stealCores: r.otherLoad.stealCores }))
+  return { ...sorted[Math.floor(sorted.length / 2)]!, roundsCpuUs: rounds.map((r) => r.cpuUsPerRequest.relay), retakenRounds }
 }
 
 /** The processes a scenario reads: the relay under load and the mock behind it. */

@@ -12,6 +12,10 @@ export interface BenchOptions {
   warmupS: number
   /** Each scenario is measured this many times, the relays taking turns; the figures are each one's median. */
   rounds: number
+  /** A round during which the hypervisor stole more than this many cores is measured again (its figures are the host's, not the code's). */
+  retakeStealCores: number
+  /** At most this many retakes of one relay's round (0: never). */
+  retakes: number
   ttfbRequests: number
   /** Open streams in the memory phase; 0 skips it. */
   streams: number
@@ -23,7 +27,7 @@ export interface BenchOptions {
   role: 'api' | 'all'
 }
 
-export const USAGE = `usage: bun bench/run.ts [--duration 10] [--rounds 3] [--connections 50] [--warmup 10] [--ttfb-requests 300] [--streams 10000]
+export const USAGE = `usage: bun bench/run.ts [--duration 10] [--rounds 3] [--connections 50] [--warmup 10] [--retake-steal 0.2] [--retakes 2] [--ttfb-requests 1000] [--streams 10000]
                     [--only json|stream|paced|memory] [--methods ${METHODS.join(',')}] [--log-level warn] [--role api|all]`
 
 function fail(message: string): never {
@@ -37,6 +41,12 @@ function integer(name: string, raw: string, min: number): number {
   return value
 }
 
+function cores(name: string, raw: string): number {
+  const value = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) fail(`--${name} must be a number of cores above 0, got ${JSON.stringify(raw)}`)
+  return value
+}
+
 export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
   const { values: a } = parseArgs({
     args: argv,
@@ -45,7 +55,9 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '3' },
-      'ttfb-requests': { type: 'string', default: '300' },
+      'retake-steal': { type: 'string', default: '0.2' },
+      retakes: { type: 'string', default: '2' },
+      'ttfb-requests': { type: 'string', default: '1000' },
       streams: { type: 'string', default: '10000' },
       only: { type: 'string' },
       methods: { type: 'string', default: METHODS.join(',') },
@@ -70,6 +82,8 @@ export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
     durationS: integer('duration', a.duration, 1),
     warmupS: integer('warmup', a.warmup, 0),
     rounds: integer('rounds', a.rounds, 1),
+    retakeStealCores: cores('retake-steal', a['retake-steal']),
+    retakes: integer('retakes', a.retakes, 0),
     ttfbRequests: integer('ttfb-requests', a['ttfb-requests'], 1),
     streams: integer('streams', a.streams, 0),
     kinds: a.only === 'memory' ? [] : a.only ? [a.only as Kind] : ['json', 'stream', 'paced'],

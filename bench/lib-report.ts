@@ -63,7 +63,7 @@ export function formatScenarios(scenarios: ScenarioResult[]): string {
       fixed(s.load.p50Ms, 2),
       fixed(s.load.p99Ms, 2),
       fixed(s.cpuUsPerRequest.relay, 0),
-      (s.roundsCpuUs ?? []).map((us) => fixed(us, 0)).join(' '),
+      (s.roundsCpuUs ?? []).map((us) => fixed(us, 0)).join(' ') + (s.retakenRounds?.length ? ` (+${s.retakenRounds.length} retaken)` : ''),
       ratio === null ? '' : `${fixed(ratio, 2)}× ${mark(ratio <= target)} ≤${target.toFixed(1)}`,
       `${fixed(s.cpuUsPerRequest.redis, 0)}/${fixed(s.cpuUsPerRequest.postgres, 0)}`,
       fixed(s.cpuUsPerRequest.mock, 0),

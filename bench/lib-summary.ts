@@ -20,7 +20,9 @@ function cpuCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string 
 
 function roundsCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
   const s = scenarios.find((x) => x.kind === kind && x.relay === relay)
-  return s?.roundsCpuUs ? s.roundsCpuUs.map(int).join(' / ') : '—'
+  if (!s?.roundsCpuUs) return '—'
+  const retaken = (s.retakenRounds ?? []).map((r) => `${int(r.cpuUs)} (${r.stealCores.toFixed(2)} stolen)`)
+  return s.roundsCpuUs.map(int).join(' / ') + (retaken.length > 0 ? ` · retaken: ${retaken.join(', ')}` : '')
 }
 
 function loadCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
