@@ -6,6 +6,7 @@
 //   bun bench/ab.ts base tuned,MIMALLOC_PURGE_DELAY=-1 floor-tuned,floor=1,MIMALLOC_PURGE_DELAY=-1   # `floor=1`: another floor
 //   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops (floor=1 too)
 //   bun bench/ab.ts --ttfb 2000 --method prepaid base,root=../before after   # time to first byte at concurrency 1, in turns, no load
+//   bun bench/ab.ts --kind stream static paid,method=prepaid                   # `method=`: this variant's payment method
 import { parseArgs } from 'node:util'
 import type { Subprocess } from 'bun'
 import { measureTtfbInTurns, runLoad } from './lib-load'
@@ -42,16 +43,26 @@ interface Variant {
   bunFlags: string[]
   /** `floor=1`: this variant is another floor (bench/floor.ts) with these settings, not a gateway. */
   floor: boolean
+  /** `method=…`: this variant is called with that payment method's key (default: --method). */
+  method: Method
 }
 const variants: Variant[] = positionals.map((spec) => {
   const [name, ...settings] = spec.split(',')
-  const variant: Variant = { name: name!, root: undefined, env: {}, bunFlags: [], floor: false }
+  const variant: Variant = { name: name!, root: undefined, env: {}, bunFlags: [], floor: false, method }
   for (const setting of settings) {
     const at = setting.indexOf('=')
     const key = setting.slice(0, at)
     if (key === 'root') variant.root = setting.slice(at + 1)
     else if (key === 'bun') variant.bunFlags.push(setting.slice(at + 1))
     else if (key === 'floor') variant.floor = setting.slice(at + 1) === '1'
+    else if (key === 'method') {
+      const named = setting.slice(at + 1)
+      if (!(METHODS as readonly string[]).includes(named)) {
+        console.error(`${name}: method= takes one of ${METHODS.join(', ')}, got ${JSON.stringify(named)}`)
+        process.exit(2)
+      }
+      variant.method = named as Method
+    }
     else variant.env[key] = setting.slice(at + 1)
   }
   return variant
@@ -76,9 +87,9 @@ for (const variant of variants) {
   }
   const env = { ROLE: 'api', DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, GATEWAY_API_KEYS: STATIC_KEY, ADMIN_TOKEN, DEFAULT_RPM: '100000000', ...variant.env }
   const gateway = await startGateway(mock.port, 'warn', env, variant.root, variant.bunFlags)
-  const keys = await methodKeys(gateway.port, [method])
+  const keys = await methodKeys(gateway.port, [variant.method])
   gateways.push(gateway)
-  relays.push({ name: variant.name, pid: gateway.child.pid, port: gateway.port, key: keys[method] })
+  relays.push({ name: variant.name, pid: gateway.child.pid, port: gateway.port, key: keys[variant.method] })
 }
 
 /** Each relay's minor page faults per request in its last measured round. */
