@@ -75,9 +75,11 @@ export function estimateWorstCase({ cap, clientSet, choices, stream, model, meas
   const inputHoldTokens = inputHoldOf(measure, profile, model)
   const fullOutput = cap * choices
   // Slice by slice only where every billed token streams past us: not with hidden reasoning, and not when the
-  // client set its own cap (it then gets exactly what it asked for, or a 402).
+  // client set its own cap (it then gets exactly what it asked for, or a 402). Nor when one slice holds the whole
+  // output: a budget whose slice passed its hold asked for another before the first event (a round trip, and the
+  // stream tracked as a grown hold) for money it could never use.
   const progressive =
-    progressiveSliceTokens !== null && stream && !clientSet && !model.hiddenReasoning && model.prices.output > 0n
+    progressiveSliceTokens !== null && progressiveSliceTokens < fullOutput && stream && !clientSet && !model.hiddenReasoning && model.prices.output > 0n
   const heldOutputTokens = progressive ? Math.min(progressiveSliceTokens, fullOutput) : fullOutput
   // A model with a long-prompt tier is held at that tier whenever the most the prompt can bill passes its threshold.
   const prices = pricesAt(model, inputHoldTokens)
