@@ -157,4 +157,53 @@ describe('EnvelopeBound: one stream\'s chunks, its envelope scanned once', () =>
       expect(bound.atMost(next)).toBe(generatedBytesAtMost(next))
     }
   })
+
+  test('a chunk in the shape of the last one scanned whole (one generated string between the same text) gets the same bound', () => {
+    let seed = 0x2545f491
+    const random = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32)
+    // Quotes, backslashes and escapes of every kind in the middle: a raw quote ends the string early, a backslash at
+    // its end escapes the closing quote, \u escapes weigh their raw length.
+    const pool = ['a', ' ', '"', '\\', '\n', '\\"', 'é', '中', '😀', '\u00e9', '}', '"},{"content":"', '","x":"']
+    const text = (n: number) => Array.from({ length: n }, () => pool[Math.floor(random() * pool.length)]).join('')
+    const deltas: (() => Record<string, unknown>)[] = [
+      () => ({ content: text(Math.floor(random() * 8)) }),
+      () => ({ content: text(3), refusal: null }),
+      () => ({ role: 'assistant', content: '' }),
+      () => ({}),
+      () => ({ tool_calls: [{ index: 0, function: { arguments: text(Math.floor(random() * 6)) } }] }),
+      () => ({ reasoning_content: text(4) }),
+    ]
+    let templated = 0
+    for (let stream = 0; stream < 300; stream++) {
+      const bound = new EnvelopeBound()
+      for (let i = 0; i < 25; i++) {
+        // Mostly the same shape (a content delta), now and then another one, several choices, or a finish reason.
+        const delta = random() < 0.7 ? deltas[0]!() : deltas[Math.floor(random() * deltas.length)]!()
+        const value = chunkOf(delta, random() < 0.1 ? 2 : 1)
+        if (random() < 0.1) value.choices[0]!.finish_reason = 'stop' as never
+        let chunk = JSON.stringify(value)
+        // Raw text the JSON encoder would escape, spliced into the middle as it stands: the bound must agree even on text
+        // that is not the shape's (a quote that ends the string, a backslash before the closing quote).
+        if (random() < 0.3) {
+          const at = chunk.indexOf('"content":"')
+          if (at >= 0) chunk = chunk.slice(0, at + 11) + text(2) + chunk.slice(at + 11)
+        }
+        if (random() < 0.05) chunk = chunk.slice(0, Math.floor(random() * chunk.length))
+        const expected = generatedBytesAtMost(chunk)
+        expect(bound.atMost(chunk)).toBe(expected)
+        if (Number.isFinite(expected)) templated++
+      }
+    }
+    expect(templated).toBeGreaterThan(1000)
+  })
+
+  test('an ordinary stream is bounded exactly, chunk after chunk, once its shape is known', () => {
+    const bound = new EnvelopeBound()
+    const deltas = ['Sure', '!', ' Every', ' tokén', ' 中', '\n', ' "quoted"', ' back\\slash', '😀']
+    for (const content of deltas) {
+      const chunk = JSON.stringify(chunkOf({ content }))
+      expect(bound.atMost(chunk)).toBe(generatedBytesAtMost(chunk))
+      expect(bound.atMost(chunk)).toBeGreaterThanOrEqual(bytesRead(chunk))
+    }
+  })
 })

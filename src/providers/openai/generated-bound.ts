@@ -26,6 +26,15 @@ export function generatedBytesAtMost(json: string): number {
  * from there on. The scan reads the text in order and never looks past a string it is in, so its state after the same
  * text is the same: the bound is the one generatedBytesAtMost gives, at a third of the work (its envelope is most of a
  * chunk). One per stream (the translator).
+ *
+ * Most chunks of a stream go further: the same text around one generated string (`…"delta":{"content":"` and
+ * `"},"logprobs":null,"finish_reason":null}]…`). A chunk scanned whole leaves that shape as a template (the text
+ * before and after its last generated string, and the bytes each adds); a chunk that starts and ends with the
+ * template's text, and whose middle is one string's content (no quote in it that ends the string, no escape cut at its
+ * end), is bounded by the template's bytes and its middle's, read a character at a time: the same bound again, since
+ * the scan would reach the middle in the same state, weigh it the same, and leave it in the same state. In a prepaid
+ * stream's profile the whole scan of each chunk cost ~25 µs a stream of the gateway's CPU (bench:ab, a constant bound in
+ * its place, in turns), where a loop of it costs ~4 µs: the chunk's ~100 characters after the envelope, one by one.
  */
 export class EnvelopeBound {
   /** The first chunk's text before `"choices"`, null until learnt, '' when the first chunk had no usable one. */
@@ -34,14 +43,38 @@ export class EnvelopeBound {
   private objects = 0
   private expectKey = false
   private bytes = 0
+  /** The template: the text before and after the last generated string of the last chunk scanned whole, and their bytes. */
+  private head: string | null = null
+  private tail = ''
+  private headBytes = 0
+  private tailBytes = 0
 
   atMost(json: string): number {
+    const head = this.head
+    if (head !== null && json.length >= head.length + this.tail.length && json.startsWith(head) && json.endsWith(this.tail)) {
+      const middle = stringContentBytes(json, head.length, json.length - this.tail.length)
+      if (middle >= 0) return this.headBytes + middle + this.tailBytes
+    }
+    lastStringFrom = -1
+    const bound = this.scanned(json)
+    if (bound !== Number.POSITIVE_INFINITY && lastStringFrom >= 0) {
+      this.head = json.slice(0, lastStringFrom)
+      this.tail = json.slice(lastStringTo)
+      this.headBytes = lastStringBytesBefore
+      this.tailBytes = bound - lastStringBytesBefore - lastStringBytes
+    }
+    return bound
+  }
+
+  /** The bound by scanning: from the envelope's state when the chunk starts with it, else all of it. */
+  private scanned(json: string): number {
     const envelope = this.envelope
     if (envelope !== null && envelope !== '' && json.startsWith(envelope)) {
       const end = scan(json, envelope.length, json.length, this.depth, this.objects, this.expectKey, this.bytes)
       return end === json.length && scanDepth === 0 ? scanBytes : Number.POSITIVE_INFINITY
     }
     if (envelope === null) this.learn(json)
+    lastStringFrom = -1
     return generatedBytesAtMost(json)
   }
 
@@ -58,11 +91,35 @@ export class EnvelopeBound {
   }
 }
 
+/**
+ * What scan() adds for the content of a counted string in json[from, to), which must end right before its closing
+ * quote: -1 if it does not (a quote that ends it earlier, an escape whose character is past `to`).
+ */
+function stringContentBytes(json: string, from: number, to: number): number {
+  let weight = 0
+  for (let j = from; j < to; j++) {
+    const s = json.charCodeAt(j)
+    if (s === 34 /* " */) return -1
+    if (s === 92 /* \ */) {
+      if (++j >= to) return -1
+      weight += 2
+      continue
+    }
+    weight += s < 0x80 ? 1 : 3
+  }
+  return weight
+}
+
 /* The state scan() ends in (module-level, so a scan allocates nothing; JavaScript runs one scan at a time). */
 let scanDepth = 0
 let scanObjects = 0
 let scanExpectKey = false
 let scanBytes = 0
+/** The last counted string a scan passed: its content's start and end (its closing quote), the bytes before it and its own. */
+let lastStringFrom = -1
+let lastStringTo = -1
+let lastStringBytesBefore = 0
+let lastStringBytes = 0
 
 /**
  * Scans json[from, to) from the given state and leaves the state it reached in the scan* variables. Returns where it
@@ -101,6 +158,10 @@ function scan(json: string, from: number, to: number, depth: number, objects: nu
           weight += s < 0x80 ? 1 : 3
         }
         if (j >= length) return -1
+        lastStringFrom = i + 1
+        lastStringTo = j
+        lastStringBytesBefore = bytes
+        lastStringBytes = weight
         bytes += weight
       }
       i = j
