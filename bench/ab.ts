@@ -7,6 +7,7 @@
 //   bun bench/ab.ts --rounds 1 prof,bun=--cpu-prof-md,bun=--cpu-prof-dir=/tmp/prof   # a profile, written when it stops (floor=1 too)
 //   bun bench/ab.ts --ttfb 2000 --method prepaid base,root=../before after   # time to first byte at concurrency 1, in turns, no load
 //   bun bench/ab.ts --kind stream static paid,method=prepaid                   # `method=`: this variant's payment method
+//   bun bench/ab.ts --together base,root=../before after   # every relay loaded at once (--connections each): a noisy spell falls on all alike
 import { parseArgs } from 'node:util'
 import type { Subprocess } from 'bun'
 import { measureTtfbInTurns, runLoad } from './lib-load'
@@ -25,12 +26,13 @@ const { values: o, positionals } = parseArgs({
     warmup: { type: 'string', default: '15' },
     connections: { type: 'string', default: '50' },
     ttfb: { type: 'string', default: '0' },
+    together: { type: 'boolean', default: false },
   },
 })
 const kind = o.kind as Kind
 const method = o.method as Method
 if (!['json', 'stream', 'paced'].includes(kind) || !(METHODS as readonly string[]).includes(method) || positionals.length === 0) {
-  console.error('usage: bun bench/ab.ts [--kind json|stream|paced] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N] <name[,root=dir][,ENV=value…]> …')
+  console.error('usage: bun bench/ab.ts [--kind json|stream|paced] [--method static|postpaid|prepaid] [--rounds 5] [--duration 6] [--warmup 15] [--ttfb N] [--together] <name[,root=dir][,method=m][,ENV=value…]> …')
   process.exit(2)
 }
 const [rounds, duration, warmup, connections] = [o.rounds, o.duration, o.warmup, o.connections].map(Number) as [number, number, number, number]
@@ -140,6 +142,48 @@ async function firstBytes(samples: number): Promise<void> {
   })
 }
 
+/**
+ * `--together`: every relay under load at the same time, each with its own `--connections`, round after round. The
+ * relays share the cores (the floor too), so their absolute figures are not `bun run bench`'s; but a machine that
+ * slows for a while slows them all in the same seconds, so their ratios move far less than in turns.
+ */
+async function cpuTogether(): Promise<void> {
+  console.log(`${kind} via ${method}: ${warmup} s warmup, then ${rounds} rounds of ${duration} s, every relay at once with ${connections} connections each`)
+  await Promise.all(relays.map((relay) => runLoad(target(relay.port, kind, relay.key), connections, warmup)))
+  await clearQueues(stores)
+  const perRelay = new Map<string, number[]>(relays.map((r) => [r.name, []]))
+  for (let round = 1; round <= rounds; round++) {
+    const before = relays.map((relay) => cpuSeconds(relay.pid))
+    const results = await Promise.all(relays.map((relay) => runLoad(target(relay.port, kind, relay.key), connections, duration)))
+    // Work the relays defer (usage batches) belongs to the requests that caused it.
+    await Bun.sleep(300)
+    relays.forEach((relay, i) => {
+      const result = results[i]!
+      if (result.non2xx + result.errors + result.timeouts + result.mismatches > 0) throw new Error(`${relay.name}: refused or broken answers under load: ${JSON.stringify(result.statusCodes)} ${result.sampleErrors.join('; ')}`)
+      perRelay.get(relay.name)!.push(((cpuSeconds(relay.pid) - before[i]!) * 1e6) / result.requests)
+    })
+    await clearQueues(stores)
+    console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs`).join(' · ')}`)
+  }
+  report(perRelay)
+}
+
+function report(perRelay: Map<string, number[]>): void {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const floorMedian = median(perRelay.get('floor')!)
+  console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
+  for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
+  // Each round's relays ran in the same seconds: their ratio to the first variant, round by round, is the steadier figure.
+  const names = [...perRelay.keys()].filter((n) => n !== 'floor')
+  if (!o.together || names.length < 2) return
+  const first = perRelay.get(names[0]!)!
+  console.log(`\neach variant / ${names[0]}, round by round (median):`)
+  for (const name of names.slice(1)) {
+    const ratios = perRelay.get(name)!.map((x, i) => x / first[i]!)
+    console.log(`  ${name.padEnd(16)} ${median(ratios).toFixed(3)}  [${ratios.map((r) => r.toFixed(3)).join(' ')}]`)
+  }
+}
+
 /** CPU per request under load, the relays taking turns round after round. */
 async function cpuInTurns(): Promise<void> {
   console.log(`${kind} via ${method}: ${warmup} s warmup each, then ${rounds} rounds of ${duration} s, in turns`)
@@ -150,14 +194,11 @@ async function cpuInTurns(): Promise<void> {
     await clearQueues(stores)
     console.log(`round ${round}: ${relays.map((r) => `${r.name} ${perRelay.get(r.name)!.at(-1)!.toFixed(0)} µs (${faultsOf.get(r.name)!.toFixed(2)} faults; ${splitOf.get(r.name)})`).join(' · ')}`)
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-  const floorMedian = median(perRelay.get('floor')!)
-  console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
-  for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
+  report(perRelay)
 }
 
 const ttfbSamples = Number(o.ttfb)
-await (ttfbSamples > 0 ? firstBytes(ttfbSamples) : cpuInTurns())
+await (ttfbSamples > 0 ? firstBytes(ttfbSamples) : o.together ? cpuTogether() : cpuInTurns())
 // Stopped in order, not killed: a profiling variant writes its profile as it exits.
 for (const child of [...gateways.map((g) => g.child), ...floors]) await stopChild(child)
 await dropBenchKeys(stores)
