@@ -232,4 +232,47 @@ describe('money floats', () => {
     expect(await redis.hlen(subjectKeys(subject).holds)).toBe(0)
     expect(FLOAT_USE_MS).toBeLessThan(60_000)
   })
+
+  test('a float settlement call Redis fails is retried request by request: each paid exactly once, whether Redis ran it or not', async () => {
+    for (const ran of [true, false]) {
+      const subject = await prepaidAccountIn(sql, ran ? 'frr' : 'frn', 10_000n * HOLD)
+      const hot = createHotRedis('redis://127.0.0.1:6379')
+      hots.push(hot)
+      await hot.ready
+      let failing = true
+      let failedCalls = 0
+      // A reply lost after Redis ran the call (every item of it gets the error), or a call that never reached Redis.
+      const lost = new WeakMap<Promise<unknown>, Promise<never>>()
+      const flaky: HotRedis = {
+        ...hot,
+        gathered: (name, keys, head, item, maxItems) => {
+          if (!failing) return hot.gathered(name, keys, head, item, maxItems)
+          if (!ran) {
+            failedCalls++
+            return Promise.reject(new Error('Redis did not answer'))
+          }
+          const answer = hot.gathered(name, keys, head, item, maxItems)
+          let failed = lost.get(answer)
+          if (!failed) {
+            failedCalls++
+            failed = answer.then(() => Promise.reject(new Error('connection reset')))
+            lost.set(answer, failed)
+          }
+          return failed
+        },
+      }
+      const admission = new Admission(flaky, sql, { defaultRpm: 0, defaultTpm: 0, holdTtlMs: 60_000, onRedisError: 'deny', queuePrefix: QUEUE_PREFIX }, createLogger('silent'))
+      const tickets: Ticket[] = []
+      for (let wave = 0; wave < 5; wave++) tickets.push(...(await Promise.all(Array.from({ length: 20 }, () => admission.admit(request(subject, 'prepaid'))))))
+      expect(tickets.filter((t) => t.float).length).toBeGreaterThan(50)
+      // Settling never throws; with Redis failing, each is left to a retry.
+      await Promise.all(tickets.map((ticket) => admission.settle(ticket, 100, 10, null)))
+      expect(failedCalls).toBeGreaterThan(0)
+      failing = false
+      await waitFor(async () => (await redis.hlen(subjectKeys(subject).unposted)) === tickets.length, 5_000, 'every request settled by its retry')
+      await admission.returnFloats()
+      expect(await wallet(subject)).toMatchObject({ avail: 10_000n * HOLD - BigInt(tickets.length) * 100n, held: 0n })
+      expect(await redis.hlen(subjectKeys(subject).holds)).toBe(0)
+    }
+  })
 })
