@@ -80,7 +80,7 @@ export function estimateWorstCase({ cap, clientSet, choices, stream, model, meas
   // stream tracked as a grown hold) for money it could never use.
   const progressive =
     progressiveSliceTokens !== null && progressiveSliceTokens < fullOutput && stream && !clientSet && !model.hiddenReasoning && model.prices.output > 0n
-  const heldOutputTokens = progressive ? Math.min(progressiveSliceTokens, fullOutput) : fullOutput
+  const heldOutputTokens = progressive ? progressiveSliceTokens : fullOutput
   // A model with a long-prompt tier is held at that tier whenever the most the prompt can bill passes its threshold.
   const prices = pricesAt(model, inputHoldTokens)
   // Prompt tokens bill at the input price, or above it when the provider writes them to its cache.
