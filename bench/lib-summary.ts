@@ -25,6 +25,19 @@ function roundsCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): stri
   return s.roundsCpuUs.map(int).join(' / ') + (retaken.length > 0 ? ` · retaken: ${retaken.join(', ')}` : '')
 }
 
+/**
+ * The relay's CPU over the floor's round by round (each round's turns are minutes apart at most): the median of those
+ * ratios and their range. A slow stretch of the machine that lands on some relays' turns and not the floor's moves the
+ * medians of the row above apart; it moves this one only in the rounds it spans.
+ */
+function pairedCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
+  const s = scenarios.find((x) => x.kind === kind && x.relay === relay)
+  const floor = floorOf(scenarios, kind)?.roundsCpuUs
+  if (relay === 'floor' || !s?.roundsCpuUs || !floor || floor.length !== s.roundsCpuUs.length) return '—'
+  const ratios = s.roundsCpuUs.map((us, at) => us / floor[at]!).sort((a, b) => a - b)
+  return `${fixed(ratios[Math.floor(ratios.length / 2)]!, 2)}× (${fixed(ratios[0]!, 2)}–${fixed(ratios.at(-1)!, 2)})`
+}
+
 function loadCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
   const s = scenarios.find((x) => x.kind === kind && x.relay === relay)
   return s ? `${int(s.load.rps)} · ${fixed(s.load.p50Ms, 1)} / ${fixed(s.load.p99Ms, 1)}` : '—'
@@ -64,6 +77,7 @@ export function markdownTable(o: BenchOptions, scenarios: ScenarioResult[], ttfb
     const k = KIND_LABELS[kind]
     row(`${k}: CPU per request (× floor; ≤ ${TARGETS.cpuRatio[kind].toFixed(1)}×)`, (r) => cpuCell(scenarios, kind, r))
     if (o.rounds > 1) row(`${k}: CPU µs per request in each round`, (r) => roundsCell(scenarios, kind, r))
+    if (o.rounds > 1) row(`${k}: × floor round by round (median, range)`, (r) => pairedCell(scenarios, kind, r))
     row(`${k}: Redis / mock CPU µs per request`, (r) => redisCell(scenarios, kind, r))
     row(`${k}: req/s · p50 / p99 ms`, (r) => loadCell(scenarios, kind, r))
   }
