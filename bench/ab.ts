@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import type { Subprocess } from 'bun'
 import { measureTtfbInTurns, runLoad } from './lib-load'
 import { ADMIN_TOKEN, METHODS, methodKeys, STATIC_KEY, target, type Method } from './lib-methods'
+import { median, roundByRound } from './lib-measure'
 import type { Kind } from './lib-options'
 import { cpuSeconds, cpuSplitSeconds, installCleanup, syscallCounts, threadCpuSeconds, threadMinorFaults, minorFaults, startFloor, startGateway, startMock, stopChild, type Gateway } from './lib-proc'
 import { benchStores, clearQueues, dropBenchKeys, prepareStores } from './lib-stores'
@@ -169,7 +170,6 @@ async function cpuTogether(): Promise<void> {
 }
 
 function report(perRelay: Map<string, number[]>): void {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
   const floorMedian = median(perRelay.get('floor')!)
   console.log('\nCPU µs per request, median of the rounds (and each round), × the floor\'s median:')
   for (const [name, xs] of perRelay) console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} µs  ${(median(xs) / floorMedian).toFixed(2)}×  [${xs.map((x) => x.toFixed(0)).join(' ')}]`)
@@ -179,7 +179,7 @@ function report(perRelay: Map<string, number[]>): void {
   const first = perRelay.get(names[0]!)!
   console.log(`\neach variant / ${names[0]}, round by round (median):`)
   for (const name of names.slice(1)) {
-    const ratios = perRelay.get(name)!.map((x, i) => x / first[i]!)
+    const ratios = roundByRound(perRelay.get(name)!, first)
     console.log(`  ${name.padEnd(16)} ${median(ratios).toFixed(3)}  [${ratios.map((r) => r.toFixed(3)).join(' ')}]`)
   }
 }

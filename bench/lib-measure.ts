@@ -23,6 +23,16 @@ export interface ScenarioResult {
   retaken?: boolean
 }
 
+/** The middle value (the upper one of an even count), as the median round is chosen. */
+export function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+}
+
+/** Each round's figure over the base's figure of the same round (the rounds' turns ran minutes apart at most). */
+export function roundByRound(xs: number[], base: number[]): number[] {
+  return xs.map((x, at) => x / base[at]!)
+}
+
 /**
  * The round whose relay CPU per request is the median (the upper one of an even count), standing for them all: its
  * other figures (req/s, latency, Redis) are of that same round, so they stay consistent with it.

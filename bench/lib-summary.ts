@@ -1,6 +1,6 @@
 // The run's one markdown table for the README: the floor beside each payment method, every gateway figure against its target.
 import type { MemoryRow } from './lib-memory'
-import type { ScenarioResult } from './lib-measure'
+import { median, roundByRound, type ScenarioResult } from './lib-measure'
 import { RELAY_LABELS, type Relay } from './lib-methods'
 import type { BenchOptions, Kind } from './lib-options'
 import { fixed, floorOf, KIND_LABELS, mark, TARGETS, type TtfbRow } from './lib-report'
@@ -34,8 +34,8 @@ function pairedCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): stri
   const s = scenarios.find((x) => x.kind === kind && x.relay === relay)
   const floor = floorOf(scenarios, kind)?.roundsCpuUs
   if (relay === 'floor' || !s?.roundsCpuUs || !floor || floor.length !== s.roundsCpuUs.length) return '—'
-  const ratios = s.roundsCpuUs.map((us, at) => us / floor[at]!).sort((a, b) => a - b)
-  return `${fixed(ratios[Math.floor(ratios.length / 2)]!, 2)}× (${fixed(ratios[0]!, 2)}–${fixed(ratios.at(-1)!, 2)})`
+  const ratios = roundByRound(s.roundsCpuUs, floor)
+  return `${fixed(median(ratios), 2)}× (${fixed(Math.min(...ratios), 2)}–${fixed(Math.max(...ratios), 2)})`
 }
 
 function loadCell(scenarios: ScenarioResult[], kind: Kind, relay: Relay): string {
@@ -76,8 +76,10 @@ export function markdownTable(o: BenchOptions, scenarios: ScenarioResult[], ttfb
   for (const kind of o.kinds) {
     const k = KIND_LABELS[kind]
     row(`${k}: CPU per request (× floor; ≤ ${TARGETS.cpuRatio[kind].toFixed(1)}×)`, (r) => cpuCell(scenarios, kind, r))
-    if (o.rounds > 1) row(`${k}: CPU µs per request in each round`, (r) => roundsCell(scenarios, kind, r))
-    if (o.rounds > 1) row(`${k}: × floor round by round (median, range)`, (r) => pairedCell(scenarios, kind, r))
+    if (o.rounds > 1) {
+      row(`${k}: CPU µs per request in each round`, (r) => roundsCell(scenarios, kind, r))
+      row(`${k}: × floor round by round (median, range)`, (r) => pairedCell(scenarios, kind, r))
+    }
     row(`${k}: Redis / mock CPU µs per request`, (r) => redisCell(scenarios, kind, r))
     row(`${k}: req/s · p50 / p99 ms`, (r) => loadCell(scenarios, kind, r))
   }
